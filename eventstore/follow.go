@@ -1,0 +1,114 @@
+package eventstore
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Notifier tells followers that new events may be readable. It is a hint
+// only: followers poll as well, so a lost wake-up costs latency, never an
+// event.
+type Notifier interface {
+	// Notify returns a channel that receives (coalesced) wake-ups until stop
+	// is called. Safe for concurrent use.
+	Notify() (wake <-chan struct{}, stop func())
+}
+
+// Broadcaster is a Notifier that fans one signal out to every listener.
+// The zero value is ready to use.
+type Broadcaster struct {
+	mu        sync.Mutex
+	listeners map[chan struct{}]struct{}
+}
+
+// Notify implements Notifier.
+func (b *Broadcaster) Notify() (<-chan struct{}, func()) {
+	ch := make(chan struct{}, 1)
+	b.mu.Lock()
+	if b.listeners == nil {
+		b.listeners = make(map[chan struct{}]struct{})
+	}
+	b.listeners[ch] = struct{}{}
+	b.mu.Unlock()
+	return ch, func() {
+		b.mu.Lock()
+		delete(b.listeners, ch)
+		b.mu.Unlock()
+	}
+}
+
+// Signal wakes every listener without blocking; a listener that has not yet
+// consumed its previous wake-up keeps just one.
+func (b *Broadcaster) Signal() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for ch := range b.listeners {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// FollowOptions tune Follow.
+type FollowOptions struct {
+	// Notifier, if set, wakes the follower early.
+	Notifier Notifier
+	// Poll is the longest wait between two reads when idle; zero means
+	// 500ms. It bounds latency when a wake-up is lost.
+	Poll time.Duration
+	// OnError, if set, is told of read errors, which are then retried after
+	// Poll; without it Follow returns the first read error.
+	OnError func(error)
+}
+
+// Follow reads the log selected by q from q.After onwards, first catching
+// up in batches and then following live, and hands each non-empty batch to
+// fn in Position order. It returns when ctx is done (with ctx.Err()) or
+// when fn fails (with fn's error). Because ReadAll never returns an event
+// that an in-flight transaction could still precede, Follow neither skips
+// nor repeats events.
+func Follow(ctx context.Context, s Store, q Query, opt FollowOptions, fn func(context.Context, []Event) error) error {
+	poll := opt.Poll
+	if poll <= 0 {
+		poll = 500 * time.Millisecond
+	}
+	if q.Limit <= 0 {
+		q.Limit = 500
+	}
+	var wake <-chan struct{}
+	if opt.Notifier != nil {
+		w, stop := opt.Notifier.Notify()
+		defer stop()
+		wake = w
+	}
+	timer := time.NewTimer(poll)
+	defer timer.Stop()
+	for {
+		evs, err := s.ReadAll(ctx, q)
+		switch {
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case err != nil && opt.OnError == nil:
+			return err
+		case err != nil:
+			opt.OnError(err)
+		case len(evs) > 0:
+			if err := fn(ctx, evs); err != nil {
+				return err
+			}
+			q.After = evs[len(evs)-1].Position
+			if len(evs) == q.Limit {
+				continue // more to catch up on
+			}
+		}
+		timer.Reset(poll)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-wake:
+		case <-timer.C:
+		}
+	}
+}

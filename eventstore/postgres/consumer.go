@@ -1,0 +1,158 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/eventdesk/eventdesk/eventstore"
+)
+
+// ConsumeOptions tune Consume.
+type ConsumeOptions struct {
+	// Query selects the events (tenant, stream type, event types) and the
+	// batch size; its After is ignored: the checkpoint decides.
+	Query eventstore.Query
+	// Poll bounds the wait between reads when idle; zero means 500ms.
+	Poll time.Duration
+	// OnError is told of failures (read errors, handler errors) before the
+	// consumer retries after Poll; nil returns them instead.
+	OnError func(error)
+}
+
+// errCheckpointMoved: another instance of the same consumer advanced the
+// checkpoint; resume from where it got to.
+var errCheckpointMoved = errors.New("checkpoint moved by another instance")
+
+// Consume runs the durable consumer name until ctx is done: it resumes
+// after the consumer's checkpoint, hands each batch to h inside a
+// transaction and stores the new checkpoint in that same transaction, so
+// every event is applied exactly once across crashes and restarts. Several
+// processes may run the same consumer: the checkpoint row is locked for the
+// batch and a batch someone else already applied is dropped.
+func (s *Store) Consume(ctx context.Context, name string, opt ConsumeOptions, h eventstore.BatchHandler) error {
+	if name == "" {
+		return &eventstore.InvalidError{Field: "consumer name", Reason: "empty"}
+	}
+	for {
+		from, err := s.Checkpoint(ctx, name)
+		if err == nil {
+			q := opt.Query
+			q.After = from
+			err = eventstore.Follow(ctx, s, q, eventstore.FollowOptions{Notifier: s, Poll: opt.Poll, OnError: opt.OnError},
+				func(ctx context.Context, evs []eventstore.Event) error {
+					return s.applyBatch(ctx, name, from, evs, h, &from)
+				})
+		}
+		switch {
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case errors.Is(err, errCheckpointMoved):
+			continue
+		case opt.OnError == nil:
+			return err
+		}
+		opt.OnError(err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(max(opt.Poll, 100*time.Millisecond)):
+		}
+	}
+}
+
+func (s *Store) applyBatch(ctx context.Context, name string, from eventstore.Position, evs []eventstore.Event,
+	h eventstore.BatchHandler, next *eventstore.Position) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("consumer %s: begin: %w", name, err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	cur, err := lockCheckpoint(ctx, tx, name)
+	if err != nil {
+		return err
+	}
+	if cur != from {
+		return errCheckpointMoved
+	}
+	if err := h(ctx, tx, evs); err != nil {
+		return fmt.Errorf("consumer %s: batch after %s: %w", name, from, err)
+	}
+	last := evs[len(evs)-1].Position
+	if err := SaveCheckpoint(ctx, tx, name, last); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("consumer %s: commit: %w", name, err)
+	}
+	*next = last
+	return nil
+}
+
+// lockCheckpoint creates the checkpoint row if needed and locks it for tx.
+func lockCheckpoint(ctx context.Context, tx *sql.Tx, name string) (eventstore.Position, error) {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO checkpoints (name) VALUES ($1) ON CONFLICT DO NOTHING`, name); err != nil {
+		return eventstore.Position{}, fmt.Errorf("consumer %s: create checkpoint: %w", name, err)
+	}
+	return scanCheckpoint(tx.QueryRowContext(ctx, `SELECT tx_id::text, position FROM checkpoints WHERE name = $1 FOR UPDATE`, name), name)
+}
+
+func scanCheckpoint(row *sql.Row, name string) (eventstore.Position, error) {
+	var tx string
+	var p eventstore.Position
+	err := row.Scan(&tx, &p.Seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return eventstore.Position{}, nil
+	}
+	if err != nil {
+		return eventstore.Position{}, fmt.Errorf("checkpoint %s: %w", name, err)
+	}
+	if p.TxID, err = strconv.ParseUint(tx, 10, 64); err != nil {
+		return eventstore.Position{}, fmt.Errorf("checkpoint %s: %w", name, err)
+	}
+	return p, nil
+}
+
+// Checkpoint returns consumer name's checkpoint; the zero Position if it
+// has none.
+func (s *Store) Checkpoint(ctx context.Context, name string) (eventstore.Position, error) {
+	return scanCheckpoint(s.db.QueryRowContext(ctx, `SELECT tx_id::text, position FROM checkpoints WHERE name = $1`, name), name)
+}
+
+// SaveCheckpoint stores consumer name's checkpoint inside tx, the
+// transaction that holds the consumer's own writes.
+func SaveCheckpoint(ctx context.Context, tx *sql.Tx, name string, p eventstore.Position) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO checkpoints (name, tx_id, position, updated_at)
+		VALUES ($1, $2::text::xid8, $3, now())
+		ON CONFLICT (name) DO UPDATE SET tx_id = EXCLUDED.tx_id, position = EXCLUDED.position, updated_at = now()`,
+		name, strconv.FormatUint(p.TxID, 10), p.Seq)
+	if err != nil {
+		return fmt.Errorf("save checkpoint %s at %s: %w", name, p, err)
+	}
+	return nil
+}
+
+// Checkpoints lists every consumer's checkpoint by name.
+func (s *Store) Checkpoints(ctx context.Context) (map[string]eventstore.Position, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT name, tx_id::text, position FROM checkpoints`)
+	if err != nil {
+		return nil, fmt.Errorf("list checkpoints: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]eventstore.Position{}
+	for rows.Next() {
+		var name, tx string
+		var p eventstore.Position
+		if err := rows.Scan(&name, &tx, &p.Seq); err != nil {
+			return nil, err
+		}
+		if p.TxID, err = strconv.ParseUint(tx, 10, 64); err != nil {
+			return nil, err
+		}
+		out[name] = p
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,135 @@
+package eventstore
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+)
+
+// Store is the event log. It is the one interface shared across packages
+// (rather than owned by each consumer) because every implementation must
+// pass the same conformance suite, eventstore/storetest.
+//
+// All methods are safe for concurrent use.
+type Store interface {
+	// Append adds events to the end of a stream in one atomic step, if the
+	// stream is at the expected version. It returns a *VersionConflictError
+	// (matching ErrVersionConflict) on a mismatch, an *InvalidError
+	// (matching ErrInvalid) for malformed input, and ErrDuplicateEvent when
+	// an event id is already stored for another append. When every event id
+	// is already stored for this very stream, it returns the original result
+	// with Duplicate set and writes nothing. Append is always the first
+	// write of its own transaction, which is what keeps each stream's events
+	// in version order in the global log.
+	Append(ctx context.Context, stream StreamRef, expected ExpectedVersion, events []EventData) (AppendResult, error)
+
+	// ReadStream returns up to limit events of a stream with version >= from,
+	// in version order. An unknown stream yields no events and no error.
+	ReadStream(ctx context.Context, stream StreamRef, from int64, limit int) ([]Event, error)
+
+	// ReadAll returns up to q.Limit events after q.After in Position order,
+	// only ever those that no in-flight transaction can still precede: a
+	// reader that resumes from the last position it saw never skips an
+	// event that commits later.
+	ReadAll(ctx context.Context, q Query) ([]Event, error)
+
+	// Head returns the position of the last event ReadAll can currently
+	// deliver for the tenant (all tenants if empty); lag is measured
+	// against it.
+	Head(ctx context.Context, tenantID string) (Position, error)
+}
+
+// BatchHandler applies a batch of events inside tx. A durable consumer's
+// checkpoint is written in that same transaction, so each event is applied
+// exactly once even across crashes. Returning an error rolls the batch back
+// and the batch is delivered again.
+type BatchHandler func(ctx context.Context, tx *sql.Tx, events []Event) error
+
+var (
+	streamTypeRE = regexp.MustCompile(`^[a-z][a-z0-9_.-]*$`)
+	uuidRE       = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+)
+
+// ValidateAppend checks an append against the contract's rules before it
+// reaches storage. Stores call it; entry points may call it to fail early.
+func ValidateAppend(stream StreamRef, expected ExpectedVersion, events []EventData) error {
+	if err := validateStream(stream); err != nil {
+		return err
+	}
+	if expected < Any {
+		return &InvalidError{"expected version", fmt.Sprintf("%d is neither an exact version nor Any", expected)}
+	}
+	if len(events) == 0 {
+		return &InvalidError{"events", "nothing to append"}
+	}
+	if len(events) > MaxEventsPerAppend {
+		return &InvalidError{"events", fmt.Sprintf("%d events, at most %d per append", len(events), MaxEventsPerAppend)}
+	}
+	seen := make(map[string]bool, len(events))
+	for i, e := range events {
+		if !uuidRE.MatchString(e.ID) {
+			return &InvalidError{fmt.Sprintf("events[%d].id", i), fmt.Sprintf("%q is not a UUID", e.ID)}
+		}
+		id := strings.ToLower(e.ID)
+		if seen[id] {
+			return &InvalidError{fmt.Sprintf("events[%d].id", i), "repeated within the append"}
+		}
+		seen[id] = true
+		if e.Type == "" || len(e.Type) > MaxEventTypeLength || !utf8.ValidString(e.Type) {
+			return &InvalidError{fmt.Sprintf("events[%d].type", i), fmt.Sprintf("must be 1..%d bytes of UTF-8", MaxEventTypeLength)}
+		}
+		if e.SchemaVersion < 0 {
+			return &InvalidError{fmt.Sprintf("events[%d].schema_version", i), "must be positive"}
+		}
+		if !isJSONObject(e.Data) {
+			return &InvalidError{fmt.Sprintf("events[%d].data", i), "must be a JSON object"}
+		}
+		if size := len(e.Data) + metadataSize(e.Metadata); size > MaxEventSize {
+			return &InvalidError{fmt.Sprintf("events[%d]", i), fmt.Sprintf("%d bytes, the limit is %d", size, MaxEventSize)}
+		}
+		if bytes.Contains(e.Data, []byte(`\u0000`)) {
+			// PostgreSQL's jsonb cannot hold NUL; refuse it here rather than
+			// surface a driver error.
+			return &InvalidError{fmt.Sprintf("events[%d].data", i), "contains a NUL character"}
+		}
+	}
+	return nil
+}
+
+func validateStream(s StreamRef) error {
+	switch {
+	case s.TenantID == "" || len(s.TenantID) > MaxTenantIDLength || !utf8.ValidString(s.TenantID):
+		return &InvalidError{"tenant id", fmt.Sprintf("must be 1..%d bytes of UTF-8", MaxTenantIDLength)}
+	case len(s.Type) > MaxStreamTypeLength || !streamTypeRE.MatchString(s.Type):
+		return &InvalidError{"stream type", fmt.Sprintf("%q must match %s and be at most %d bytes", s.Type, streamTypeRE, MaxStreamTypeLength)}
+	case s.ID == "" || len(s.ID) > MaxStreamIDLength:
+		return &InvalidError{"stream id", fmt.Sprintf("must be 1..%d bytes", MaxStreamIDLength)}
+	case !utf8.ValidString(s.ID) || strings.ContainsRune(s.ID, 0):
+		return &InvalidError{"stream id", "must be UTF-8 without NUL"}
+	}
+	return nil
+}
+
+// ValidateStream checks a stream reference for reads.
+func ValidateStream(s StreamRef) error { return validateStream(s) }
+
+func isJSONObject(b json.RawMessage) bool {
+	b = bytes.TrimSpace(b)
+	if len(b) < 2 || b[0] != '{' {
+		return false
+	}
+	return json.Valid(b)
+}
+
+func metadataSize(m Metadata) int {
+	n := len(m.CorrelationID) + len(m.CausationID) + len(m.Actor) + len(m.Source)
+	for k, v := range m.Extra {
+		n += len(k) + len(v)
+	}
+	return n
+}
