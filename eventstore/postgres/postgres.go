@@ -144,27 +144,25 @@ RETURNING tx_id::text, position, version`
 
 // maxAnyRetries bounds how often an Any append retries after losing a race
 // for the next version.
-const maxAnyRetries = 20
+const maxAnyRetries = 100
 
 // Append implements eventstore.Store.
 func (s *Store) Append(ctx context.Context, stream eventstore.StreamRef, expected eventstore.ExpectedVersion, events []eventstore.EventData) (eventstore.AppendResult, error) {
 	if err := eventstore.ValidateAppend(stream, expected, events); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	n := len(events)
-	ids, types, metas, datas := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	svs := make([]int64, n)
-	for i, e := range events {
-		ids[i], types[i], datas[i] = strings.ToLower(e.ID), e.Type, string(e.Data)
-		svs[i] = int64(max(e.SchemaVersion, 1))
-		m, err := json.Marshal(e.Metadata)
-		if err != nil {
-			return eventstore.AppendResult{}, &eventstore.InvalidError{Field: fmt.Sprintf("events[%d].metadata", i), Reason: err.Error()}
-		}
-		metas[i] = string(m)
+	ids, types, svs, datas, metas, err := columns(events)
+	if err != nil {
+		return eventstore.AppendResult{}, err
 	}
 	for attempt := 0; ; attempt++ {
-		res, err := s.insert(ctx, stream, expected, ids, types, svs, datas, metas)
+		var res eventstore.AppendResult
+		var err error
+		if attempt == 0 {
+			res, err = insert(ctx, s.db, stream, expected, ids, types, svs, datas, metas)
+		} else {
+			res, err = s.insertLocked(ctx, stream, expected, ids, types, svs, datas, metas)
+		}
 		if err == nil {
 			s.committed()
 			return res, nil
@@ -200,9 +198,53 @@ func (s *Store) Append(ctx context.Context, stream eventstore.StreamRef, expecte
 
 var errNoRows = errors.New("expected version did not hold")
 
-func (s *Store) insert(ctx context.Context, stream eventstore.StreamRef, expected eventstore.ExpectedVersion,
+// columns turns events into the parallel arrays appendSQL unnests.
+func columns(events []eventstore.EventData) (ids, types []string, svs []int64, datas, metas []string, err error) {
+	n := len(events)
+	ids, types, metas, datas = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	svs = make([]int64, n)
+	for i, e := range events {
+		ids[i], types[i], datas[i] = strings.ToLower(e.ID), e.Type, string(e.Data)
+		svs[i] = int64(max(e.SchemaVersion, 1))
+		m, err := json.Marshal(e.Metadata)
+		if err != nil {
+			return nil, nil, nil, nil, nil, &eventstore.InvalidError{Field: fmt.Sprintf("events[%d].metadata", i), Reason: err.Error()}
+		}
+		metas[i] = string(m)
+	}
+	return ids, types, svs, datas, metas, nil
+}
+
+// insertLocked is the contended path: it queues behind other contended
+// appends to the same stream on a transaction-scoped advisory lock, so a
+// hot stream's writers take turns instead of retrying in a herd. The lock
+// is no write, so the insert is still the transaction's first write.
+func (s *Store) insertLocked(ctx context.Context, stream eventstore.StreamRef, expected eventstore.ExpectedVersion,
 	ids, types []string, svs []int64, datas, metas []string) (eventstore.AppendResult, error) {
-	rows, err := s.db.QueryContext(ctx, appendSQL, stream.TenantID, stream.Type, stream.ID, int64(expected),
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after Commit
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, stream.String()); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	res, err := insert(ctx, tx, stream, expected, ids, types, svs, datas, metas)
+	if err != nil {
+		return res, err
+	}
+	return res, tx.Commit()
+}
+
+// queryer is what insert needs: the pool (an autocommit append) or a
+// transaction (tests that hold appends open).
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func insert(ctx context.Context, db queryer, stream eventstore.StreamRef, expected eventstore.ExpectedVersion,
+	ids, types []string, svs []int64, datas, metas []string) (eventstore.AppendResult, error) {
+	rows, err := db.QueryContext(ctx, appendSQL, stream.TenantID, stream.Type, stream.ID, int64(expected),
 		pq.Array(ids), pq.Array(types), pq.Array(svs), pq.Array(datas), pq.Array(metas))
 	if err != nil {
 		return eventstore.AppendResult{}, err

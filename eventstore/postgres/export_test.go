@@ -1,0 +1,40 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/eventdesk/eventdesk/eventstore"
+)
+
+// ErrNotFirstWrite is returned by AppendInTx when tx already holds a
+// transaction id: its events could then sort ahead of an older event of the
+// same stream.
+var ErrNotFirstWrite = errors.New("append must be the first write of its transaction")
+
+// AppendInTx runs the append statement inside tx, so tests can hold
+// appends open, commit them out of order or roll them back. It refuses to
+// run as anything but tx's first write, the rule Append keeps by running
+// as its own transaction.
+func AppendInTx(ctx context.Context, tx *sql.Tx, stream eventstore.StreamRef, expected eventstore.ExpectedVersion, events []eventstore.EventData) (eventstore.AppendResult, error) {
+	if err := eventstore.ValidateAppend(stream, expected, events); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	var first bool
+	if err := tx.QueryRowContext(ctx, `SELECT pg_current_xact_id_if_assigned() IS NULL`).Scan(&first); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	if !first {
+		return eventstore.AppendResult{}, ErrNotFirstWrite
+	}
+	ids, types, svs, datas, metas, err := columns(events)
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	res, err := insert(ctx, tx, stream, expected, ids, types, svs, datas, metas)
+	if errors.Is(err, errNoRows) {
+		return res, eventstore.ErrVersionConflict
+	}
+	return res, err
+}
