@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -49,6 +50,36 @@ type Store interface {
 // exactly once even across crashes. Returning an error rolls the batch back
 // and the batch is delivered again.
 type BatchHandler func(ctx context.Context, tx *sql.Tx, events []Event) error
+
+// ConsumeOptions tune a durable consumer.
+type ConsumeOptions struct {
+	// Query selects the events (tenant, stream type, event types) and the
+	// batch size; its After is ignored: the checkpoint decides.
+	Query Query
+	// Poll bounds the wait between reads when idle; zero means 500ms.
+	Poll time.Duration
+	// OnError is told of failures (read errors, handler errors) before the
+	// consumer retries after Poll; nil returns them instead.
+	OnError func(error)
+}
+
+// Consumer runs durable consumers whose checkpoints live in the same
+// database as their writes. Methods are safe for concurrent use.
+type Consumer interface {
+	// Consume runs consumer name until ctx is done (returning ctx.Err()):
+	// it resumes after the checkpoint, hands each batch to h inside a
+	// transaction and stores the new checkpoint in that same transaction.
+	// Several processes may run the same name; each batch is applied once.
+	Consume(ctx context.Context, name string, opt ConsumeOptions, h BatchHandler) error
+	// Checkpoint returns name's checkpoint, the zero Position if none.
+	Checkpoint(ctx context.Context, name string) (Position, error)
+	// LockCheckpoint locks name's checkpoint inside tx (creating it at the
+	// start of the log if missing) and returns it: a batch of name cannot
+	// commit until tx ends.
+	LockCheckpoint(ctx context.Context, tx *sql.Tx, name string) (Position, error)
+	// SaveCheckpoint sets name's checkpoint inside tx.
+	SaveCheckpoint(ctx context.Context, tx *sql.Tx, name string, p Position) error
+}
 
 var (
 	streamTypeRE = regexp.MustCompile(`^[a-z][a-z0-9_.-]*$`)

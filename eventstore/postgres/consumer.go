@@ -12,16 +12,9 @@ import (
 )
 
 // ConsumeOptions tune Consume.
-type ConsumeOptions struct {
-	// Query selects the events (tenant, stream type, event types) and the
-	// batch size; its After is ignored: the checkpoint decides.
-	Query eventstore.Query
-	// Poll bounds the wait between reads when idle; zero means 500ms.
-	Poll time.Duration
-	// OnError is told of failures (read errors, handler errors) before the
-	// consumer retries after Poll; nil returns them instead.
-	OnError func(error)
-}
+type ConsumeOptions = eventstore.ConsumeOptions
+
+var _ eventstore.Consumer = (*Store)(nil)
 
 // errCheckpointMoved: another instance of the same consumer advanced the
 // checkpoint; resume from where it got to.
@@ -71,7 +64,7 @@ func (s *Store) applyBatch(ctx context.Context, name string, from eventstore.Pos
 		return fmt.Errorf("consumer %s: begin: %w", name, err)
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
-	cur, err := lockCheckpoint(ctx, tx, name)
+	cur, err := s.LockCheckpoint(ctx, tx, name)
 	if err != nil {
 		return err
 	}
@@ -82,7 +75,7 @@ func (s *Store) applyBatch(ctx context.Context, name string, from eventstore.Pos
 		return fmt.Errorf("consumer %s: batch after %s: %w", name, from, err)
 	}
 	last := evs[len(evs)-1].Position
-	if err := SaveCheckpoint(ctx, tx, name, last); err != nil {
+	if err := s.SaveCheckpoint(ctx, tx, name, last); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -92,8 +85,8 @@ func (s *Store) applyBatch(ctx context.Context, name string, from eventstore.Pos
 	return nil
 }
 
-// lockCheckpoint creates the checkpoint row if needed and locks it for tx.
-func lockCheckpoint(ctx context.Context, tx *sql.Tx, name string) (eventstore.Position, error) {
+// LockCheckpoint implements eventstore.Consumer.
+func (s *Store) LockCheckpoint(ctx context.Context, tx *sql.Tx, name string) (eventstore.Position, error) {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO checkpoints (name) VALUES ($1) ON CONFLICT DO NOTHING`, name); err != nil {
 		return eventstore.Position{}, fmt.Errorf("consumer %s: create checkpoint: %w", name, err)
 	}
@@ -116,15 +109,14 @@ func scanCheckpoint(row *sql.Row, name string) (eventstore.Position, error) {
 	return p, nil
 }
 
-// Checkpoint returns consumer name's checkpoint; the zero Position if it
-// has none.
+// Checkpoint implements eventstore.Consumer.
 func (s *Store) Checkpoint(ctx context.Context, name string) (eventstore.Position, error) {
 	return scanCheckpoint(s.db.QueryRowContext(ctx, `SELECT tx_id::text, position FROM checkpoints WHERE name = $1`, name), name)
 }
 
-// SaveCheckpoint stores consumer name's checkpoint inside tx, the
-// transaction that holds the consumer's own writes.
-func SaveCheckpoint(ctx context.Context, tx *sql.Tx, name string, p eventstore.Position) error {
+// SaveCheckpoint implements eventstore.Consumer: it stores consumer name's
+// checkpoint inside tx, the transaction that holds the consumer's writes.
+func (s *Store) SaveCheckpoint(ctx context.Context, tx *sql.Tx, name string, p eventstore.Position) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO checkpoints (name, tx_id, position, updated_at)
 		VALUES ($1, $2::text::xid8, $3, now())
 		ON CONFLICT (name) DO UPDATE SET tx_id = EXCLUDED.tx_id, position = EXCLUDED.position, updated_at = now()`,

@@ -395,11 +395,8 @@ func (s *Store) ReadStream(ctx context.Context, stream eventstore.StreamRef, fro
 // fence keeps only rows no in-flight transaction can precede.
 const fence = `tx_id < pg_snapshot_xmin(pg_current_snapshot())`
 
-// ReadAll implements eventstore.Store.
-func (s *Store) ReadAll(ctx context.Context, q eventstore.Query) ([]eventstore.Event, error) {
-	if q.Limit <= 0 {
-		q.Limit = 500
-	}
+// filter renders q's conditions (fence included) and their arguments.
+func filter(q eventstore.Query) (string, []any) {
 	where := []string{`(tx_id, position) > ($1::text::xid8, $2)`, fence}
 	args := []any{strconv.FormatUint(q.After.TxID, 10), q.After.Seq}
 	if q.TenantID != "" {
@@ -414,14 +411,36 @@ func (s *Store) ReadAll(ctx context.Context, q eventstore.Query) ([]eventstore.E
 		args = append(args, pq.Array(q.Types))
 		where = append(where, fmt.Sprintf("event_type = ANY($%d)", len(args)))
 	}
+	return " WHERE " + strings.Join(where, " AND "), args
+}
+
+// ReadAll implements eventstore.Store.
+func (s *Store) ReadAll(ctx context.Context, q eventstore.Query) ([]eventstore.Event, error) {
+	if q.Limit <= 0 {
+		q.Limit = 500
+	}
+	where, args := filter(q)
 	args = append(args, q.Limit)
-	query := selectEvent + " WHERE " + strings.Join(where, " AND ") +
-		fmt.Sprintf(" ORDER BY tx_id, position LIMIT $%d", len(args))
+	query := selectEvent + where + fmt.Sprintf(" ORDER BY tx_id, position LIMIT $%d", len(args))
 	var rows []eventRow
 	if err := s.db.SelectContext(ctx, &rows, query, args...); err != nil {
 		return nil, fmt.Errorf("read all after %s: %w", q.After, translate(err))
 	}
 	return scanEvents(rows)
+}
+
+// Count returns how many events ReadAll could deliver for q (ignoring
+// q.Limit), counting at most limit of them: consumers' lag.
+func (s *Store) Count(ctx context.Context, q eventstore.Query, limit int64) (int64, error) {
+	where, args := filter(q)
+	args = append(args, limit)
+	var n int64
+	err := s.db.GetContext(ctx, &n, `SELECT count(*) FROM (SELECT 1 FROM events`+where+
+		fmt.Sprintf(" LIMIT $%d) counted", len(args)), args...)
+	if err != nil {
+		return 0, fmt.Errorf("count after %s: %w", q.After, translate(err))
+	}
+	return n, nil
 }
 
 // Head implements eventstore.Store.

@@ -1,0 +1,213 @@
+// Package projections builds Eventdesk's read models from the event log and
+// answers queries on them. Each projection is named and versioned (its name,
+// e.g. "tickets.v1", is the persisted checkpoint: renaming it replays
+// everything); the Runner applies events to its tables in the same
+// transaction as its checkpoint, in batches while catching up and as they
+// come when live; Rebuild replays the whole log into shadow tables while the
+// live ones keep serving, then swaps them in atomically.
+package projections
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/eventdesk/eventdesk/eventstore"
+)
+
+// Projection turns events into rows of its own tables.
+type Projection interface {
+	// Name is the projection's persisted name, e.g. "tickets.v1".
+	Name() string
+	// Tables lists the tables the projection owns. They are created by
+	// migrations; Rebuild makes shadow copies of them.
+	Tables() []string
+	// Query selects the events the projection needs (stream type, types).
+	Query() eventstore.Query
+	// Apply applies one event inside tx, writing to the physical tables
+	// named by t. It must be deterministic (no clock, no randomness) so a
+	// rebuild gives the same rows, and it must not commit or roll back tx.
+	Apply(ctx context.Context, tx *sql.Tx, t Tables, e eventstore.Event) error
+}
+
+// Tables maps a projection's table names to the physical tables to write:
+// the live tables normally, their shadows during a rebuild.
+type Tables map[string]string
+
+// Of returns the physical name of table, or table itself.
+func (t Tables) Of(table string) string {
+	if p, ok := t[table]; ok {
+		return p
+	}
+	return table
+}
+
+func live(p Projection) Tables {
+	t := Tables{}
+	for _, n := range p.Tables() {
+		t[n] = n
+	}
+	return t
+}
+
+// Log is what the runner reads from the event store.
+type Log interface {
+	ReadAll(ctx context.Context, q eventstore.Query) ([]eventstore.Event, error)
+	Head(ctx context.Context, tenantID string) (eventstore.Position, error)
+	Count(ctx context.Context, q eventstore.Query, limit int64) (int64, error)
+}
+
+// Runner runs projections against the log and keeps their status.
+type Runner struct {
+	db       *sql.DB
+	log      Log
+	consumer eventstore.Consumer
+	logger   *slog.Logger
+	poll     time.Duration
+	projs    []Projection
+
+	mu      sync.Mutex
+	applied map[string]eventstore.Position
+	lastAt  map[string]time.Time
+	waiters []chan struct{}
+}
+
+// NewRunner returns a runner for projs. poll bounds how long a live
+// projection waits when no wake-up arrives.
+func NewRunner(db *sql.DB, log Log, consumer eventstore.Consumer, logger *slog.Logger, poll time.Duration, projs ...Projection) *Runner {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Runner{db: db, log: log, consumer: consumer, logger: logger, poll: poll, projs: projs,
+		applied: map[string]eventstore.Position{}, lastAt: map[string]time.Time{}}
+}
+
+// Projections returns the runner's projections.
+func (r *Runner) Projections() []Projection { return r.projs }
+
+// Run runs every projection until ctx is done. Failures are logged and
+// retried; Run returns nil once ctx is done.
+func (r *Runner) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for _, p := range r.projs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.run(ctx, p)
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
+func (r *Runner) run(ctx context.Context, p Projection) {
+	q := p.Query()
+	if q.Limit == 0 {
+		q.Limit = 500
+	}
+	t := live(p)
+	opt := eventstore.ConsumeOptions{Query: q, Poll: r.poll, OnError: func(err error) {
+		r.logger.Error("projection failed; retrying", "projection", p.Name(), "err", err)
+	}}
+	err := r.consumer.Consume(ctx, p.Name(), opt, func(ctx context.Context, tx *sql.Tx, evs []eventstore.Event) error {
+		for _, e := range evs {
+			if err := p.Apply(ctx, tx, t, e); err != nil {
+				return fmt.Errorf("apply %s %s (%s v%d): %w", e.Type, e.ID, e.StreamID, e.Version, err)
+			}
+		}
+		// The batch commits right after this returns; report it only then.
+		// A batch that fails to commit is reported a moment early, which
+		// only shortens a min_position wait that Wait double-checks.
+		r.advanced(p.Name(), evs[len(evs)-1])
+		return nil
+	})
+	if err != nil && !errors.Is(err, context.Canceled) {
+		r.logger.Error("projection stopped", "projection", p.Name(), "err", err)
+	}
+}
+
+func (r *Runner) advanced(name string, e eventstore.Event) {
+	r.mu.Lock()
+	r.applied[name] = e.Position
+	r.lastAt[name] = e.RecordedAt
+	ws := r.waiters
+	r.waiters = nil
+	r.mu.Unlock()
+	for _, w := range ws {
+		close(w)
+	}
+}
+
+// WaitFor waits until projection name has committed an event at or after
+// pos, or ctx is done. It checks the stored checkpoint, so it is exact even
+// when another process runs the projection.
+func (r *Runner) WaitFor(ctx context.Context, name string, pos eventstore.Position) error {
+	for {
+		r.mu.Lock()
+		w := make(chan struct{})
+		r.waiters = append(r.waiters, w)
+		r.mu.Unlock()
+		cp, err := r.consumer.Checkpoint(ctx, name)
+		if err != nil {
+			return err
+		}
+		if !cp.Less(pos) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-w:
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// Status is a projection's progress.
+type Status struct {
+	Name     string              `json:"name"`
+	Position eventstore.Position `json:"position"`
+	Head     eventstore.Position `json:"head"`
+	// Lag counts the events the projection has yet to apply (capped at
+	// LagCap).
+	Lag int64 `json:"lag"`
+}
+
+// LagCap bounds the lag count so that measuring it stays cheap.
+const LagCap = 1_000_000
+
+// Status reports every projection's checkpoint, the log's head and the
+// number of events in between.
+func (r *Runner) Status(ctx context.Context) ([]Status, error) {
+	head, err := r.log.Head(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	var out []Status
+	for _, p := range r.projs {
+		cp, err := r.consumer.Checkpoint(ctx, p.Name())
+		if err != nil {
+			return nil, err
+		}
+		lag, err := r.lag(ctx, p, cp)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Status{Name: p.Name(), Position: cp, Head: head, Lag: lag})
+	}
+	return out, nil
+}
+
+func (r *Runner) lag(ctx context.Context, p Projection, after eventstore.Position) (int64, error) {
+	q := p.Query()
+	q.After = after
+	n, err := r.log.Count(ctx, q, LagCap)
+	if err != nil {
+		return 0, fmt.Errorf("lag of %s: %w", p.Name(), err)
+	}
+	return n, nil
+}
