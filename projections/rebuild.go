@@ -2,7 +2,6 @@ package projections
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -92,19 +91,10 @@ func (r *Runner) applyTx(ctx context.Context, p Projection, t Tables, evs []even
 		return err
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after Commit
-	if err := applyAll(ctx, tx, p, t, evs); err != nil {
+	if err := p.Apply(ctx, tx, t, evs); err != nil {
 		return err
 	}
 	return tx.Commit()
-}
-
-func applyAll(ctx context.Context, tx *sql.Tx, p Projection, t Tables, evs []eventstore.Event) error {
-	for _, e := range evs {
-		if err := p.Apply(ctx, tx, t, e); err != nil {
-			return fmt.Errorf("apply %s %s: %w", e.Type, e.ID, err)
-		}
-	}
-	return nil
 }
 
 // swap finishes the rebuild atomically: with the live checkpoint locked no
@@ -127,7 +117,7 @@ func (r *Runner) swap(ctx context.Context, p Projection, shadow Tables, q events
 		if len(evs) == 0 {
 			break
 		}
-		if err := applyAll(ctx, tx, p, shadow, evs); err != nil {
+		if err := p.Apply(ctx, tx, shadow, evs); err != nil {
 			return err
 		}
 		q.After = evs[len(evs)-1].Position

@@ -28,10 +28,11 @@ type Projection interface {
 	Tables() []string
 	// Query selects the events the projection needs (stream type, types).
 	Query() eventstore.Query
-	// Apply applies one event inside tx, writing to the physical tables
-	// named by t. It must be deterministic (no clock, no randomness) so a
-	// rebuild gives the same rows, and it must not commit or roll back tx.
-	Apply(ctx context.Context, tx *sql.Tx, t Tables, e eventstore.Event) error
+	// Apply applies a batch of events, in log order, inside tx, writing to
+	// the physical tables named by t. It must be deterministic (no clock,
+	// no randomness) so that a rebuild gives the same rows, and it must not
+	// commit or roll back tx.
+	Apply(ctx context.Context, tx *sql.Tx, t Tables, evs []eventstore.Event) error
 }
 
 // Tables maps a projection's table names to the physical tables to write:
@@ -114,10 +115,8 @@ func (r *Runner) run(ctx context.Context, p Projection) {
 		r.logger.Error("projection failed; retrying", "projection", p.Name(), "err", err)
 	}}
 	err := r.consumer.Consume(ctx, p.Name(), opt, func(ctx context.Context, tx *sql.Tx, evs []eventstore.Event) error {
-		for _, e := range evs {
-			if err := p.Apply(ctx, tx, t, e); err != nil {
-				return fmt.Errorf("apply %s %s (%s v%d): %w", e.Type, e.ID, e.StreamID, e.Version, err)
-			}
+		if err := p.Apply(ctx, tx, t, evs); err != nil {
+			return fmt.Errorf("%s: %w", p.Name(), err)
 		}
 		// The batch commits right after this returns; report it only then.
 		// A batch that fails to commit is reported a moment early, which

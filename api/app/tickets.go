@@ -1,0 +1,324 @@
+// Package app is Eventdesk's application layer: every entry point (the
+// native REST API, the vendor-compatible surfaces, the CLI) calls it to run
+// domain commands against the event store — load the aggregate, let the
+// domain decide, append its events with the version it was loaded at, and
+// retry on a concurrent write — and to manage tenants and their
+// credentials. It knows nothing of HTTP.
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/eventdesk/eventdesk/domain"
+	"github.com/eventdesk/eventdesk/domain/ticket"
+	"github.com/eventdesk/eventdesk/eventstore"
+)
+
+// Meta is what a request says about itself; it becomes each event's
+// metadata.
+type Meta struct {
+	By            domain.Actor
+	Source        domain.Source
+	CorrelationID string
+	CausationID   string
+}
+
+func (m Meta) metadata() eventstore.Metadata {
+	actor := m.By.ID
+	if actor == "" {
+		actor = m.By.Email
+	}
+	return eventstore.Metadata{CorrelationID: m.CorrelationID, CausationID: m.CausationID,
+		Actor: string(m.By.Kind) + ":" + actor, Source: string(m.Source)}
+}
+
+// Result is the outcome of a ticket command.
+type Result struct {
+	Ticket ticket.Snapshot
+	// Events are the events the command recorded (none for a no-op).
+	Events []domain.Event
+	// Position is where the last of them landed; zero for a no-op.
+	Position eventstore.Position
+}
+
+// Tickets runs ticket and ticket-configuration commands.
+type Tickets struct {
+	store eventstore.Store
+	now   func() time.Time
+}
+
+// NewTickets returns the ticket service over store; now is the clock.
+func NewTickets(store eventstore.Store, now func() time.Time) *Tickets {
+	if now == nil {
+		now = time.Now
+	}
+	return &Tickets{store: store, now: now}
+}
+
+// maxRetries bounds how often a command is re-decided after losing a race
+// with a concurrent write to the same ticket.
+const maxRetries = 8
+
+// numberStream is a tenant's ticket-number counter: the version of each
+// number.allocated event is the number it allocates, so numbers are
+// sequential per tenant and allocated by the store's own optimistic
+// concurrency, in a stream of their own (the ticket's stream keeps its
+// order untouched).
+func numberStream(tenant string) eventstore.StreamRef {
+	return eventstore.StreamRef{TenantID: tenant, Type: "ticket_number", ID: "ticket"}
+}
+
+// NumberAllocated is the counter stream's event; its version is the number.
+type NumberAllocated struct {
+	TicketID string `json:"ticket_id"`
+}
+
+// numberNamespace makes allocation idempotent: the allocation event's id is
+// derived from the ticket id, so a retried create gets the same number.
+var numberNamespace = uuid.MustParse("6f1b0c9e-6a43-4a55-9d1e-6b8f5d0e7a21")
+
+// Create opens a ticket: it allocates the tenant's next number, lets the
+// domain decide and appends TicketCreated. c.ID, if empty, is generated;
+// c.Number and c.TenantID are set here.
+func (s *Tickets) Create(ctx context.Context, tenant string, c ticket.CreateTicket, m Meta) (Result, error) {
+	if c.ID == "" {
+		c.ID = uuid.NewString()
+	}
+	c.TenantID, c.By, c.Source = tenant, m.By, m.Source
+	cfg, _, err := s.Config(ctx, tenant)
+	if err != nil {
+		return Result{}, err
+	}
+	// Decide once with a placeholder number so that invalid input never
+	// burns a number.
+	c.Number = 1
+	if _, err := ticket.New(c, cfg, s.now()); err != nil {
+		return Result{}, err
+	}
+	n, err := s.allocate(ctx, tenant, c.ID)
+	if err != nil {
+		return Result{}, err
+	}
+	c.Number = n
+	t, err := ticket.New(c, cfg, s.now())
+	if err != nil {
+		return Result{}, err
+	}
+	return s.appendPending(ctx, tenant, t, eventstore.NoStream, m)
+}
+
+func (s *Tickets) allocate(ctx context.Context, tenant, ticketID string) (int64, error) {
+	data, _ := json.Marshal(NumberAllocated{TicketID: ticketID})
+	res, err := s.store.Append(ctx, numberStream(tenant), eventstore.Any, []eventstore.EventData{{
+		ID:   uuid.NewSHA1(numberNamespace, []byte(tenant+"/"+ticketID)).String(),
+		Type: "ticket_number.allocated", Data: data,
+	}})
+	if err != nil {
+		return 0, fmt.Errorf("allocate ticket number: %w", err)
+	}
+	return res.LastVersion, nil
+}
+
+// Resolve turns a ticket reference — its UUID, its number ("34") or its
+// key ("#034") — into the ticket id. An unknown reference is
+// ticket.ErrNotFound.
+func (s *Tickets) Resolve(ctx context.Context, tenant, ref string) (string, error) {
+	if domain.ValidUUID(ref) {
+		return ref, nil
+	}
+	if u, err := uuid.Parse(ref); err == nil {
+		return u.String(), nil
+	}
+	num := ref
+	if len(num) > 1 && num[0] == '#' {
+		num = num[1:]
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 1 {
+		return "", ticket.ErrNotFound
+	}
+	evs, err := s.store.ReadStream(ctx, numberStream(tenant), n, 1)
+	if err != nil {
+		return "", err
+	}
+	if len(evs) == 0 || evs[0].Version != n {
+		return "", ticket.ErrNotFound
+	}
+	var a NumberAllocated
+	if err := json.Unmarshal(evs[0].Data, &a); err != nil {
+		return "", fmt.Errorf("number %d: %w", n, err)
+	}
+	return a.TicketID, nil
+}
+
+// Load returns the ticket ref names (see Resolve), rebuilt from its stream,
+// with the position of its last event. It always reflects every write that
+// committed before the call: reads of one ticket need no projection.
+func (s *Tickets) Load(ctx context.Context, tenant, ref string) (*ticket.Ticket, eventstore.Position, error) {
+	id, err := s.Resolve(ctx, tenant, ref)
+	if err != nil {
+		return nil, eventstore.Position{}, err
+	}
+	evs, err := s.Events(ctx, tenant, id)
+	if err != nil {
+		return nil, eventstore.Position{}, err
+	}
+	history := make([]domain.Event, len(evs))
+	for i, e := range evs {
+		if history[i], err = ticket.Decode(e.Type, e.Data); err != nil {
+			return nil, eventstore.Position{}, err
+		}
+	}
+	t := ticket.Rehydrate(history, int64(len(evs)))
+	if !t.Exists() {
+		return nil, eventstore.Position{}, ticket.ErrNotFound
+	}
+	return t, evs[len(evs)-1].Position, nil
+}
+
+// Events returns the stored events of ticket id, oldest first.
+func (s *Tickets) Events(ctx context.Context, tenant, id string) ([]eventstore.Event, error) {
+	var all []eventstore.Event
+	for from := int64(1); ; {
+		evs, err := s.store.ReadStream(ctx, eventstore.StreamRef{TenantID: tenant, Type: ticket.StreamType, ID: id}, from, 1000)
+		if err != nil {
+			return nil, fmt.Errorf("load ticket %s: %w", id, err)
+		}
+		all = append(all, evs...)
+		if len(evs) < 1000 {
+			return all, nil
+		}
+		from = evs[len(evs)-1].Version + 1
+	}
+}
+
+// Execute runs decide on ticket ref and appends what it records. If
+// ifVersion is not nil the ticket must be at that version (else a
+// PreconditionFailed error); otherwise a lost race with a concurrent write
+// re-decides on the fresh state. A decision that records nothing returns
+// the current state and a zero Position.
+func (s *Tickets) Execute(ctx context.Context, tenant, ref string, ifVersion *int64, m Meta,
+	decide func(t *ticket.Ticket, cfg ticket.Config, at time.Time) error) (Result, error) {
+	for attempt := 0; ; attempt++ {
+		t, _, err := s.Load(ctx, tenant, ref)
+		if err != nil {
+			return Result{}, err
+		}
+		if ifVersion != nil && t.Version() != *ifVersion {
+			return Result{}, domain.PreconditionFailedf("ticket is at version %d, If-Match says %d", t.Version(), *ifVersion)
+		}
+		cfg, _, err := s.Config(ctx, tenant)
+		if err != nil {
+			return Result{}, err
+		}
+		if err := decide(t, cfg, s.now()); err != nil {
+			return Result{}, err
+		}
+		res, err := s.appendPending(ctx, tenant, t, eventstore.Exact(t.Version()), m)
+		if errors.Is(err, eventstore.ErrVersionConflict) {
+			if ifVersion != nil {
+				return Result{}, domain.PreconditionFailedf("ticket was changed concurrently; reload it")
+			}
+			if attempt < maxRetries {
+				continue
+			}
+		}
+		return res, err
+	}
+}
+
+func (s *Tickets) appendPending(ctx context.Context, tenant string, t *ticket.Ticket, exp eventstore.ExpectedVersion, m Meta) (Result, error) {
+	pending := t.Pending()
+	res := Result{Ticket: t.Snapshot(), Events: pending}
+	if len(pending) == 0 {
+		return res, nil
+	}
+	data, err := encode(pending, m, ticket.Encode)
+	if err != nil {
+		return Result{}, err
+	}
+	ar, err := s.store.Append(ctx, eventstore.StreamRef{TenantID: tenant, Type: ticket.StreamType, ID: t.ID()}, exp, data)
+	if err != nil {
+		return Result{}, fmt.Errorf("ticket %s: %w", t.ID(), err)
+	}
+	res.Position = ar.Last()
+	return res, nil
+}
+
+func encode(evs []domain.Event, m Meta, enc func(domain.Event) ([]byte, error)) ([]eventstore.EventData, error) {
+	out := make([]eventstore.EventData, len(evs))
+	for i, e := range evs {
+		b, err := enc(e)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = eventstore.EventData{ID: uuid.NewString(), Type: e.EventType(), Data: b, Metadata: m.metadata()}
+	}
+	return out, nil
+}
+
+func configStream(tenant string) eventstore.StreamRef {
+	return eventstore.StreamRef{TenantID: tenant, Type: ticket.ConfigStreamType, ID: ticket.ConfigStreamID}
+}
+
+// Config returns the tenant's ticket configuration (DefaultConfig until
+// changed) and the version of its stream.
+func (s *Tickets) Config(ctx context.Context, tenant string) (ticket.Config, int64, error) {
+	c, err := s.loadConfig(ctx, tenant)
+	if err != nil {
+		return ticket.Config{}, 0, err
+	}
+	return c.Config(), c.Version(), nil
+}
+
+func (s *Tickets) loadConfig(ctx context.Context, tenant string) (*ticket.TenantConfig, error) {
+	evs, err := s.store.ReadStream(ctx, configStream(tenant), 1, 0)
+	if err != nil {
+		return nil, fmt.Errorf("load ticket config: %w", err)
+	}
+	history := make([]domain.Event, len(evs))
+	for i, e := range evs {
+		if history[i], err = ticket.Decode(e.Type, e.Data); err != nil {
+			return nil, err
+		}
+	}
+	return ticket.RehydrateConfig(history, int64(len(evs))), nil
+}
+
+// ChangeConfig runs decide on the tenant's configuration and appends what
+// it records, retrying on a concurrent change.
+func (s *Tickets) ChangeConfig(ctx context.Context, tenant string, m Meta,
+	decide func(c *ticket.TenantConfig, at time.Time) error) (ticket.Config, eventstore.Position, error) {
+	for attempt := 0; ; attempt++ {
+		c, err := s.loadConfig(ctx, tenant)
+		if err != nil {
+			return ticket.Config{}, eventstore.Position{}, err
+		}
+		if err := decide(c, s.now()); err != nil {
+			return ticket.Config{}, eventstore.Position{}, err
+		}
+		pending := c.Pending()
+		if len(pending) == 0 {
+			return c.Config(), eventstore.Position{}, nil
+		}
+		data, err := encode(pending, m, ticket.Encode)
+		if err != nil {
+			return ticket.Config{}, eventstore.Position{}, err
+		}
+		ar, err := s.store.Append(ctx, configStream(tenant), eventstore.Exact(c.Version()), data)
+		if errors.Is(err, eventstore.ErrVersionConflict) && attempt < maxRetries {
+			continue
+		}
+		if err != nil {
+			return ticket.Config{}, eventstore.Position{}, fmt.Errorf("ticket config: %w", err)
+		}
+		return c.Config(), ar.Last(), nil
+	}
+}

@@ -1,0 +1,160 @@
+package ticket_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/eventdesk/eventdesk/domain"
+	"github.com/eventdesk/eventdesk/domain/ticket"
+)
+
+// Fixtures: a ticket created by a customer through a storefront at t0, then
+// changed by an agent through the API at t1; the commands under test run at
+// noon, by the agent, through the API.
+const (
+	ticketID = "0b7e4c1e-3a1f-4c6e-9a53-5d1f2b3c4d5e"
+	entryID  = "11111111-1111-4111-8111-111111111111"
+	entryID2 = "22222222-2222-4222-8222-222222222222"
+	fileID   = "33333333-3333-4333-8333-333333333333"
+	sha      = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+	api      = domain.SourceAPI
+)
+
+var (
+	t0   = time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
+	t1   = time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
+	noon = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+
+	agent    = domain.Actor{ID: "u-1", Name: "Ana Agent", Email: "ana@example.com", Kind: domain.ActorAgent}
+	bob      = domain.Actor{ID: "u-2", Name: "Bob", Kind: domain.ActorAgent}
+	customer = domain.Actor{Email: "cara@example.com", Name: "Cara", Kind: domain.ActorUser}
+
+	atCreation = domain.Change{By: customer, Source: domain.SourceSalesChannel, At: t0}
+	before     = domain.Change{By: agent, Source: api, At: t1}
+	now        = domain.Change{By: agent, Source: api, At: noon}
+
+	cfg = testConfig()
+
+	created = ticket.TicketCreated{
+		Change: atCreation, ID: ticketID, TenantID: "acme", Number: 34,
+		Title: "Parcel arrived damaged", Description: "The box was crushed.",
+		Category: "orders", SubCategory: "damaged",
+		Priority: ticket.PriorityLow, Status: "open", StatusKind: ticket.KindOpen,
+		Tags:      []string{"vip"},
+		Custom:    map[string]json.RawMessage{"order_id": json.RawMessage(`"FY123"`)},
+		CreatedBy: customer,
+	}
+	resolved      = ticket.TicketStatusChanged{Change: before, From: "open", To: "resolved", Kind: ticket.KindResolved, FeedbackRequested: true}
+	closed        = ticket.TicketStatusChanged{Change: before, From: "open", To: "closed", Kind: ticket.KindClosed}
+	assignedToBob = ticket.TicketAssigned{Change: before, Assignee: bob}
+)
+
+// testConfig is DefaultConfig with an "orders" category.
+func testConfig() ticket.Config {
+	c := ticket.DefaultConfig()
+	c.Categories = append(c.Categories, ticket.Category{Key: "orders", Display: "Orders", SubCategories: []ticket.SubCategory{
+		{Key: "late", Display: "Late delivery"}, {Key: "damaged", Display: "Damaged item"},
+	}})
+	return c
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func raw(s string) json.RawMessage { return json.RawMessage(s) }
+
+// scenario is one given/when/then case: given stored events, when a
+// command runs at noon, then it records these events or fails with wantErr
+// (recording nothing).
+type scenario struct {
+	name    string
+	given   []domain.Event
+	when    func(*ticket.Ticket) error
+	then    []domain.Event
+	wantErr error
+}
+
+func run(t *testing.T, tests []scenario) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tk := ticket.Rehydrate(tt.given, int64(len(tt.given)))
+			err := tt.when(tk)
+			checkErr(t, err, tt.wantErr)
+			if got := tk.Pending(); !equalEvents(got, tt.then) {
+				t.Fatalf("recorded events:\n got %s\nwant %s", show(got), show(tt.then))
+			}
+			if got, want := tk.Version(), int64(len(tt.given)); got != want {
+				t.Fatalf("Version() = %d, want %d", got, want)
+			}
+			// What was recorded must rebuild the same state from storage.
+			replayed := ticket.Rehydrate(roundTrip(t, append(append([]domain.Event{}, tt.given...), tk.Pending()...)), 0)
+			got, want := replayed.Snapshot(), tk.Snapshot()
+			want.Version = 0 // Rehydrate at version 0 with every event as history
+			got.Version = 0
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("state after replay:\n got %+v\nwant %+v", got, want)
+			}
+			// Read models fold Evolve over the same events and must agree.
+			if all := append(append([]domain.Event{}, tt.given...), tk.Pending()...); len(all) > 0 {
+				var folded ticket.Snapshot
+				for _, e := range all {
+					folded = ticket.Evolve(folded, e)
+				}
+				if want := ticket.Rehydrate(all, int64(len(all))).Snapshot(); !reflect.DeepEqual(folded, want) {
+					t.Fatalf("Evolve over the events:\n got %+v\nwant %+v", folded, want)
+				}
+			}
+		})
+	}
+}
+
+// checkErr fails unless err matches want (both nil, or errors.Is with the
+// same Kind).
+func checkErr(t *testing.T, err, want error) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Fatalf("got error %v, want %v", err, want)
+	}
+	if want != nil && domain.KindOf(err) != domain.KindOf(want) {
+		t.Fatalf("got error kind %v, want %v", domain.KindOf(err), domain.KindOf(want))
+	}
+}
+
+func equalEvents(got, want []domain.Event) bool {
+	if len(got) == 0 && len(want) == 0 {
+		return true
+	}
+	return reflect.DeepEqual(got, want)
+}
+
+// roundTrip encodes and decodes events as a store would.
+func roundTrip(t *testing.T, events []domain.Event) []domain.Event {
+	t.Helper()
+	out := make([]domain.Event, len(events))
+	for i, e := range events {
+		b, err := ticket.Encode(e)
+		if err != nil {
+			t.Fatalf("Encode(%T) = %v", e, err)
+		}
+		if out[i], err = ticket.Decode(e.EventType(), b); err != nil {
+			t.Fatalf("Decode(%s) = %v", e.EventType(), err)
+		}
+	}
+	return out
+}
+
+func show(events []domain.Event) string {
+	var b strings.Builder
+	b.WriteString("[")
+	for _, e := range events {
+		j, _ := json.Marshal(e)
+		fmt.Fprintf(&b, "\n\t%T %s", e, j)
+	}
+	b.WriteString("]")
+	return b.String()
+}
