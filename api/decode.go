@@ -1,0 +1,194 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"reflect"
+	"slices"
+	"strings"
+)
+
+// MaxBodyBytes is the largest JSON request body the native API reads;
+// larger ones get 413.
+const MaxBodyBytes = 1 << 20
+
+// readBody reads at most limit bytes of r's body; more is a 413 problem.
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return nil, problem(http.StatusBadRequest, "unreadable_body", "request body could not be read")
+	}
+	if int64(len(b)) > limit {
+		return nil, problem(http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("request body exceeds %d bytes", limit))
+	}
+	return b, nil
+}
+
+// decodeJSON decodes body, a JSON object, into dst (a pointer to a struct)
+// strictly, and reports which top-level members were present:
+//
+//   - malformed JSON: 400 naming the byte offset;
+//   - not an object: 400;
+//   - members dst does not have, at any depth: 400 naming them;
+//   - members of the wrong type: 422 listing every one.
+func decodeJSON(body []byte, dst any) (present map[string]bool, err error) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, problem(http.StatusBadRequest, "malformed_json", "request body is empty; send a JSON object")
+	}
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(body, &members); err != nil {
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &se):
+			return nil, problem(http.StatusBadRequest, "malformed_json", fmt.Sprintf("malformed JSON at byte offset %d: %s", se.Offset, se.Error()))
+		case errors.As(err, &te) && te.Field == "":
+			return nil, problem(http.StatusBadRequest, "malformed_json", fmt.Sprintf("request body must be a JSON object, not %s", te.Value))
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return nil, problem(http.StatusBadRequest, "malformed_json", fmt.Sprintf("malformed JSON: unexpected end at byte offset %d", len(body)))
+		default:
+			return nil, problem(http.StatusBadRequest, "malformed_json", "malformed JSON: "+err.Error())
+		}
+	}
+	if members == nil {
+		return nil, problem(http.StatusBadRequest, "malformed_json", "request body must be a JSON object, not null")
+	}
+	v := reflect.ValueOf(dst).Elem()
+	fields := jsonFields(v.Type())
+	var unknown []string
+	for name := range members {
+		if _, ok := fields[name]; !ok {
+			unknown = append(unknown, name)
+		}
+	}
+	if len(unknown) > 0 {
+		slices.Sort(unknown)
+		return nil, problem(http.StatusBadRequest, "unknown_field", "unknown field(s): "+strings.Join(unknown, ", "),
+			fieldErrors(unknown, "unknown_field", "not a member of this request")...)
+	}
+	present = map[string]bool{}
+	var bad []FieldError
+	var nestedUnknown []string
+	for _, name := range slices.Sorted(maps.Keys(members)) {
+		present[name] = true
+		dec := json.NewDecoder(bytes.NewReader(members[name]))
+		dec.DisallowUnknownFields()
+		err := dec.Decode(v.FieldByIndex(fields[name]).Addr().Interface())
+		if err == nil {
+			continue
+		}
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &te):
+			path := name
+			if te.Field != "" {
+				path = name + "." + te.Field
+			}
+			bad = append(bad, FieldError{Field: path, Code: "wrong_type", Detail: fmt.Sprintf("%s must be %s, not %s", path, jsonType(te.Type), te.Value)})
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			nestedUnknown = append(nestedUnknown, name+"."+f)
+		default:
+			bad = append(bad, FieldError{Field: name, Code: "invalid", Detail: fmt.Sprintf("%s: %v", name, err)})
+		}
+	}
+	if len(nestedUnknown) > 0 {
+		return nil, problem(http.StatusBadRequest, "unknown_field", "unknown field(s): "+strings.Join(nestedUnknown, ", "),
+			fieldErrors(nestedUnknown, "unknown_field", "not a member of this request")...)
+	}
+	if len(bad) > 0 {
+		return nil, invalid(bad...)
+	}
+	return present, nil
+}
+
+// invalid is the 422 problem listing every bad field.
+func invalid(errs ...FieldError) *Problem {
+	msgs := make([]string, len(errs))
+	for i, e := range errs {
+		msgs[i] = e.Detail
+	}
+	return problem(http.StatusUnprocessableEntity, "validation_failed", strings.Join(msgs, "; "), errs...)
+}
+
+func fieldErrors(fields []string, code, detail string) []FieldError {
+	out := make([]FieldError, len(fields))
+	for i, f := range fields {
+		out[i] = FieldError{Field: f, Code: code, Detail: f + ": " + detail}
+	}
+	return out
+}
+
+// jsonFields maps the JSON member names of struct type t to field indexes.
+func jsonFields(t reflect.Type) map[string][]int {
+	out := map[string][]int{}
+	for _, f := range reflect.VisibleFields(t) {
+		if !f.IsExported() || f.Anonymous {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out[name] = f.Index
+	}
+	return out
+}
+
+// jsonType names the JSON type that decodes into t.
+func jsonType(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	case reflect.Pointer:
+		return jsonType(t.Elem())
+	}
+	return "a " + t.String()
+}
+
+// fieldCheck collects validation problems of one request.
+type fieldCheck struct{ errs []FieldError }
+
+func (c *fieldCheck) add(field, code, format string, args ...any) {
+	c.errs = append(c.errs, FieldError{Field: field, Code: code, Detail: fmt.Sprintf(format, args...)})
+}
+
+// required notes a missing or empty required string.
+func (c *fieldCheck) required(field, value string) {
+	if strings.TrimSpace(value) == "" {
+		c.add(field, "required", "%s is required", field)
+	}
+}
+
+// oneOf notes a value outside allowed (empty values pass).
+func (c *fieldCheck) oneOf(field, value string, allowed []string) {
+	if value != "" && !slices.Contains(allowed, value) {
+		c.add(field, "not_allowed", "%s %q is not allowed; allowed values: %s", field, value, strings.Join(allowed, ", "))
+	}
+}
+
+func (c *fieldCheck) err() error {
+	if len(c.errs) == 0 {
+		return nil
+	}
+	return invalid(c.errs...)
+}

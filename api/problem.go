@@ -1,0 +1,114 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/eventdesk/eventdesk/api/app"
+	"github.com/eventdesk/eventdesk/domain"
+	"github.com/eventdesk/eventdesk/eventstore"
+)
+
+// Problem is an RFC 9457 problem detail. Code is a stable machine-readable
+// name; Errors lists every bad field of a request.
+type Problem struct {
+	Type     string       `json:"type"`
+	Title    string       `json:"title"`
+	Status   int          `json:"status"`
+	Detail   string       `json:"detail,omitempty"`
+	Instance string       `json:"instance,omitempty"`
+	Code     string       `json:"code"`
+	Errors   []FieldError `json:"errors,omitempty"`
+}
+
+// FieldError is one problem with one input field.
+type FieldError struct {
+	Field  string `json:"field"`
+	Code   string `json:"code"`
+	Detail string `json:"detail"`
+}
+
+func (p *Problem) Error() string { return p.Detail }
+
+// problemBase is where the problem type URIs live (they name, they need
+// not resolve).
+const problemBase = "https://eventdesk.dev/problems/"
+
+func problem(status int, code, detail string, errs ...FieldError) *Problem {
+	return &Problem{Type: problemBase + code, Title: http.StatusText(status), Status: status, Code: code, Detail: detail, Errors: errs}
+}
+
+// statusOf maps domain kinds to HTTP statuses, once, for the native API.
+var statusOf = map[domain.Kind]int{
+	domain.Invalid:            http.StatusUnprocessableEntity,
+	domain.NotFound:           http.StatusNotFound,
+	domain.Conflict:           http.StatusConflict,
+	domain.PreconditionFailed: http.StatusPreconditionFailed,
+}
+
+// toProblem classifies err; ok is false for unexpected errors.
+func toProblem(err error) (p *Problem, ok bool) {
+	var pr *Problem
+	var de *domain.Error
+	var inv *eventstore.InvalidError
+	switch {
+	case errors.As(err, &pr):
+		return pr, true
+	case errors.As(err, &de) && de.Kind != domain.Internal:
+		status := statusOf[de.Kind]
+		all := domain.Errors(err)
+		if status == http.StatusUnprocessableEntity {
+			var fes []FieldError
+			var msgs []string
+			for _, e := range all {
+				if e.Kind != domain.Invalid {
+					continue
+				}
+				fes = append(fes, FieldError{Field: e.Field, Code: e.Code, Detail: e.Error()})
+				msgs = append(msgs, e.Error())
+			}
+			return problem(status, "validation_failed", strings.Join(msgs, "; "), fes...), true
+		}
+		return problem(status, de.Code, de.Error()), true
+	case errors.As(err, &inv):
+		return problem(http.StatusUnprocessableEntity, "validation_failed", inv.Error(),
+			FieldError{Field: inv.Field, Code: "invalid", Detail: inv.Reason}), true
+	case errors.Is(err, eventstore.ErrVersionConflict):
+		return problem(http.StatusConflict, "concurrent_modification", "modified concurrently; retry"), true
+	case errors.Is(err, eventstore.ErrDuplicateEvent):
+		return problem(http.StatusConflict, "duplicate_id", "an id in this request is already used"), true
+	case errors.Is(err, app.ErrUnauthenticated):
+		return problem(http.StatusUnauthorized, "unauthenticated", "missing or invalid API key"), true
+	}
+	return nil, false
+}
+
+// fail answers err as problem+json, logging only unexpected errors (and
+// never showing their text to clients).
+func fail(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	p, ok := toProblem(err)
+	if !ok {
+		if r.Context().Err() != nil {
+			return // the client went away
+		}
+		log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		p = problem(http.StatusInternalServerError, "internal", "internal error; it has been logged")
+	}
+	if p.Status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="eventdesk"`)
+	}
+	cp := *p
+	cp.Instance = r.URL.Path
+	writeJSON(w, cp.Status, "application/problem+json", cp)
+}
+
+func writeJSON(w http.ResponseWriter, status int, contentType string, v any) {
+	w.Header().Set("Content-Type", contentType)
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}

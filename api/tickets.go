@@ -1,0 +1,534 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/eventdesk/eventdesk/api/app"
+	"github.com/eventdesk/eventdesk/domain"
+	"github.com/eventdesk/eventdesk/domain/ticket"
+	"github.com/eventdesk/eventdesk/eventstore"
+	"github.com/eventdesk/eventdesk/projections"
+)
+
+// MaxWait bounds how long a read waits for projections to catch up with
+// a min_position (or with the ticket it reads).
+const MaxWait = 2 * time.Second
+
+type createTicketRequest struct {
+	ID          string                     `json:"id"`
+	Title       string                     `json:"title"`
+	Description string                     `json:"description"`
+	Category    string                     `json:"category"`
+	SubCategory string                     `json:"sub_category"`
+	Priority    string                     `json:"priority"`
+	Status      string                     `json:"status"`
+	Source      string                     `json:"source"`
+	Channel     string                     `json:"channel"`
+	Tags        []string                   `json:"tags"`
+	Custom      map[string]json.RawMessage `json:"custom"`
+	CreatedBy   *domain.Actor              `json:"created_by"`
+	Assignee    *domain.Actor              `json:"assignee"`
+	Subscribers []string                   `json:"subscribers"`
+	Attachments []ticket.Attachment        `json:"attachments"`
+	References  ticket.References          `json:"references"`
+	UserAgent   string                     `json:"user_agent"`
+}
+
+// writeTicket answers a ticket with its version as ETag and the position
+// of the write (or of its last event) as Eventdesk-Position.
+func writeTicket(w http.ResponseWriter, status int, s ticket.Snapshot, pos eventstore.Position) {
+	w.Header().Set("ETag", strconv.Quote(strconv.FormatInt(s.Version, 10)))
+	if !pos.IsZero() {
+		w.Header().Set("Eventdesk-Position", pos.String())
+	}
+	writeJSON(w, status, "application/json", s)
+}
+
+func (s *Server) createTicket(w http.ResponseWriter, r *http.Request) {
+	var req createTicketRequest
+	if err := s.decode(r, &req, nil); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	m, err := meta(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var c fieldCheck
+	c.required("title", req.Title)
+	c.oneOf("priority", req.Priority, priorityNames())
+	c.oneOf("source", req.Source, sourceNames())
+	if req.ID != "" && !domain.ValidUUID(req.ID) {
+		c.add("id", "invalid", "id must be a lower-case UUID")
+	}
+	if err := c.err(); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if req.Source != "" {
+		m.Source = domain.Source(req.Source)
+	}
+	res, err := s.Tickets.Create(r.Context(), tenantOf(r).ID, ticket.CreateTicket{
+		ID: req.ID, Title: req.Title, Description: req.Description, Category: req.Category, SubCategory: req.SubCategory,
+		Priority: ticket.Priority(req.Priority), Status: req.Status, Channel: req.Channel, Tags: req.Tags, Custom: req.Custom,
+		CreatedBy: req.CreatedBy, Assignee: req.Assignee, Subscribers: req.Subscribers, Attachments: req.Attachments,
+		References: req.References, UserAgent: req.UserAgent,
+	}, m)
+	if errors.Is(err, eventstore.ErrVersionConflict) {
+		err = problem(http.StatusConflict, "ticket_exists", "a ticket with this id already exists")
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/v1/tickets/"+res.Ticket.ID)
+	writeTicket(w, http.StatusCreated, res.Ticket, res.Position)
+}
+
+// decode reads the request's JSON body into dst; see decodeJSON.
+func (s *Server) decode(r *http.Request, dst any, present *map[string]bool) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") && !strings.Contains(ct, "+json") {
+		return problem(http.StatusUnsupportedMediaType, "unsupported_media_type", "send Content-Type: application/json")
+	}
+	body, err := readBody(r, MaxBodyBytes)
+	if err != nil {
+		return err
+	}
+	p, err := decodeJSON(body, dst)
+	if present != nil {
+		*present = p
+	}
+	return err
+}
+
+func priorityNames() []string {
+	var out []string
+	for _, p := range ticket.Priorities() {
+		out = append(out, string(p))
+	}
+	return out
+}
+
+func sourceNames() []string {
+	var out []string
+	for _, src := range domain.Sources() {
+		out = append(out, string(src))
+	}
+	return out
+}
+
+func (s *Server) getTicket(w http.ResponseWriter, r *http.Request) {
+	t, pos, err := s.Tickets.Load(r.Context(), tenantOf(r).ID, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeTicket(w, http.StatusOK, t.Snapshot(), pos)
+}
+
+type patchTicketRequest struct {
+	Title       *string                    `json:"title"`
+	Description *string                    `json:"description"`
+	Status      string                     `json:"status"`
+	Priority    string                     `json:"priority"`
+	Category    *string                    `json:"category"`
+	SubCategory *string                    `json:"sub_category"`
+	Assignee    *domain.Actor              `json:"assignee"`
+	AddTags     []string                   `json:"add_tags"`
+	RemoveTags  []string                   `json:"remove_tags"`
+	Custom      map[string]json.RawMessage `json:"custom"`
+	References  *ticket.References         `json:"references"`
+}
+
+// ifMatch parses If-Match: a ticket version, quoted or not.
+func ifMatch(r *http.Request) (*int64, error) {
+	h := strings.TrimSpace(r.Header.Get("If-Match"))
+	if h == "" || h == "*" {
+		return nil, nil
+	}
+	v, err := strconv.ParseInt(strings.Trim(strings.TrimPrefix(h, "W/"), `"`), 10, 64)
+	if err != nil || v < 0 {
+		return nil, problem(http.StatusBadRequest, "invalid_if_match", "If-Match must be a ticket version, e.g. \"3\"")
+	}
+	return &v, nil
+}
+
+// patchTicket applies every change in the body in one decision: all of
+// them land in one atomic append, or none does.
+func (s *Server) patchTicket(w http.ResponseWriter, r *http.Request) {
+	var req patchTicketRequest
+	var present map[string]bool
+	if err := s.decode(r, &req, &present); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var c fieldCheck
+	c.oneOf("priority", req.Priority, priorityNames())
+	if present["status"] && req.Status == "" {
+		c.add("status", "required", "status must not be empty")
+	}
+	if err := c.err(); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.execute(w, r, http.StatusOK, func(t *ticket.Ticket, cfg ticket.Config, at time.Time, m app.Meta) error {
+		by, src := m.By, m.Source
+		var errs []error
+		if req.Title != nil || req.Description != nil {
+			errs = append(errs, t.EditContent(ticket.EditContent{By: by, Source: src, Title: req.Title, Description: req.Description}, at))
+		}
+		if req.Priority != "" {
+			errs = append(errs, t.ChangePriority(ticket.ChangePriority{By: by, Source: src, Priority: ticket.Priority(req.Priority)}, at))
+		}
+		if req.Category != nil || req.SubCategory != nil {
+			cur := t.Snapshot()
+			cat, sub := cur.Category, cur.SubCategory
+			if req.Category != nil {
+				cat, sub = *req.Category, ""
+			}
+			if req.SubCategory != nil {
+				sub = *req.SubCategory
+			}
+			errs = append(errs, t.Categorize(ticket.Categorize{By: by, Source: src, Category: cat, SubCategory: sub}, cfg, at))
+		}
+		switch {
+		case present["assignee"] && req.Assignee == nil:
+			errs = append(errs, t.Unassign(ticket.Unassign{By: by, Source: src}, at))
+		case req.Assignee != nil:
+			errs = append(errs, t.Assign(ticket.Assign{By: by, Source: src, Assignee: *req.Assignee}, at))
+		}
+		if len(req.AddTags) > 0 {
+			errs = append(errs, t.Tag(ticket.Tag{By: by, Source: src, Tags: req.AddTags}, at))
+		}
+		if len(req.RemoveTags) > 0 {
+			errs = append(errs, t.Untag(ticket.Untag{By: by, Source: src, Tags: req.RemoveTags}, at))
+		}
+		if len(req.Custom) > 0 {
+			errs = append(errs, t.MergeCustomFields(ticket.MergeCustomFields{By: by, Source: src, Patch: req.Custom}, at))
+		}
+		if req.References != nil {
+			errs = append(errs, t.LinkReferences(ticket.LinkReferences{By: by, Source: src, References: *req.References}, at))
+		}
+		// Status last: closing after the other edits is allowed, editing
+		// after closing is not.
+		if req.Status != "" {
+			errs = append(errs, t.ChangeStatus(ticket.ChangeStatus{By: by, Source: src, Status: req.Status}, cfg, at))
+		}
+		return domain.Join(errs...)
+	})
+}
+
+// execute runs decide on the ticket in the path (honouring If-Match) and
+// answers the resulting ticket.
+func (s *Server) execute(w http.ResponseWriter, r *http.Request, status int,
+	decide func(t *ticket.Ticket, cfg ticket.Config, at time.Time, m app.Meta) error) {
+	res, ok := s.run(w, r, decide)
+	if ok {
+		writeTicket(w, status, res.Ticket, res.Position)
+	}
+}
+
+// run is execute without the answer, for handlers that answer something
+// else (a history entry, an activity).
+func (s *Server) run(w http.ResponseWriter, r *http.Request,
+	decide func(t *ticket.Ticket, cfg ticket.Config, at time.Time, m app.Meta) error) (app.Result, bool) {
+	m, err := meta(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return app.Result{}, false
+	}
+	ver, err := ifMatch(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return app.Result{}, false
+	}
+	res, err := s.Tickets.Execute(r.Context(), tenantOf(r).ID, r.PathValue("id"), ver, m,
+		func(t *ticket.Ticket, cfg ticket.Config, at time.Time) error { return decide(t, cfg, at, m) })
+	if err != nil {
+		s.fail(w, r, err)
+		return app.Result{}, false
+	}
+	return res, true
+}
+
+type reopenRequest struct {
+	Status string `json:"status"`
+}
+
+func (s *Server) reopenTicket(w http.ResponseWriter, r *http.Request) {
+	var req reopenRequest
+	if r.ContentLength != 0 {
+		if err := s.decode(r, &req, nil); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	s.execute(w, r, http.StatusOK, func(t *ticket.Ticket, cfg ticket.Config, at time.Time, m app.Meta) error {
+		return t.Reopen(ticket.Reopen{By: m.By, Source: m.Source, Status: req.Status}, cfg, at)
+	})
+}
+
+type feedbackRequest struct {
+	Rating  int    `json:"rating"`
+	Comment string `json:"comment"`
+}
+
+func (s *Server) submitFeedback(w http.ResponseWriter, r *http.Request) {
+	var req feedbackRequest
+	if err := s.decode(r, &req, nil); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.execute(w, r, http.StatusOK, func(t *ticket.Ticket, _ ticket.Config, at time.Time, m app.Meta) error {
+		return t.SubmitFeedback(ticket.SubmitFeedback{By: m.By, Source: m.Source, Rating: req.Rating, Comment: req.Comment}, at)
+	})
+}
+
+type historyRequest struct {
+	Type       string          `json:"type"`
+	Value      json.RawMessage `json:"value"`
+	Visibility string          `json:"visibility"`
+}
+
+// HistoryEntry is a ticket history entry as the native API shows it.
+type HistoryEntry struct {
+	ID         string          `json:"id"`
+	TicketID   string          `json:"ticket_id"`
+	Type       string          `json:"type"`
+	Value      json.RawMessage `json:"value"`
+	Visibility string          `json:"visibility"`
+	CreatedBy  domain.Actor    `json:"created_by"`
+	Source     string          `json:"source"`
+	CreatedAt  time.Time       `json:"created_at"`
+}
+
+func historyTypes() []string {
+	var out []string
+	for _, h := range ticket.HistoryTypes() {
+		out = append(out, string(h))
+	}
+	return out
+}
+
+func (s *Server) logHistory(w http.ResponseWriter, r *http.Request) {
+	var req historyRequest
+	if err := s.decode(r, &req, nil); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var c fieldCheck
+	c.required("type", req.Type)
+	c.oneOf("type", req.Type, historyTypes())
+	c.oneOf("visibility", req.Visibility, []string{string(ticket.Public), string(ticket.Internal)})
+	if len(req.Value) == 0 || string(req.Value) == "null" {
+		c.add("value", "required", "value is required (a JSON object)")
+	} else if v := strings.TrimSpace(string(req.Value)); !strings.HasPrefix(v, "{") {
+		c.add("value", "wrong_type", "value must be an object")
+	}
+	if err := c.err(); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	entryID := uuid.NewString()
+	res, ok := s.run(w, r, func(t *ticket.Ticket, _ ticket.Config, at time.Time, m app.Meta) error {
+		return t.LogHistory(ticket.LogHistory{By: m.By, Source: m.Source, EntryID: entryID,
+			Type: ticket.HistoryType(req.Type), Value: req.Value, Visibility: ticket.Visibility(req.Visibility)}, at)
+	})
+	if !ok {
+		return
+	}
+	for _, e := range res.Events {
+		if h, ok := e.(ticket.HistoryLogged); ok {
+			w.Header().Set("Eventdesk-Position", res.Position.String())
+			w.Header().Set("ETag", strconv.Quote(strconv.FormatInt(res.Ticket.Version, 10)))
+			writeJSON(w, http.StatusCreated, "application/json", HistoryEntry{ID: h.EntryID, TicketID: res.Ticket.ID,
+				Type: string(h.Type), Value: h.Value, Visibility: string(h.Visibility), CreatedBy: h.By,
+				Source: string(h.Source), CreatedAt: h.At})
+			return
+		}
+	}
+	s.fail(w, r, errors.New("log history: no HistoryLogged recorded"))
+}
+
+// waitForTicket waits (at most MaxWait) until the tickets projection has
+// applied everything up to pos, so reads of a ticket's read models show
+// every write that committed before the read began.
+func (s *Server) waitForTicket(ctx context.Context, pos eventstore.Position) bool {
+	ctx, cancel := context.WithTimeout(ctx, MaxWait)
+	defer cancel()
+	return s.Waiter.WaitFor(ctx, projections.TicketsName, pos) == nil
+}
+
+func (s *Server) getHistory(w http.ResponseWriter, r *http.Request) {
+	tenant := tenantOf(r).ID
+	t, pos, err := s.Tickets.Load(r.Context(), tenant, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	f := projections.TimelineFilter{TenantID: tenant, TicketID: t.ID(), Kinds: []string{projections.KindHistory},
+		IncludeInternal: q.Get("include_internal") == "true"}
+	var c fieldCheck
+	if v := q.Get("after_version"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			c.add("after_version", "invalid", "after_version must be a non-negative integer")
+		}
+		f.AfterVersion = n
+	}
+	f.Limit = parseLimit(&c, q.Get("limit"), 100, 500)
+	if err := c.err(); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if !s.waitForTicket(r.Context(), pos) {
+		w.Header().Set("Eventdesk-Stale", "true")
+	}
+	entries, err := s.Queries.Timeline(r.Context(), f)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := make([]HistoryEntry, len(entries))
+	for i, e := range entries {
+		out[i] = HistoryEntry{ID: e.EntryID, TicketID: e.TicketID, Type: e.Type, Value: e.Value, Visibility: e.Visibility,
+			CreatedBy: e.CreatedBy, Source: e.Source, CreatedAt: e.CreatedAt}
+	}
+	writeJSON(w, http.StatusOK, "application/json", map[string]any{"history": out})
+}
+
+func parseLimit(c *fieldCheck, v string, def, maxLimit int) int {
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > maxLimit {
+		c.add("limit", "invalid", "limit must be an integer from 1 to %d", maxLimit)
+		return def
+	}
+	return n
+}
+
+type activityRequest struct {
+	Text      string `json:"text"`
+	Direction string `json:"direction"`
+}
+
+// Activity is a portal activity as the native API shows it.
+type Activity struct {
+	ID        string       `json:"id"`
+	TicketID  string       `json:"ticket_id"`
+	Text      string       `json:"text"`
+	Direction string       `json:"direction"`
+	CreatedBy domain.Actor `json:"created_by"`
+	Source    string       `json:"source"`
+	CreatedAt time.Time    `json:"created_at"`
+}
+
+func (s *Server) addActivity(w http.ResponseWriter, r *http.Request) {
+	var req activityRequest
+	if err := s.decode(r, &req, nil); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var c fieldCheck
+	c.required("text", req.Text)
+	c.required("direction", req.Direction)
+	c.oneOf("direction", req.Direction, []string{string(ticket.Inbound), string(ticket.Outbound)})
+	if err := c.err(); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	id := uuid.NewString()
+	res, ok := s.run(w, r, func(t *ticket.Ticket, _ ticket.Config, at time.Time, m app.Meta) error {
+		return t.AddActivity(ticket.AddActivity{By: m.By, Source: m.Source, ActivityID: id, Text: req.Text,
+			Direction: ticket.Direction(req.Direction)}, at)
+	})
+	if !ok {
+		return
+	}
+	for _, e := range res.Events {
+		if a, ok := e.(ticket.ActivityAdded); ok {
+			w.Header().Set("Eventdesk-Position", res.Position.String())
+			writeJSON(w, http.StatusCreated, "application/json", Activity{ID: a.ActivityID, TicketID: res.Ticket.ID,
+				Text: a.Text, Direction: string(a.Direction), CreatedBy: a.By, Source: string(a.Source), CreatedAt: a.At})
+			return
+		}
+	}
+	s.fail(w, r, errors.New("add activity: no ActivityAdded recorded"))
+}
+
+func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := projections.TicketFilter{TenantID: tenantOf(r).ID, Q: q.Get("q"), Cursor: q.Get("cursor")}
+	var c fieldCheck
+	multi := func(name string) []string {
+		var out []string
+		for _, v := range q[name] {
+			for _, part := range strings.Split(v, ",") {
+				if part = strings.TrimSpace(part); part != "" {
+					out = append(out, part)
+				}
+			}
+		}
+		return out
+	}
+	f.Status, f.Priority, f.Category = multi("status"), multi("priority"), multi("category")
+	f.Assignee, f.Tag, f.Source = multi("assignee"), multi("tag"), multi("source")
+	for _, p := range f.Priority {
+		c.oneOf("priority", p, priorityNames())
+	}
+	for _, src := range f.Source {
+		c.oneOf("source", src, sourceNames())
+	}
+	for name, dst := range map[string]*time.Time{"created_from": &f.CreatedFrom, "created_to": &f.CreatedTo,
+		"updated_from": &f.UpdatedFrom, "updated_to": &f.UpdatedTo} {
+		if v := q.Get(name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				c.add(name, "invalid", "%s must be an RFC 3339 time, e.g. 2026-11-22T12:00:00Z", name)
+			}
+			*dst = t
+		}
+	}
+	f.Limit = parseLimit(&c, q.Get("limit"), 50, 200)
+	var minPos eventstore.Position
+	if v := q.Get("min_position"); v != "" {
+		p, err := eventstore.ParsePosition(v)
+		if err != nil {
+			c.add("min_position", "invalid", "min_position must be a position from Eventdesk-Position, e.g. 1234-567")
+		}
+		minPos = p
+	}
+	if err := c.err(); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if !minPos.IsZero() && !s.waitForTicket(r.Context(), minPos) {
+		w.Header().Set("Eventdesk-Stale", "true")
+	}
+	page, err := s.Queries.List(r.Context(), f)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	tickets := page.Tickets
+	if tickets == nil {
+		tickets = []ticket.Snapshot{}
+	}
+	body := map[string]any{"tickets": tickets, "next_cursor": nil}
+	if page.NextCursor != "" {
+		body["next_cursor"] = page.NextCursor
+	}
+	writeJSON(w, http.StatusOK, "application/json", body)
+}
