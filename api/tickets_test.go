@@ -16,7 +16,7 @@ import (
 
 func TestTicketLifecycle(t *testing.T) {
 	e := newEnv(t)
-	created := e.do(&e.a, "POST", "/v1/tickets", map[string]any{
+	created := e.do(e.a, "POST", "/v1/tickets", map[string]any{
 		"title": "Printer on fire", "description": "Smoke everywhere", "priority": "high",
 		"tags": []string{"Hardware"}, "custom": map[string]any{"floor": 3},
 	}).want(t, http.StatusCreated)
@@ -25,56 +25,56 @@ func TestTicketLifecycle(t *testing.T) {
 	if tk["number"] != float64(1) || tk["key"] != "#001" || tk["status"] != "open" || tk["priority"] != "high" {
 		t.Errorf("created ticket = %v, want number 1 (#001), open, high", tk)
 	}
-	if created.header.Get("Location") != "/v1/tickets/"+id || created.header.Get("Eventdesk-Position") == "" || created.header.Get("ETag") != `"1"` {
-		t.Errorf("headers = %v, want Location, Eventdesk-Position and ETag \"1\"", created.header)
+	if created.Header.Get("Location") != "/v1/tickets/"+id || created.Header.Get("Eventdesk-Position") == "" || created.Header.Get("ETag") != `"1"` {
+		t.Errorf("headers = %v, want Location, Eventdesk-Position and ETag \"1\"", created.Header)
 	}
 	// Read your write, by id and by number.
 	for _, ref := range []string{id, "1", "%23001"} {
-		got := e.do(&e.a, "GET", "/v1/tickets/"+ref, nil).want(t, http.StatusOK).json(t)
+		got := e.do(e.a, "GET", "/v1/tickets/"+ref, nil).want(t, http.StatusOK).json(t)
 		if got["id"] != id {
 			t.Errorf("GET /v1/tickets/%s = %v, want ticket %s", ref, got["id"], id)
 		}
 	}
-	patched := e.do(&e.a, "PATCH", "/v1/tickets/"+id, map[string]any{
+	patched := e.do(e.a, "PATCH", "/v1/tickets/"+id, map[string]any{
 		"status": "in_progress", "assignee": map[string]any{"id": "ana", "kind": "agent"}, "add_tags": []string{"urgent-care"},
 	}, "If-Match", `"1"`).want(t, http.StatusOK)
 	p := patched.json(t)
-	if p["status"] != "in_progress" || p["assignee"].(map[string]any)["id"] != "ana" || patched.header.Get("ETag") != `"4"` {
-		t.Errorf("patched = %v (ETag %s), want in_progress, assigned to ana, version 4", p, patched.header.Get("ETag"))
+	if p["status"] != "in_progress" || p["assignee"].(map[string]any)["id"] != "ana" || patched.Header.Get("ETag") != `"4"` {
+		t.Errorf("patched = %v (ETag %s), want in_progress, assigned to ana, version 4", p, patched.Header.Get("ETag"))
 	}
 	// A stale If-Match is refused and changes nothing.
-	e.do(&e.a, "PATCH", "/v1/tickets/"+id, map[string]any{"priority": "low"}, "If-Match", `"1"`).
+	e.do(e.a, "PATCH", "/v1/tickets/"+id, map[string]any{"priority": "low"}, "If-Match", `"1"`).
 		problem(t, http.StatusPreconditionFailed, "precondition_failed")
-	h := e.do(&e.a, "POST", "/v1/tickets/"+id+"/history", map[string]any{"type": "comment", "value": map[string]any{"text": "toner melted"}}).
+	h := e.do(e.a, "POST", "/v1/tickets/"+id+"/history", map[string]any{"type": "comment", "value": map[string]any{"text": "toner melted"}}).
 		want(t, http.StatusCreated).json(t)
 	if h["type"] != "comment" || h["ticket_id"] != id || h["visibility"] != "public" {
 		t.Errorf("history entry = %v", h)
 	}
-	e.do(&e.a, "POST", "/v1/tickets/"+id+"/history", map[string]any{"type": "comment", "visibility": "internal", "value": map[string]any{"text": "psst"}}).
+	e.do(e.a, "POST", "/v1/tickets/"+id+"/history", map[string]any{"type": "comment", "visibility": "internal", "value": map[string]any{"text": "psst"}}).
 		want(t, http.StatusCreated)
-	hist := e.do(&e.a, "GET", "/v1/tickets/"+id+"/history", nil).want(t, http.StatusOK).json(t)["history"].([]any)
+	hist := e.do(e.a, "GET", "/v1/tickets/"+id+"/history", nil).want(t, http.StatusOK).json(t)["history"].([]any)
 	if len(hist) != 1 {
 		t.Errorf("public history has %d entries, want 1", len(hist))
 	}
-	hist = e.do(&e.a, "GET", "/v1/tickets/"+id+"/history?include_internal=true", nil).want(t, http.StatusOK).json(t)["history"].([]any)
+	hist = e.do(e.a, "GET", "/v1/tickets/"+id+"/history?include_internal=true", nil).want(t, http.StatusOK).json(t)["history"].([]any)
 	if len(hist) != 2 {
 		t.Errorf("full history has %d entries, want 2", len(hist))
 	}
-	act := e.do(&e.a, "POST", "/v1/tickets/"+id+"/activities", map[string]any{"text": "Visited the portal", "direction": "INBOUND"}).
+	act := e.do(e.a, "POST", "/v1/tickets/"+id+"/activities", map[string]any{"text": "Visited the portal", "direction": "INBOUND"}).
 		want(t, http.StatusCreated).json(t)
 	if act["direction"] != "INBOUND" || act["text"] != "Visited the portal" {
 		t.Errorf("activity = %v", act)
 	}
 	// Close, refuse to close again, refuse edits, reopen explicitly.
-	e.do(&e.a, "PATCH", "/v1/tickets/"+id, map[string]any{"status": "closed"}).want(t, http.StatusOK)
-	e.do(&e.a, "PATCH", "/v1/tickets/"+id, map[string]any{"status": "closed"}).problem(t, http.StatusConflict, "ticket_already_closed")
-	e.do(&e.a, "PATCH", "/v1/tickets/"+id, map[string]any{"status": "open"}).problem(t, http.StatusConflict, "ticket_closed")
-	re := e.do(&e.a, "POST", "/v1/tickets/"+id+"/reopen", nil).want(t, http.StatusOK).json(t)
+	e.do(e.a, "PATCH", "/v1/tickets/"+id, map[string]any{"status": "closed"}).want(t, http.StatusOK)
+	e.do(e.a, "PATCH", "/v1/tickets/"+id, map[string]any{"status": "closed"}).problem(t, http.StatusConflict, "ticket_already_closed")
+	e.do(e.a, "PATCH", "/v1/tickets/"+id, map[string]any{"status": "open"}).problem(t, http.StatusConflict, "ticket_closed")
+	re := e.do(e.a, "POST", "/v1/tickets/"+id+"/reopen", nil).want(t, http.StatusOK).json(t)
 	if re["status"] != "open" {
 		t.Errorf("reopened status = %v, want open", re["status"])
 	}
 	// The audit trail names each change with actor and source.
-	evs := e.do(&e.a, "GET", "/v1/tickets/"+id+"/events", nil).want(t, http.StatusOK).json(t)["events"].([]any)
+	evs := e.do(e.a, "GET", "/v1/tickets/"+id+"/events", nil).want(t, http.StatusOK).json(t)["events"].([]any)
 	var types []string
 	for _, ev := range evs {
 		m := ev.(map[string]any)
@@ -101,14 +101,14 @@ func TestListFilterSearchAndCursor(t *testing.T) {
 	e := newEnv(t)
 	var pos string
 	for i := range 5 {
-		res := e.do(&e.a, "POST", "/v1/tickets", map[string]any{"title": fmt.Sprintf("Ticket %d", i),
+		res := e.do(e.a, "POST", "/v1/tickets", map[string]any{"title": fmt.Sprintf("Ticket %d", i),
 			"priority": []string{"low", "urgent"}[i%2], "description": []string{"printer jam", "refund please"}[i%2]}).want(t, http.StatusCreated)
-		pos = res.header.Get("Eventdesk-Position")
+		pos = res.Header.Get("Eventdesk-Position")
 	}
-	e.createTicket(&e.b, map[string]any{"title": "Other tenant's printer jam"})
+	e.createTicket(e.b, map[string]any{"title": "Other tenant's printer jam"})
 	list := func(q string) []string {
 		t.Helper()
-		m := e.do(&e.a, "GET", "/v1/tickets?min_position="+pos+"&"+q, nil).want(t, http.StatusOK).json(t)
+		m := e.do(e.a, "GET", "/v1/tickets?min_position="+pos+"&"+q, nil).want(t, http.StatusOK).json(t)
 		var titles []string
 		for _, tk := range m["tickets"].([]any) {
 			titles = append(titles, tk.(map[string]any)["title"].(string))
@@ -121,7 +121,7 @@ func TestListFilterSearchAndCursor(t *testing.T) {
 	if diff := cmp.Diff([]string{"Ticket 4", "Ticket 2", "Ticket 0"}, list("q=printer")); diff != "" {
 		t.Errorf("q=printer (-want +got):\n%s", diff)
 	}
-	page := e.do(&e.a, "GET", "/v1/tickets?limit=2", nil).want(t, http.StatusOK).json(t)
+	page := e.do(e.a, "GET", "/v1/tickets?limit=2", nil).want(t, http.StatusOK).json(t)
 	var all []string
 	for page != nil {
 		for _, tk := range page["tickets"].([]any) {
@@ -130,13 +130,13 @@ func TestListFilterSearchAndCursor(t *testing.T) {
 		next, _ := page["next_cursor"].(string)
 		page = nil
 		if next != "" {
-			page = e.do(&e.a, "GET", "/v1/tickets?limit=2&cursor="+next, nil).want(t, http.StatusOK).json(t)
+			page = e.do(e.a, "GET", "/v1/tickets?limit=2&cursor="+next, nil).want(t, http.StatusOK).json(t)
 		}
 	}
 	if diff := cmp.Diff([]string{"Ticket 4", "Ticket 3", "Ticket 2", "Ticket 1", "Ticket 0"}, all); diff != "" {
 		t.Errorf("paged (-want +got):\n%s", diff)
 	}
-	p := e.do(&e.a, "GET", "/v1/tickets?priority=extreme&limit=0&created_from=yesterday", nil).problem(t, http.StatusUnprocessableEntity, "validation_failed")
+	p := e.do(e.a, "GET", "/v1/tickets?priority=extreme&limit=0&created_from=yesterday", nil).problem(t, http.StatusUnprocessableEntity, "validation_failed")
 	if got := fields(p); !sameSet(got, []string{"priority", "limit", "created_from"}) {
 		t.Errorf("bad query fields = %v", got)
 	}
@@ -144,7 +144,7 @@ func TestListFilterSearchAndCursor(t *testing.T) {
 
 func TestBadInput(t *testing.T) {
 	e := newEnv(t)
-	tk := e.createTicket(&e.a, map[string]any{"title": "x"})
+	tk := e.createTicket(e.a, map[string]any{"title": "x"})
 	id := tk["id"].(string)
 	tests := []struct {
 		name, method, path, body string
@@ -175,7 +175,7 @@ func TestBadInput(t *testing.T) {
 			if tt.body != "" {
 				body = tt.body
 			}
-			p := e.do(&e.a, tt.method, tt.path, body).problem(t, tt.status, tt.code)
+			p := e.do(e.a, tt.method, tt.path, body).problem(t, tt.status, tt.code)
 			if tt.fields != nil && !sameSet(fields(p), tt.fields) {
 				t.Errorf("fields = %v, want %v (problem %v)", fields(p), tt.fields, p)
 			}
@@ -188,9 +188,9 @@ func TestBadInput(t *testing.T) {
 		})
 	}
 	big := `{"title": "` + strings.Repeat("x", 1<<20) + `"}`
-	e.do(&e.a, "POST", "/v1/tickets", big).problem(t, http.StatusRequestEntityTooLarge, "body_too_large")
+	e.do(e.a, "POST", "/v1/tickets", big).problem(t, http.StatusRequestEntityTooLarge, "body_too_large")
 	// Nothing partial was stored: only the one ticket exists.
-	res := e.do(&e.a, "GET", "/v1/events?limit=1000", nil).want(t, http.StatusOK).json(t)
+	res := e.do(e.a, "GET", "/v1/events?limit=1000", nil).want(t, http.StatusOK).json(t)
 	var tickets int
 	for _, ev := range res["events"].([]any) {
 		if ev.(map[string]any)["type"] == "ticket.created" {
@@ -204,26 +204,26 @@ func TestBadInput(t *testing.T) {
 
 func TestAuthAndTenantIsolation(t *testing.T) {
 	e := newEnv(t)
-	tk := e.createTicket(&e.a, map[string]any{"title": "A's secret"})
+	tk := e.createTicket(e.a, map[string]any{"title": "A's secret"})
 	id := tk["id"].(string)
 	e.do(nil, "GET", "/v1/tickets/"+id, nil).problem(t, http.StatusUnauthorized, "unauthenticated")
 	e.do(nil, "GET", "/v1/tickets/"+id, nil, "Authorization", "Bearer edk_wrong").problem(t, http.StatusUnauthorized, "unauthenticated")
 	// B cannot see or touch A's ticket, by id or by number: 404, as if it did not exist.
 	for _, ref := range []string{id, "1"} {
-		e.do(&e.b, "GET", "/v1/tickets/"+ref, nil).problem(t, http.StatusNotFound, "ticket_not_found")
-		e.do(&e.b, "PATCH", "/v1/tickets/"+ref, map[string]any{"title": "pwned"}).problem(t, http.StatusNotFound, "ticket_not_found")
-		e.do(&e.b, "POST", "/v1/tickets/"+ref+"/history", map[string]any{"type": "comment", "value": map[string]any{}}).problem(t, http.StatusNotFound, "ticket_not_found")
-		e.do(&e.b, "GET", "/v1/tickets/"+ref+"/events", nil).problem(t, http.StatusNotFound, "ticket_not_found")
+		e.do(e.b, "GET", "/v1/tickets/"+ref, nil).problem(t, http.StatusNotFound, "ticket_not_found")
+		e.do(e.b, "PATCH", "/v1/tickets/"+ref, map[string]any{"title": "pwned"}).problem(t, http.StatusNotFound, "ticket_not_found")
+		e.do(e.b, "POST", "/v1/tickets/"+ref+"/history", map[string]any{"type": "comment", "value": map[string]any{}}).problem(t, http.StatusNotFound, "ticket_not_found")
+		e.do(e.b, "GET", "/v1/tickets/"+ref+"/events", nil).problem(t, http.StatusNotFound, "ticket_not_found")
 	}
-	if list := e.do(&e.b, "GET", "/v1/tickets", nil).want(t, http.StatusOK).json(t)["tickets"].([]any); len(list) != 0 {
+	if list := e.do(e.b, "GET", "/v1/tickets", nil).want(t, http.StatusOK).json(t)["tickets"].([]any); len(list) != 0 {
 		t.Errorf("B lists %d tickets, want 0", len(list))
 	}
-	for _, ev := range e.do(&e.b, "GET", "/v1/events", nil).want(t, http.StatusOK).json(t)["events"].([]any) {
+	for _, ev := range e.do(e.b, "GET", "/v1/events", nil).want(t, http.StatusOK).json(t)["events"].([]any) {
 		if ev.(map[string]any)["stream_id"] == id {
 			t.Error("B's event feed shows A's ticket")
 		}
 	}
-	if got := e.do(&e.a, "GET", "/v1/tickets/"+id, nil).want(t, http.StatusOK).json(t); got["title"] != "A's secret" {
+	if got := e.do(e.a, "GET", "/v1/tickets/"+id, nil).want(t, http.StatusOK).json(t); got["title"] != "A's secret" {
 		t.Errorf("A's ticket title = %v after B's attempts", got["title"])
 	}
 }
@@ -231,27 +231,27 @@ func TestAuthAndTenantIsolation(t *testing.T) {
 func TestIdempotencyKey(t *testing.T) {
 	e := newEnv(t)
 	body := map[string]any{"title": "once"}
-	first := e.do(&e.a, "POST", "/v1/tickets", body, "Idempotency-Key", "k1").want(t, http.StatusCreated)
-	again := e.do(&e.a, "POST", "/v1/tickets", body, "Idempotency-Key", "k1").want(t, http.StatusCreated)
-	if !bytes.Equal(first.body, again.body) || again.header.Get("Idempotent-Replayed") != "true" ||
-		again.header.Get("Eventdesk-Position") != first.header.Get("Eventdesk-Position") {
-		t.Errorf("replay differs: %s vs %s (headers %v)", first.body, again.body, again.header)
+	first := e.do(e.a, "POST", "/v1/tickets", body, "Idempotency-Key", "k1").want(t, http.StatusCreated)
+	again := e.do(e.a, "POST", "/v1/tickets", body, "Idempotency-Key", "k1").want(t, http.StatusCreated)
+	if !bytes.Equal(first.Body, again.Body) || again.Header.Get("Idempotent-Replayed") != "true" ||
+		again.Header.Get("Eventdesk-Position") != first.Header.Get("Eventdesk-Position") {
+		t.Errorf("replay differs: %s vs %s (headers %v)", first.Body, again.Body, again.Header)
 	}
-	e.do(&e.a, "POST", "/v1/tickets", map[string]any{"title": "other"}, "Idempotency-Key", "k1").
+	e.do(e.a, "POST", "/v1/tickets", map[string]any{"title": "other"}, "Idempotency-Key", "k1").
 		problem(t, http.StatusUnprocessableEntity, "idempotency_key_reused")
 	// The same key in another tenant is another key.
-	e.do(&e.b, "POST", "/v1/tickets", body, "Idempotency-Key", "k1").want(t, http.StatusCreated)
+	e.do(e.b, "POST", "/v1/tickets", body, "Idempotency-Key", "k1").want(t, http.StatusCreated)
 	// Concurrent retries create one ticket.
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			e.do(&e.a, "POST", "/v1/tickets", map[string]any{"title": "race"}, "Idempotency-Key", "k2")
+			e.do(e.a, "POST", "/v1/tickets", map[string]any{"title": "race"}, "Idempotency-Key", "k2")
 		}()
 	}
 	wg.Wait()
-	evs := e.do(&e.a, "GET", "/v1/events?limit=1000&type=ticket.created", nil).want(t, http.StatusOK).json(t)["events"].([]any)
+	evs := e.do(e.a, "GET", "/v1/events?limit=1000&type=ticket.created", nil).want(t, http.StatusOK).json(t)["events"].([]any)
 	if len(evs) != 2 {
 		t.Errorf("%d tickets created, want 2 (once, race)", len(evs))
 	}
@@ -260,24 +260,24 @@ func TestIdempotencyKey(t *testing.T) {
 func TestEventFeed(t *testing.T) {
 	e := newEnv(t)
 	for i := range 3 {
-		e.createTicket(&e.a, map[string]any{"title": fmt.Sprintf("t%d", i)})
+		e.createTicket(e.a, map[string]any{"title": fmt.Sprintf("t%d", i)})
 	}
-	page := e.do(&e.a, "GET", "/v1/events?limit=2", nil).want(t, http.StatusOK).json(t)
+	page := e.do(e.a, "GET", "/v1/events?limit=2", nil).want(t, http.StatusOK).json(t)
 	evs := page["events"].([]any)
 	if len(evs) != 2 {
 		t.Fatalf("first page has %d events, want 2", len(evs))
 	}
-	rest := e.do(&e.a, "GET", "/v1/events?after="+page["next_after"].(string), nil).want(t, http.StatusOK).json(t)["events"].([]any)
+	rest := e.do(e.a, "GET", "/v1/events?after="+page["next_after"].(string), nil).want(t, http.StatusOK).json(t)["events"].([]any)
 	all := append(evs, rest...)
 	seen := map[string]bool{}
 	for _, ev := range all {
 		seen[ev.(map[string]any)["id"].(string)] = true
 	}
-	nd := e.do(&e.a, "GET", "/v1/events", nil, "Accept", "application/x-ndjson").want(t, http.StatusOK)
-	if ct := nd.header.Get("Content-Type"); ct != "application/x-ndjson" {
+	nd := e.do(e.a, "GET", "/v1/events", nil, "Accept", "application/x-ndjson").want(t, http.StatusOK)
+	if ct := nd.Header.Get("Content-Type"); ct != "application/x-ndjson" {
 		t.Errorf("Content-Type %q", ct)
 	}
-	sc := bufio.NewScanner(bytes.NewReader(nd.body))
+	sc := bufio.NewScanner(bytes.NewReader(nd.Body))
 	n := 0
 	for sc.Scan() {
 		var ev map[string]any
@@ -292,25 +292,25 @@ func TestEventFeed(t *testing.T) {
 	if n != len(all) || len(all) < 5 {
 		t.Errorf("NDJSON has %d events, pages %d; want equal and at least 5 (tenant + numbers + tickets)", n, len(all))
 	}
-	e.do(&e.a, "GET", "/v1/events?after=banana", nil).problem(t, http.StatusUnprocessableEntity, "validation_failed")
+	e.do(e.a, "GET", "/v1/events?after=banana", nil).problem(t, http.StatusUnprocessableEntity, "validation_failed")
 }
 
 func TestConfig(t *testing.T) {
 	e := newEnv(t)
-	cfg := e.do(&e.a, "GET", "/v1/config", nil).want(t, http.StatusOK).json(t)
+	cfg := e.do(e.a, "GET", "/v1/config", nil).want(t, http.StatusOK).json(t)
 	if len(cfg["statuses"].([]any)) != 5 {
 		t.Errorf("default statuses = %v", cfg["statuses"])
 	}
-	e.do(&e.a, "PUT", "/v1/config/categories", map[string]any{"categories": []any{
+	e.do(e.a, "PUT", "/v1/config/categories", map[string]any{"categories": []any{
 		map[string]any{"key": "billing", "display": "Billing", "sub_categories": []any{map[string]any{"key": "refund", "display": "Refund"}}},
 	}}).want(t, http.StatusOK)
-	tk := e.createTicket(&e.a, map[string]any{"title": "money", "category": "billing", "sub_category": "refund"})
+	tk := e.createTicket(e.a, map[string]any{"title": "money", "category": "billing", "sub_category": "refund"})
 	if tk["category"] != "billing" {
 		t.Errorf("category = %v", tk["category"])
 	}
-	e.do(&e.a, "POST", "/v1/tickets", map[string]any{"title": "x", "category": "general"}).problem(t, http.StatusUnprocessableEntity, "validation_failed")
+	e.do(e.a, "POST", "/v1/tickets", map[string]any{"title": "x", "category": "general"}).problem(t, http.StatusUnprocessableEntity, "validation_failed")
 	// Other tenants keep their own configuration.
-	e.createTicket(&e.b, map[string]any{"title": "x", "category": "general"})
-	e.do(&e.a, "PUT", "/v1/config/statuses", map[string]any{"statuses": []any{map[string]any{"key": "open", "display": "Open", "color": "#ffffff", "kind": "open"}}}).
+	e.createTicket(e.b, map[string]any{"title": "x", "category": "general"})
+	e.do(e.a, "PUT", "/v1/config/statuses", map[string]any{"statuses": []any{map[string]any{"key": "open", "display": "Open", "color": "#ffffff", "kind": "open"}}}).
 		problem(t, http.StatusUnprocessableEntity, "validation_failed")
 }
