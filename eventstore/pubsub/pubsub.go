@@ -4,7 +4,7 @@
 // Streams, for fan-out across nodes (see Forward).
 //
 // The package owns the small interfaces it needs (Appender, Reader,
-// Consumer); cmd wires them to the concrete store.
+// Consumer), which *postgres.Store satisfies; cmd passes the store in.
 //
 // # Mapping
 //
@@ -45,24 +45,28 @@
 //
 // # Delivery
 //
-// A Subscriber delivers the committed log for a topic in log order: never
-// skipping nor repeating a committed event while it runs, each stream's
-// events in version order, and events published one after the other in
-// the order they were published. The next message is sent only after the
-// previous one is acked; a nack redelivers the same message.
+// A Subscriber delivers the committed log for a topic in log order and
+// without gaps: each stream's events in version order, and messages
+// published one after the other in the order they were published. The
+// next message is sent only after the previous one is acked; a nack sends
+// the same message again. Delivery is at least once.
 //
 // With a ConsumerGroup, each (group, topic) pair is a durable consumer of
 // the store (see CheckpointName): a batch of events is delivered inside the
-// consumer's checkpoint transaction and the checkpoint advances when the
-// whole batch is acked. Instances of a group share the work: one batch at a
-// time, in order. Delivery is at least once, not exactly once: a crash, a
-// Close or a lost commit after an ack redelivers the acked messages of the
-// unfinished batch. Because the checkpoint transaction stays open while
-// handlers run, and an open transaction holds back the delivery of every
-// later event in the cluster, handlers should be quick, must ack within the
-// store's idle-in-transaction timeout, and must never wait for an event
-// published after the message they handle (a request/reply over this
-// Pub/Sub from inside a handler would wait for itself).
+// consumer's checkpoint transaction, and the checkpoint advances when the
+// whole batch is acked. Instances of a group share the work, one batch at a
+// time and in order. It is not exactly once: a crash, a Close or a failed
+// commit after an ack delivers the acked messages of the unfinished batch
+// again, and after a nack another instance of the group may do so too.
+//
+// The checkpoint transaction stays open while handlers run, and an open
+// transaction holds back the delivery of every later event in the cluster
+// (that is how the log stays gap-free). So handlers should be quick; a
+// batch (SubscriberConfig.BatchSize) that takes longer than the store's
+// idle-in-transaction timeout is cut off and retried; and a handler must
+// never wait for an event published after the message it handles (a
+// request/reply over this Pub/Sub from inside a handler would wait for
+// itself).
 //
 // Without a ConsumerGroup, each Subscribe reads the topic from the start of
 // the log and keeps its position in memory only.
@@ -90,21 +94,27 @@ const AllTopics = "*"
 
 // Well-known metadata keys.
 const (
-	// MetaTenantID, MetaStreamType and MetaStreamID name the event's stream.
-	MetaTenantID   = "tenant_id"
+	// MetaTenantID is the tenant that owns the event's stream.
+	MetaTenantID = "tenant_id"
+	// MetaStreamType is the type of the event's stream, e.g. "ticket".
 	MetaStreamType = "stream_type"
-	MetaStreamID   = "stream_id"
+	// MetaStreamID is the id of the event's stream within tenant and type.
+	MetaStreamID = "stream_id"
 	// MetaExpectedVersion is read on publish only: "any" (the default),
-	// "none" (the stream must not exist) or an exact version.
+	// "none" (the stream must not exist yet) or an exact version.
 	MetaExpectedVersion = "expected_version"
-	// MetaSchemaVersion is the event's schema version (default 1).
+	// MetaSchemaVersion is the version of the event's data schema
+	// (default 1).
 	MetaSchemaVersion = "schema_version"
-	// MetaCorrelationID is also the key watermill's CorrelationID
-	// middleware uses.
+	// MetaCorrelationID is Metadata.CorrelationID; watermill's
+	// CorrelationID middleware uses the same key.
 	MetaCorrelationID = "correlation_id"
-	MetaCausationID   = "causation_id"
-	MetaActor         = "actor"
-	MetaSource        = "source"
+	// MetaCausationID is Metadata.CausationID.
+	MetaCausationID = "causation_id"
+	// MetaActor is Metadata.Actor: who caused the event.
+	MetaActor = "actor"
+	// MetaSource is Metadata.Source: the entry point or channel.
+	MetaSource = "source"
 
 	// The keys below are set on delivery and ignored on publish.
 
@@ -130,9 +140,10 @@ const (
 	payloadBase64        = "base64"
 )
 
-// Errors returned by Publisher and Subscriber.
 var (
-	ErrPublisherClosed  = errors.New("pubsub: publisher closed")
+	// ErrPublisherClosed is returned by Publish after Close.
+	ErrPublisherClosed = errors.New("pubsub: publisher closed")
+	// ErrSubscriberClosed is returned by Subscribe after Close.
 	ErrSubscriberClosed = errors.New("pubsub: subscriber closed")
 )
 
@@ -152,30 +163,16 @@ type Reader interface {
 	eventstore.Notifier
 }
 
-// Consumer runs durable, checkpointed consumers. It is the contract of
-// (*postgres.Store).Consume with the options reduced to the query; wrap
-// that method in a ConsumerFunc.
+// Consumer runs durable, checkpointed consumers; *postgres.Store
+// satisfies it (it is the part of eventstore.Consumer a Subscriber needs).
 type Consumer interface {
 	// Consume resumes the consumer name after its checkpoint and hands
-	// each batch of the events q selects (q.After is ignored) to h inside
-	// a transaction that also stores the new checkpoint; an error from h
-	// rolls the batch back. It runs until ctx is done (returning ctx.Err())
-	// or until an error it does not retry itself, which it returns. Safe
-	// for concurrent use, also with the same name.
-	Consume(ctx context.Context, name string, q eventstore.Query, h eventstore.BatchHandler) error
-}
-
-// ConsumerFunc adapts a function to Consumer. Wire the store with OnError
-// left nil, so that the Subscriber decides when to retry:
-//
-//	pubsub.ConsumerFunc(func(ctx context.Context, name string, q eventstore.Query, h eventstore.BatchHandler) error {
-//		return store.Consume(ctx, name, postgres.ConsumeOptions{Query: q}, h)
-//	})
-type ConsumerFunc func(ctx context.Context, name string, q eventstore.Query, h eventstore.BatchHandler) error
-
-// Consume implements Consumer.
-func (f ConsumerFunc) Consume(ctx context.Context, name string, q eventstore.Query, h eventstore.BatchHandler) error {
-	return f(ctx, name, q, h)
+	// each batch of the events opt.Query selects to h inside a transaction
+	// that also stores the new checkpoint; an error from h rolls the batch
+	// back. With opt.OnError nil, as a Subscriber calls it, it returns at
+	// the first failure, or with ctx.Err() once ctx is done. Safe for
+	// concurrent use, also with the same name.
+	Consume(ctx context.Context, name string, opt eventstore.ConsumeOptions, h eventstore.BatchHandler) error
 }
 
 // CheckpointName is the store consumer that holds the position of a

@@ -29,9 +29,8 @@ type SubscriberConfig struct {
 	// BatchSize caps the events read at once and, for a consumer group,
 	// delivered in one checkpoint transaction; zero means 100.
 	BatchSize int
-	// Poll bounds the wait for new events without a consumer group when
-	// no wake-up arrives; zero means 500ms. (For a consumer group, the
-	// Consumer polls.)
+	// Poll bounds the wait for new events when no wake-up arrives; zero
+	// means 500ms.
 	Poll time.Duration
 	// NackResendSleep is the pause before a nacked message is sent again;
 	// zero means 100ms.
@@ -186,7 +185,9 @@ func (s *subscription) durable(ctx context.Context) {
 		return nil
 	}
 	for {
-		err := s.consumer.Consume(ctx, name, s.query(), h)
+		// OnError stays nil: failures come back here, which decides how
+		// long to wait before resuming from the checkpoint.
+		err := s.consumer.Consume(ctx, name, eventstore.ConsumeOptions{Query: s.query(), Poll: s.cfg.Poll}, h)
 		if ctx.Err() != nil {
 			return
 		}
