@@ -44,6 +44,11 @@ var replayed = []string{"Content-Type", "Location", "ETag", "Eventdesk-Position"
 // Responses with status 5xx are not kept, so such a request can be
 // retried for real.
 func (s *Server) idempotent(next http.HandlerFunc) http.HandlerFunc {
+	return s.idempotentUpTo(MaxBodyBytes, next)
+}
+
+// idempotentUpTo is idempotent for bodies of up to limit bytes (uploads).
+func (s *Server) idempotentUpTo(limit int64, next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		key := r.Header.Get("Idempotency-Key")
 		if key == "" {
@@ -54,7 +59,7 @@ func (s *Server) idempotent(next http.HandlerFunc) http.HandlerFunc {
 			s.fail(w, r, invalid(FieldError{Field: "Idempotency-Key", Code: "too_long", Detail: "Idempotency-Key is longer than 255 characters"}))
 			return
 		}
-		body, err := readBody(r, MaxBodyBytes)
+		body, err := readBody(r, limit)
 		if err != nil {
 			s.fail(w, r, err)
 			return

@@ -57,6 +57,8 @@ func toProblem(err error) (p *Problem, ok bool) {
 	switch {
 	case errors.As(err, &pr):
 		return pr, true
+	case errors.Is(err, app.ErrFileTooLarge):
+		return problem(http.StatusRequestEntityTooLarge, "file_too_large", err.Error()), true
 	case errors.As(err, &de) && de.Kind != domain.Internal:
 		status := statusOf[de.Kind]
 		all := domain.Errors(err)

@@ -38,6 +38,7 @@ type Deps struct {
 	Log      Log
 	Tickets  *app.Tickets
 	Tenants  *app.Tenants
+	Files    *app.Files
 	Queries  *projections.TicketQueries
 	Waiter   Waiter
 	Logger   *slog.Logger
@@ -90,6 +91,8 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /v1/tickets/{id}/history", auth(s.getHistory))
 	s.mux.Handle("POST /v1/tickets/{id}/activities", auth(s.idempotent(s.addActivity)))
 	s.mux.Handle("GET /v1/tickets/{id}/events", auth(s.ticketEvents))
+	s.mux.Handle("POST /v1/tickets/{id}/attachments", auth(s.idempotentUpTo(s.uploadLimit(), s.uploadAttachment)))
+	s.mux.Handle("GET /v1/attachments/{id}", auth(s.downloadAttachment))
 	s.mux.Handle("GET /v1/events", auth(s.feed))
 	s.mux.Handle("GET /v1/config", auth(s.getConfig))
 	s.mux.Handle("PUT /v1/config/categories", auth(s.idempotent(s.putCategories)))

@@ -51,6 +51,12 @@ func (b *Broadcaster) Signal() {
 	}
 }
 
+// Reader reads the global log; every Store is one.
+type Reader interface {
+	// ReadAll is Store.ReadAll.
+	ReadAll(ctx context.Context, q Query) ([]Event, error)
+}
+
 // FollowOptions tune Follow.
 type FollowOptions struct {
 	// Notifier, if set, wakes the follower early.
@@ -69,7 +75,7 @@ type FollowOptions struct {
 // when fn fails (with fn's error). Because ReadAll never returns an event
 // that an in-flight transaction could still precede, Follow neither skips
 // nor repeats events.
-func Follow(ctx context.Context, s Store, q Query, opt FollowOptions, fn func(context.Context, []Event) error) error {
+func Follow(ctx context.Context, s Reader, q Query, opt FollowOptions, fn func(context.Context, []Event) error) error {
 	poll := opt.Poll
 	if poll <= 0 {
 		poll = 500 * time.Millisecond

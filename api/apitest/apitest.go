@@ -24,6 +24,10 @@ import (
 	"github.com/eventdesk/eventdesk/projections"
 )
 
+// UploadLimit is the file size limit of test environments, small so that
+// tests can exceed it cheaply.
+const UploadLimit = 256 << 10
+
 // Env is a running API with two tenants, A and B.
 type Env struct {
 	T       testing.TB
@@ -32,6 +36,7 @@ type Env struct {
 	Runner  *projections.Runner
 	Tickets *app.Tickets
 	Tenants *app.Tenants
+	Files   *app.Files
 	Server  *api.Server
 	HTTP    *httptest.Server
 	DataDir string
@@ -57,7 +62,8 @@ func New(t testing.TB) *Env {
 	t.Cleanup(func() { cancel(); <-done })
 	e := &Env{T: t, DB: db, Store: store, Runner: runner, Tickets: app.NewTickets(store, nil),
 		Tenants: app.NewTenants(db.DB, store, nil), DataDir: t.TempDir()}
-	e.Server = api.New(api.Deps{DB: db.DB, Log: store, Tickets: e.Tickets, Tenants: e.Tenants,
+	e.Files = app.NewFiles(e.DataDir, UploadLimit, db.DB, e.Tickets)
+	e.Server = api.New(api.Deps{DB: db.DB, Log: store, Tickets: e.Tickets, Tenants: e.Tenants, Files: e.Files,
 		Queries: projections.NewTicketQueries(db.DB), Waiter: runner})
 	e.HTTP = httptest.NewServer(e.Server)
 	t.Cleanup(e.HTTP.Close)

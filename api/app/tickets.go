@@ -9,7 +9,6 @@ package app
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -158,6 +157,16 @@ func (s *Tickets) Resolve(ctx context.Context, tenant, ref string) (string, erro
 	return a.TicketID, nil
 }
 
+// tickets and configs say how ticket streams and config streams are stored.
+var (
+	tickets = kind[*ticket.Ticket]{encode: ticket.Encode, decode: ticket.Decode, rehydrate: ticket.Rehydrate}
+	configs = kind[*ticket.TenantConfig]{encode: ticket.Encode, decode: ticket.Decode, rehydrate: ticket.RehydrateConfig}
+)
+
+func ticketStream(tenant, id string) eventstore.StreamRef {
+	return eventstore.StreamRef{TenantID: tenant, Type: ticket.StreamType, ID: id}
+}
+
 // Load returns the ticket ref names (see Resolve), rebuilt from its stream,
 // with the position of its last event. It always reflects every write that
 // committed before the call: reads of one ticket need no projection.
@@ -166,37 +175,16 @@ func (s *Tickets) Load(ctx context.Context, tenant, ref string) (*ticket.Ticket,
 	if err != nil {
 		return nil, eventstore.Position{}, err
 	}
-	evs, err := s.Events(ctx, tenant, id)
-	if err != nil {
-		return nil, eventstore.Position{}, err
+	t, pos, err := tickets.load(ctx, s.store, ticketStream(tenant, id))
+	if err == nil && !t.Exists() {
+		err = ticket.ErrNotFound
 	}
-	history := make([]domain.Event, len(evs))
-	for i, e := range evs {
-		if history[i], err = ticket.Decode(e.Type, e.Data); err != nil {
-			return nil, eventstore.Position{}, err
-		}
-	}
-	t := ticket.Rehydrate(history, int64(len(evs)))
-	if !t.Exists() {
-		return nil, eventstore.Position{}, ticket.ErrNotFound
-	}
-	return t, evs[len(evs)-1].Position, nil
+	return t, pos, err
 }
 
 // Events returns the stored events of ticket id, oldest first.
 func (s *Tickets) Events(ctx context.Context, tenant, id string) ([]eventstore.Event, error) {
-	var all []eventstore.Event
-	for from := int64(1); ; {
-		evs, err := s.store.ReadStream(ctx, eventstore.StreamRef{TenantID: tenant, Type: ticket.StreamType, ID: id}, from, 1000)
-		if err != nil {
-			return nil, fmt.Errorf("load ticket %s: %w", id, err)
-		}
-		all = append(all, evs...)
-		if len(evs) < 1000 {
-			return all, nil
-		}
-		from = evs[len(evs)-1].Version + 1
-	}
+	return readStream(ctx, s.store, ticketStream(tenant, id))
 }
 
 // Execute runs decide on ticket ref and appends what it records. If
@@ -206,62 +194,43 @@ func (s *Tickets) Events(ctx context.Context, tenant, id string) ([]eventstore.E
 // the current state and a zero Position.
 func (s *Tickets) Execute(ctx context.Context, tenant, ref string, ifVersion *int64, m Meta,
 	decide func(t *ticket.Ticket, cfg ticket.Config, at time.Time) error) (Result, error) {
-	for attempt := 0; ; attempt++ {
-		t, _, err := s.Load(ctx, tenant, ref)
-		if err != nil {
-			return Result{}, err
-		}
-		if ifVersion != nil && t.Version() != *ifVersion {
-			return Result{}, domain.PreconditionFailedf("ticket is at version %d, If-Match says %d", t.Version(), *ifVersion)
+	id, err := s.Resolve(ctx, tenant, ref)
+	if err != nil {
+		return Result{}, err
+	}
+	t, pos, err := tickets.run(ctx, s.store, ticketStream(tenant, id), ifVersion, s.now, m, func(t *ticket.Ticket, at time.Time) error {
+		if !t.Exists() {
+			return ticket.ErrNotFound
 		}
 		cfg, _, err := s.Config(ctx, tenant)
 		if err != nil {
-			return Result{}, err
+			return err
 		}
-		if err := decide(t, cfg, s.now()); err != nil {
-			return Result{}, err
-		}
-		res, err := s.appendPending(ctx, tenant, t, eventstore.Exact(t.Version()), m)
-		if errors.Is(err, eventstore.ErrVersionConflict) {
-			if ifVersion != nil {
-				return Result{}, domain.PreconditionFailedf("ticket was changed concurrently; reload it")
-			}
-			if attempt < maxRetries {
-				continue
-			}
-		}
-		return res, err
+		return decide(t, cfg, at)
+	})
+	if err != nil {
+		return Result{}, err
 	}
+	res := Result{Ticket: t.Snapshot(), Events: t.Pending()}
+	if len(res.Events) > 0 {
+		res.Position = pos
+	}
+	return res, nil
 }
 
 func (s *Tickets) appendPending(ctx context.Context, tenant string, t *ticket.Ticket, exp eventstore.ExpectedVersion, m Meta) (Result, error) {
 	pending := t.Pending()
 	res := Result{Ticket: t.Snapshot(), Events: pending}
-	if len(pending) == 0 {
-		return res, nil
-	}
 	data, err := encode(pending, m, ticket.Encode)
 	if err != nil {
 		return Result{}, err
 	}
-	ar, err := s.store.Append(ctx, eventstore.StreamRef{TenantID: tenant, Type: ticket.StreamType, ID: t.ID()}, exp, data)
+	ar, err := s.store.Append(ctx, ticketStream(tenant, t.ID()), exp, data)
 	if err != nil {
 		return Result{}, fmt.Errorf("ticket %s: %w", t.ID(), err)
 	}
 	res.Position = ar.Last()
 	return res, nil
-}
-
-func encode(evs []domain.Event, m Meta, enc func(domain.Event) ([]byte, error)) ([]eventstore.EventData, error) {
-	out := make([]eventstore.EventData, len(evs))
-	for i, e := range evs {
-		b, err := enc(e)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = eventstore.EventData{ID: uuid.NewString(), Type: e.EventType(), Data: b, Metadata: m.metadata()}
-	}
-	return out, nil
 }
 
 func configStream(tenant string) eventstore.StreamRef {
@@ -279,46 +248,20 @@ func (s *Tickets) Config(ctx context.Context, tenant string) (ticket.Config, int
 }
 
 func (s *Tickets) loadConfig(ctx context.Context, tenant string) (*ticket.TenantConfig, error) {
-	evs, err := s.store.ReadStream(ctx, configStream(tenant), 1, 0)
-	if err != nil {
-		return nil, fmt.Errorf("load ticket config: %w", err)
-	}
-	history := make([]domain.Event, len(evs))
-	for i, e := range evs {
-		if history[i], err = ticket.Decode(e.Type, e.Data); err != nil {
-			return nil, err
-		}
-	}
-	return ticket.RehydrateConfig(history, int64(len(evs))), nil
+	c, _, err := configs.load(ctx, s.store, configStream(tenant))
+	return c, err
 }
 
 // ChangeConfig runs decide on the tenant's configuration and appends what
 // it records, retrying on a concurrent change.
 func (s *Tickets) ChangeConfig(ctx context.Context, tenant string, m Meta,
 	decide func(c *ticket.TenantConfig, at time.Time) error) (ticket.Config, eventstore.Position, error) {
-	for attempt := 0; ; attempt++ {
-		c, err := s.loadConfig(ctx, tenant)
-		if err != nil {
-			return ticket.Config{}, eventstore.Position{}, err
-		}
-		if err := decide(c, s.now()); err != nil {
-			return ticket.Config{}, eventstore.Position{}, err
-		}
-		pending := c.Pending()
-		if len(pending) == 0 {
-			return c.Config(), eventstore.Position{}, nil
-		}
-		data, err := encode(pending, m, ticket.Encode)
-		if err != nil {
-			return ticket.Config{}, eventstore.Position{}, err
-		}
-		ar, err := s.store.Append(ctx, configStream(tenant), eventstore.Exact(c.Version()), data)
-		if errors.Is(err, eventstore.ErrVersionConflict) && attempt < maxRetries {
-			continue
-		}
-		if err != nil {
-			return ticket.Config{}, eventstore.Position{}, fmt.Errorf("ticket config: %w", err)
-		}
-		return c.Config(), ar.Last(), nil
+	c, pos, err := configs.run(ctx, s.store, configStream(tenant), nil, s.now, m, decide)
+	if err != nil {
+		return ticket.Config{}, eventstore.Position{}, err
 	}
+	if len(c.Pending()) == 0 {
+		pos = eventstore.Position{}
+	}
+	return c.Config(), pos, nil
 }

@@ -1,0 +1,199 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/eventdesk/eventdesk/domain"
+	"github.com/eventdesk/eventdesk/domain/ticket"
+)
+
+// ErrFileTooLarge: an upload is over the configured limit.
+var ErrFileTooLarge = &domain.Error{Kind: domain.Invalid, Code: "file_too_large", Field: "file", Msg: "file is too large"}
+
+// ErrFileNotFound: no such attachment for this tenant.
+var ErrFileNotFound = &domain.Error{Kind: domain.NotFound, Code: "attachment_not_found", Msg: "attachment not found"}
+
+// Files keeps uploaded files under a data directory, content-addressed by
+// SHA-256 (dir/ab/abcdef...), so equal files are stored once and no name
+// from a request ever becomes a path. An index table maps each tenant's
+// attachment ids to their files.
+type Files struct {
+	dir     string
+	db      *sql.DB
+	tickets *Tickets
+	limit   int64
+}
+
+// NewFiles returns the file store rooted at dir, refusing files over
+// limit bytes.
+func NewFiles(dir string, limit int64, db *sql.DB, tickets *Tickets) *Files {
+	return &Files{dir: dir, db: db, tickets: tickets, limit: limit}
+}
+
+// Limit is the largest file accepted, in bytes.
+func (f *Files) Limit() int64 { return f.limit }
+
+// File is an attachment's metadata.
+type File struct {
+	ID          string    `json:"id"`
+	TicketID    string    `json:"ticket_id"`
+	Kind        string    `json:"kind"`
+	Filename    string    `json:"filename"`
+	ContentType string    `json:"content_type"`
+	Size        int64     `json:"size"`
+	SHA256      string    `json:"sha256"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+var sha256RE = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+func (f *Files) path(sum string) (string, error) {
+	if !sha256RE.MatchString(sum) { // never a path from outside
+		return "", fmt.Errorf("files: bad digest %q", sum)
+	}
+	return filepath.Join(f.dir, sum[:2], sum), nil
+}
+
+// put stores r's content and returns its digest, size and sniffed type.
+func (f *Files) put(r io.Reader) (sum string, size int64, contentType string, err error) {
+	if err := os.MkdirAll(filepath.Join(f.dir, "tmp"), 0o750); err != nil {
+		return "", 0, "", err
+	}
+	tmp, err := os.CreateTemp(filepath.Join(f.dir, "tmp"), "upload-*")
+	if err != nil {
+		return "", 0, "", err
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	h := sha256.New()
+	head := make([]byte, 512)
+	n, err := io.ReadFull(r, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return "", 0, "", err
+	}
+	head = head[:n]
+	contentType = http.DetectContentType(head)
+	rest := io.LimitReader(r, f.limit-int64(n)+1)
+	size, err = io.Copy(io.MultiWriter(tmp, h), io.MultiReader(bytes.NewReader(head), rest))
+	if err != nil {
+		return "", 0, "", err
+	}
+	if size > f.limit {
+		return "", 0, "", ErrFileTooLarge.Withf("file exceeds %d bytes", f.limit)
+	}
+	if err := tmp.Sync(); err != nil {
+		return "", 0, "", err
+	}
+	sum = hex.EncodeToString(h.Sum(nil))
+	dst, _ := f.path(sum)
+	if err := os.MkdirAll(filepath.Dir(dst), 0o750); err != nil {
+		return "", 0, "", err
+	}
+	if err := os.Rename(tmp.Name(), dst); err != nil {
+		return "", 0, "", err
+	}
+	return sum, size, contentType, nil
+}
+
+// MaxFilenameLength bounds a stored file name.
+const MaxFilenameLength = 255
+
+// cleanName keeps only the base name of a client's file name, for display.
+func cleanName(name string) string {
+	name = strings.ReplaceAll(name, "\\", "/")
+	name = filepath.Base("/" + name)
+	if name == "/" || name == "." || !utf8.ValidString(name) {
+		name = "file"
+	}
+	if len(name) > MaxFilenameLength {
+		name = name[:MaxFilenameLength]
+	}
+	return name
+}
+
+// Attach stores r as a file of ticket ref and records it on the ticket
+// (ticket.attachment_added). kind tags the file for surfaces that keep
+// several kinds (the support API's LOG and FEEDBACK_PHOTO); asset is the
+// Fynd asset type (image, video, file).
+func (f *Files) Attach(ctx context.Context, tenant, ref, kind, filename string, r io.Reader, m Meta) (File, Result, error) {
+	id, err := f.tickets.Resolve(ctx, tenant, ref)
+	if err != nil {
+		return File{}, Result{}, err
+	}
+	sum, size, ct, err := f.put(r)
+	if err != nil {
+		return File{}, Result{}, err
+	}
+	file := File{ID: uuid.NewString(), TicketID: id, Kind: kind, Filename: cleanName(filename), ContentType: ct, Size: size, SHA256: sum}
+	asset := ticket.AssetFile
+	switch {
+	case strings.HasPrefix(ct, "image/"):
+		asset = ticket.AssetImage
+	case strings.HasPrefix(ct, "video/"):
+		asset = ticket.AssetVideo
+	}
+	res, err := f.tickets.Execute(ctx, tenant, id, nil, m, func(t *ticket.Ticket, _ ticket.Config, at time.Time) error {
+		file.CreatedAt = at.UTC()
+		return t.AddAttachment(ticket.AddAttachment{By: m.By, Source: m.Source, Attachment: ticket.Attachment{
+			Type: asset, Value: "/v1/attachments/" + file.ID, Display: file.Filename,
+			File: &ticket.File{ID: file.ID, Filename: file.Filename, ContentType: ct, Size: size, SHA256: sum},
+		}}, at)
+	})
+	if err != nil {
+		return File{}, Result{}, err
+	}
+	if _, err := f.db.ExecContext(ctx, `INSERT INTO attachments (tenant_id, attachment_id, ticket_id, kind, filename, content_type, size, sha256, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, tenant, file.ID, id, kind, file.Filename, ct, size, sum, file.CreatedAt); err != nil {
+		return File{}, Result{}, fmt.Errorf("index attachment: %w", err)
+	}
+	return file, res, nil
+}
+
+// Get returns attachment id of the tenant.
+func (f *Files) Get(ctx context.Context, tenant, id string) (File, error) {
+	return f.one(ctx, `WHERE tenant_id = $1 AND attachment_id = $2`, tenant, id)
+}
+
+// Latest returns the newest file of kind on ticket id.
+func (f *Files) Latest(ctx context.Context, tenant, ticketID, kind string) (File, error) {
+	return f.one(ctx, `WHERE tenant_id = $1 AND ticket_id = $2 AND kind = $3 ORDER BY created_at DESC LIMIT 1`, tenant, ticketID, kind)
+}
+
+func (f *Files) one(ctx context.Context, where string, args ...any) (File, error) {
+	var file File
+	err := f.db.QueryRowContext(ctx, `SELECT attachment_id, ticket_id, kind, filename, content_type, size, sha256, created_at
+		FROM attachments `+where, args...).Scan(&file.ID, &file.TicketID, &file.Kind, &file.Filename, &file.ContentType,
+		&file.Size, &file.SHA256, &file.CreatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return File{}, ErrFileNotFound
+	}
+	if err != nil {
+		return File{}, fmt.Errorf("attachment: %w", err)
+	}
+	return file, nil
+}
+
+// Open opens a file's content.
+func (f *Files) Open(file File) (*os.File, error) {
+	p, err := f.path(file.SHA256)
+	if err != nil {
+		return nil, err
+	}
+	return os.Open(p)
+}

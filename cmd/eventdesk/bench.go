@@ -1,0 +1,310 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/spf13/cobra"
+
+	"github.com/eventdesk/eventdesk/domain"
+	"github.com/eventdesk/eventdesk/domain/ticket"
+	"github.com/eventdesk/eventdesk/eventstore"
+	"github.com/eventdesk/eventdesk/eventstore/postgres"
+	"github.com/eventdesk/eventdesk/eventstore/postgres/storebench"
+	"github.com/eventdesk/eventdesk/migrations"
+	"github.com/eventdesk/eventdesk/projections"
+)
+
+type benchOptions struct {
+	duration    time.Duration
+	connections int
+	clients     int
+	events      int
+}
+
+func benchCmd(c *cli) *cobra.Command {
+	var o benchOptions
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure the store, the HTTP API and the projections side by side on scratch databases",
+		Long: "bench creates scratch databases on the configured PostgreSQL server, measures, prints a\n" +
+			"table and one JSON line per figure, and drops the databases again.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return bench(cmd.Context(), c, o) },
+	}
+	cmd.Flags().DurationVar(&o.duration, "duration", 5*time.Second, "how long each throughput figure runs")
+	cmd.Flags().IntVar(&o.connections, "connections", 16, "concurrent store writers")
+	cmd.Flags().IntVar(&o.clients, "clients", 32, "concurrent HTTP clients")
+	cmd.Flags().IntVar(&o.events, "events", 200_000, "events for the catch-up and rebuild figures")
+	return cmd
+}
+
+// scratch creates a migrated database of its own on the configured server;
+// drop removes it.
+func scratch(ctx context.Context, c *cli, purpose string) (db *database, drop func(), err error) {
+	u, err := url.Parse(c.Cfg.DatabaseURL)
+	if err != nil {
+		return nil, nil, err
+	}
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	name := "eventdesk_bench_" + purpose + "_" + hex.EncodeToString(b)
+	u.Path = "/" + name
+	dsn := u.String()
+	if err := postgres.EnsureDatabase(ctx, dsn); err != nil {
+		return nil, nil, fmt.Errorf("bench needs the PostgreSQL server of EVENTDESK_DATABASE_URL: %w", err)
+	}
+	drop = func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if err := postgres.DropDatabase(dctx, dsn, name); err != nil {
+			c.Log.Warn("drop scratch database", "database", name, "err", err)
+		}
+	}
+	sdb, err := postgres.Open(ctx, dsn, postgres.OpenOptions{MaxConns: max(c.Cfg.DBMaxConns, 40)})
+	if err == nil {
+		err = migrations.Up(ctx, sdb.DB)
+	}
+	if err != nil {
+		drop()
+		return nil, nil, err
+	}
+	return &database{DB: sdb, URL: dsn}, func() { sdb.Close(); drop() }, nil
+}
+
+func bench(ctx context.Context, c *cli, o benchOptions) error {
+	say := func(s string) { fmt.Fprintln(c.Stderr, "bench:", s) }
+	sdb, drop, err := scratch(ctx, c, "store")
+	if err != nil {
+		return err
+	}
+	figs, err := storebench.Run(ctx, sdb.DB, storebench.Options{Connections: o.connections, Duration: o.duration,
+		CatchUp: o.events, Progress: say})
+	drop()
+	if err != nil {
+		return err
+	}
+	appendRate := figs[1].Rate
+
+	tdb, drop, err := scratch(ctx, c, "tickets")
+	if err != nil {
+		return err
+	}
+	defer drop()
+	more, err := ticketBench(ctx, c, tdb, o, appendRate, say)
+	if err != nil {
+		return err
+	}
+	figs = append(figs, more...)
+
+	tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "figure\trate\tunit\tp50 ms\tp99 ms\tops\tseconds\t")
+	for _, f := range figs {
+		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%.2f\t%.2f\t%d\t%.1f\t\n", f.Name, f.Rate, f.Unit, f.P50ms, f.P99ms, f.Ops, f.Seconds)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, f := range figs {
+		line, err := json.Marshal(f)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(c.Stdout, string(line))
+	}
+	return nil
+}
+
+// ticketBench measures the whole path over HTTP (create a ticket, log
+// history on it), then the tickets.v1 projection's catch-up rate and the
+// time to rebuild it over o.events events.
+func ticketBench(ctx context.Context, c *cli, db *database, o benchOptions, appendRate float64, say func(string)) ([]storebench.Figure, error) {
+	cfg := c.Cfg
+	cfg.PollInterval = 50 * time.Millisecond
+	e := newEngine(db, cfg, c.Log, nil)
+	defer e.store.Close()
+	startRunner := func() (stop func()) {
+		rctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); e.runner.Run(rctx) }()
+		return func() { cancel(); <-done }
+	}
+	stop := startRunner()
+	defer func() { stop() }() // the runner running last, whichever
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{Handler: e.handler(), ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln) //nolint:errcheck // ends with Close below
+	defer srv.Close()
+	tenant, creds, err := e.tenants.Create(ctx, "bench")
+	if err != nil {
+		return nil, err
+	}
+	base := "http://" + ln.Addr().String()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: o.clients * 2, MaxConnsPerHost: o.clients * 2}}
+	post := func(ctx context.Context, path string, body any) (map[string]any, error) {
+		b, _ := json.Marshal(body)
+		req, err := http.NewRequestWithContext(ctx, "POST", base+path, bytes.NewReader(b))
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Authorization", "Bearer "+creds.APIKey)
+		req.Header.Set("Content-Type", "application/json")
+		res, err := client.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		defer res.Body.Close()
+		rb, err := io.ReadAll(res.Body)
+		if err != nil {
+			return nil, err
+		}
+		if res.StatusCode != http.StatusCreated {
+			return nil, fmt.Errorf("POST %s: %d %s", path, res.StatusCode, rb)
+		}
+		var m map[string]any
+		return m, json.Unmarshal(rb, &m)
+	}
+	say(fmt.Sprintf("HTTP: create ticket + log history, %d clients", o.clients))
+	last := make([]string, o.clients)
+	httpFig, err := storebench.Measure(ctx, "http_ticket_writes", o.clients, o.duration, func(ctx context.Context, w, i int) error {
+		if i%2 == 0 {
+			m, err := post(ctx, "/v1/tickets", map[string]any{"title": "Printer on fire", "description": "Smoke", "priority": "high"})
+			if err == nil {
+				last[w], _ = m["id"].(string)
+			}
+			return err
+		}
+		_, err := post(ctx, "/v1/tickets/"+last[w]+"/history", map[string]any{"type": "comment", "value": map[string]any{"text": "on it"}})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	httpFig.Unit = "requests/s"
+	httpFig.Extra = map[string]float64{"http_rps": httpFig.Rate, "append_tps": appendRate, "ratio": httpFig.Rate / appendRate}
+
+	// Catch-up: with the runner stopped, load o.events ticket events, then
+	// time a runner catching up on them.
+	stop()
+	say(fmt.Sprintf("loading %d ticket events", o.events))
+	head, err := loadTicketEvents(ctx, e.store, tenant.ID, o.events)
+	if err != nil {
+		return nil, err
+	}
+	say("tickets.v1 catch-up")
+	before, err := e.store.Checkpoint(ctx, projections.TicketsName)
+	if err != nil {
+		return nil, err
+	}
+	pending, err := e.store.Count(ctx, eventstore.Query{StreamType: ticket.StreamType, After: before}, 1<<62)
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	stop = startRunner()
+	wctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	err = e.runner.WaitFor(wctx, projections.TicketsName, head)
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("catch-up: %w", err)
+	}
+	secs := time.Since(start).Seconds()
+	catch := storebench.Figure{Name: "tickets_v1_catch_up", Ops: pending, Seconds: secs, Rate: float64(pending) / secs, Unit: "events/s"}
+
+	say("tickets.v1 rebuild")
+	total, err := e.store.Count(ctx, eventstore.Query{StreamType: ticket.StreamType}, 1<<62)
+	if err != nil {
+		return nil, err
+	}
+	start = time.Now()
+	if err := e.runner.Rebuild(ctx, projections.TicketsName, nil); err != nil {
+		return nil, err
+	}
+	secs = time.Since(start).Seconds()
+	rebuild := storebench.Figure{Name: "tickets_v1_rebuild", Ops: total, Seconds: secs, Rate: float64(total) / secs, Unit: "events/s"}
+	return []storebench.Figure{httpFig, catch, rebuild}, nil
+}
+
+// loadTicketEvents appends n ticket events: tickets of one creation and
+// nineteen comments each, one append per ticket, from 8 writers. It
+// returns the position of the last event appended.
+func loadTicketEvents(ctx context.Context, store *postgres.Store, tenant string, n int) (eventstore.Position, error) {
+	const perTicket = 20
+	by := domain.Actor{Kind: domain.ActorAgent, ID: "bench"}
+	at := time.Now().UTC()
+	var (
+		next atomic.Int64
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		last eventstore.Position
+	)
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				k := next.Add(1)
+				if (k-1)*perTicket >= int64(n) {
+					return
+				}
+				id := uuid.NewString()
+				tk, err := ticket.New(ticket.CreateTicket{By: by, Source: domain.SourceAPI, ID: id, TenantID: tenant,
+					Number: 1_000_000 + k, Title: fmt.Sprintf("Load ticket %d", k), Description: "generated by bench"},
+					ticket.DefaultConfig(), at)
+				if err != nil {
+					errs <- err
+					return
+				}
+				for i := 1; i < perTicket; i++ {
+					if err := tk.LogHistory(ticket.LogHistory{By: by, Source: domain.SourceAPI, EntryID: uuid.NewString(),
+						Type: ticket.HistoryComment, Value: json.RawMessage(fmt.Sprintf(`{"text":"comment %d"}`, i))}, at); err != nil {
+						errs <- err
+						return
+					}
+				}
+				var data []eventstore.EventData
+				for _, ev := range tk.Pending() {
+					b, err := ticket.Encode(ev)
+					if err != nil {
+						errs <- err
+						return
+					}
+					data = append(data, eventstore.EventData{ID: uuid.NewString(), Type: ev.EventType(), Data: b})
+				}
+				res, err := store.Append(ctx, eventstore.StreamRef{TenantID: tenant, Type: ticket.StreamType, ID: id},
+					eventstore.NoStream, data)
+				if err != nil {
+					errs <- err
+					return
+				}
+				mu.Lock()
+				if last.Less(res.Last()) {
+					last = res.Last()
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return last, errors.Join(<-errs)
+}

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/eventdesk/eventdesk/api"
+	"github.com/eventdesk/eventdesk/migrations"
+)
+
+func serveCmd(a *cli) *cobra.Command {
+	return &cobra.Command{
+		Use:   "serve",
+		Short: "Serve HTTP: health, readiness and metrics, on EVENTDESK_HTTP_ADDR",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return serve(cmd.Context(), a.Cfg, a.Log)
+		},
+	}
+}
+
+// serve runs the engine until ctx ends, then drains HTTP, stops the
+// background work and closes the store, the database and the embedded
+// cluster, in that order, within cfg.ShutdownTimeout.
+func serve(ctx context.Context, cfg config, log *slog.Logger) error {
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return fmt.Errorf("EVENTDESK_DATA_DIR: %w", err)
+	}
+	db, err := openDatabase(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	reg, metrics := newRegistry(db.DB.DB)
+	e := newEngine(db, cfg, log, reg)
+	store := e.store
+	e.api.Handle("GET /healthz", api.Healthz())
+	e.api.Handle("GET /readyz", api.Readyz(readiness(db, log)))
+	e.api.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	srv := &http.Server{
+		Handler:           e.handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+
+	// Everything from here on is undone by shutdown.
+	bgctx, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	var bg errgroup.Group
+	shutdown := func() error {
+		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer cancel()
+		herr := srv.Shutdown(sctx)
+		stopBG()
+		werr := bg.Wait()
+		return errors.Join(herr, werr, store.Close(), db.Close(sctx))
+	}
+
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return errors.Join(fmt.Errorf("EVENTDESK_HTTP_ADDR: %w", err), shutdown())
+	}
+	bg.Go(func() error {
+		// Wake-ups from other processes' appends; a hint only, so a failure
+		// is logged and polling carries on.
+		if err := store.Listen(bgctx, db.URL); err != nil {
+			log.Warn("listen for new events failed; relying on polling", "err", err)
+		}
+		return nil
+	})
+	bg.Go(func() error { metrics.refresh(bgctx, store, log); return nil })
+	bg.Go(func() error { return e.runner.Run(bgctx) })
+
+	fanout := "in-process"
+	if cfg.RedisURL != "" {
+		fanout = redact(cfg.RedisURL)
+	}
+	database := redact(db.URL)
+	if db.embedded != nil {
+		database = "embedded " + database
+	}
+	log.Info("serving", "addr", ln.Addr().String(), "database", database, "fanout", fanout,
+		"migrations_applied", db.Applied)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return errors.Join(fmt.Errorf("http: %w", err), shutdown())
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "cause", context.Cause(ctx).Error(), "timeout", cfg.ShutdownTimeout.String())
+	if err := shutdown(); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// schemaEvery is how long a look at the migration status stays fresh.
+// Looking takes goose's advisory lock, which every node's probes share, so
+// readiness does not look on every probe.
+const schemaEvery = time.Minute
+
+// readiness reports the database unreachable or its schema behind. The
+// reasons it returns are shown to probes, so the underlying errors are
+// logged instead.
+func readiness(db *database, log *slog.Logger) func(context.Context) error {
+	var (
+		mu      sync.Mutex
+		checked time.Time // of the last successful look; zero: never
+		pending int
+	)
+	return func(ctx context.Context) error {
+		if err := db.PingContext(ctx); err != nil {
+			log.WarnContext(ctx, "not ready: database unreachable", "err", err)
+			return errors.New("database unreachable")
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if time.Since(checked) > schemaEvery {
+			n, err := migrations.Pending(ctx, db.DB.DB)
+			switch {
+			case err == nil:
+				checked, pending = time.Now(), n
+			case checked.IsZero():
+				log.WarnContext(ctx, "not ready: migration status unknown", "err", err)
+				return errors.New("migration status unknown")
+			default: // keep the last answer; the lock may just be busy
+				log.WarnContext(ctx, "migration status unknown; using the last one", "err", err)
+			}
+		}
+		if pending > 0 {
+			return fmt.Errorf("%d migration(s) pending; run eventdesk migrate", pending)
+		}
+		return nil
+	}
+}

@@ -1,0 +1,107 @@
+package form_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"slices"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/eventdesk/eventdesk/domain"
+	"github.com/eventdesk/eventdesk/domain/form"
+)
+
+// samples holds one fully populated event of every type.
+func samples() []domain.Event {
+	return []domain.Event{
+		created,
+		form.FormUpdated{Change: now, Definition: defWith(func(d *form.Definition) { d.PollForAssignment = nil })},
+		form.FormDisabled{Change: now},
+		form.FormEnabled{Change: now},
+	}
+}
+
+func TestCodec_RoundTrip(t *testing.T) {
+	var covered []string
+	for _, e := range samples() {
+		typ := e.EventType()
+		covered = append(covered, typ)
+		t.Run(typ, func(t *testing.T) {
+			if _, ok := e.(domain.Audited); !ok {
+				t.Fatalf("%T is not domain.Audited", e)
+			}
+			b, err := form.Encode(e)
+			if err != nil {
+				t.Fatalf("Encode() = %v", err)
+			}
+			if !bytes.HasPrefix(b, []byte("{")) || !json.Valid(b) {
+				t.Fatalf("Encode() = %s, want a JSON object", b)
+			}
+			var members map[string]json.RawMessage
+			if err := json.Unmarshal(b, &members); err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range []string{"by", "source", "at"} {
+				if _, ok := members[k]; !ok {
+					t.Errorf("encoded %s lacks %q: %s", typ, k, b)
+				}
+			}
+			got, err := form.Decode(typ, b)
+			if err != nil {
+				t.Fatalf("Decode() = %v", err)
+			}
+			if diff := cmp.Diff(got, e); diff != "" {
+				t.Fatalf("Decode(Encode(e)) (-got +want):\n%s", diff)
+			}
+		})
+	}
+	if want := form.EventTypes(); !slices.Equal(covered, want) {
+		t.Fatalf("samples cover %q, want every type %q", covered, want)
+	}
+}
+
+// TestCodec_Persisted pins the stored form of FormCreated: its JSON names
+// are persisted and must not change.
+func TestCodec_Persisted(t *testing.T) {
+	e := form.FormCreated{Change: now, ID: formID, Slug: "contact", Definition: form.Definition{
+		Title:          "Contact",
+		Inputs:         []form.Input{{Type: form.Radio, Key: "pick", Display: "Pick", Required: true, Options: []form.Option{{Text: "Yes", Value: "y"}}}},
+		Priority:       "low",
+		SuccessMessage: "Thanks",
+		SubmitButton:   form.DefaultSubmitButton,
+	}}
+	b, err := form.Encode(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"by":{"id":"u-1","name":"Ana Agent","email":"ana@example.com","kind":"agent"},"source":"api","at":"2025-03-01T12:00:00Z",` +
+		`"id":"0b7e4c1e-3a1f-4c6e-9a53-5d1f2b3c4d5e","slug":"contact","title":"Contact",` +
+		`"inputs":[{"type":"radio","key":"pick","display":"Pick","required":true,"options":[{"text":"Yes","value":"y"}]}],` +
+		`"priority":"low","login_required":false,"should_notify":false,"success_message":"Thanks",` +
+		`"submit_button":{"title":"Submit","title_color":"#ffffff","background_color":"#2e31be"}}`
+	if string(b) != want {
+		t.Fatalf("Encode() =\n%s\nwant\n%s", b, want)
+	}
+}
+
+func TestCodec_Errors(t *testing.T) {
+	if _, err := form.Decode("form.exploded", []byte(`{}`)); err == nil {
+		t.Errorf("Decode(unknown type) = nil error")
+	}
+	if _, err := form.Decode("form.updated", []byte(`{"inputs":`)); err == nil {
+		t.Errorf("Decode(malformed) = nil error")
+	}
+	if _, err := form.Encode(foreign{}); err == nil {
+		t.Errorf("Encode(foreign event) = nil error")
+	}
+	// Readers ignore members added by newer writers.
+	e, err := form.Decode("form.disabled", []byte(`{"source":"api","added_later":1}`))
+	if err != nil || !cmp.Equal(e, form.FormDisabled{Change: domain.Change{Source: api}}) {
+		t.Errorf("Decode(with unknown member) = %#v, %v", e, err)
+	}
+}
+
+type foreign struct{}
+
+func (foreign) EventType() string { return "other.thing" }

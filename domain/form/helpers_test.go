@@ -1,0 +1,202 @@
+package form_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/eventdesk/eventdesk/domain"
+	"github.com/eventdesk/eventdesk/domain/form"
+	"github.com/eventdesk/eventdesk/domain/ticket"
+)
+
+// Fixtures: a form created by an agent through the API at t0 and changed
+// at t1; the commands under test run at noon, by the agent, through the
+// API.
+const (
+	formID = "0b7e4c1e-3a1f-4c6e-9a53-5d1f2b3c4d5e"
+	slug   = "damage-report"
+	api    = domain.SourceAPI
+)
+
+var (
+	t0   = time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
+	t1   = time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
+	noon = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+
+	agent = domain.Actor{ID: "u-1", Name: "Ana Agent", Email: "ana@example.com", Kind: domain.ActorAgent}
+
+	atCreation = domain.Change{By: agent, Source: api, At: t0}
+	before     = domain.Change{By: agent, Source: api, At: t1}
+	now        = domain.Change{By: agent, Source: api, At: noon}
+
+	cfg = testConfig()
+
+	// def is a normalised definition with one input of every type.
+	def = form.Definition{
+		Title:       "Damage report",
+		Description: "Tell us what arrived damaged.",
+		HeaderImage: "https://cdn.example.com/header.png",
+		Inputs: []form.Input{
+			{Type: form.Text, Key: "name", Display: "Name", Required: true, Placeholder: "Your name"},
+			{Type: form.Email, Key: "email", Display: "Email", Required: true, Regex: `\S+@\S+\.\S+`},
+			{Type: form.Mobile, Key: "phone", Display: "Phone"},
+			{Type: form.Number, Key: "qty", Display: "Quantity"},
+			{Type: form.Dropdown, Key: "reason", Display: "Reason", Required: true, Options: []form.Option{
+				{Text: "Crushed box", Value: "crushed"}, {Text: "Wrong item", Value: "wrong"},
+			}},
+			{Type: form.Radio, Key: "contact", Display: "Contact by", Options: []form.Option{
+				{Text: "E-mail", Value: "email"}, {Text: "Phone", Value: "phone"},
+			}},
+			{Type: form.Checkbox, Key: "topics", Display: "Topics", Options: []form.Option{
+				{Text: "Refund", Value: "refund"}, {Text: "Replacement", Value: "replace"}, {Text: "Other", Value: "1"},
+			}},
+			{Type: form.Date, Key: "delivered_on", Display: "Delivered on"},
+			{Type: form.File, Key: "photo", Display: "Photo"},
+			{Type: form.Textarea, Key: "order-id", Display: "Order", Regex: `^FY[0-9]+$`},
+		},
+		Priority:       ticket.PriorityHigh,
+		Category:       "orders",
+		ShouldNotify:   true,
+		SuccessMessage: "Thanks, we are on it.",
+		SubmitButton:   form.SubmitButton{Title: "Send", TitleColor: "#ffffff", BackgroundColor: "#112233"},
+		PollForAssignment: &form.PollForAssignment{
+			Duration: 60, Message: "Finding an agent", SuccessMessage: "Found one", FailureMessage: "Nobody is free",
+		},
+	}
+
+	created  = form.FormCreated{Change: atCreation, ID: formID, Slug: slug, Definition: def}
+	disabled = form.FormDisabled{Change: before}
+)
+
+// testConfig is ticket.DefaultConfig with an "orders" category.
+func testConfig() ticket.Config {
+	c := ticket.DefaultConfig()
+	c.Categories = append(c.Categories, ticket.Category{Key: "orders", Display: "Orders"})
+	return c
+}
+
+// minimalDef is the least a form needs: a title and one input.
+func minimalDef() form.Definition {
+	return form.Definition{Title: "Contact us", Inputs: []form.Input{{Type: form.Text, Key: "message"}}}
+}
+
+// defWith returns a copy of def changed by f.
+func defWith(f func(*form.Definition)) form.Definition {
+	d := def
+	d.Inputs = append([]form.Input(nil), def.Inputs...)
+	p := *def.PollForAssignment
+	d.PollForAssignment = &p
+	f(&d)
+	return d
+}
+
+func raw(s string) json.RawMessage { return json.RawMessage(s) }
+
+func given(events ...domain.Event) []domain.Event { return events }
+
+// scenario is one given/when/then case: given stored events, when a
+// command runs at noon, then it records these events or fails with wantErr
+// (recording nothing).
+type scenario struct {
+	name    string
+	given   []domain.Event
+	when    func(*form.Form) error
+	then    []domain.Event
+	wantErr error
+}
+
+func run(t *testing.T, tests []scenario) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := form.Rehydrate(tt.given, int64(len(tt.given)))
+			err := tt.when(f)
+			checkErr(t, err, tt.wantErr)
+			checkEvents(t, f, tt.then)
+			if got, want := f.Version(), int64(len(tt.given)); got != want {
+				t.Fatalf("Version() = %d, want %d", got, want)
+			}
+			checkReplay(t, append(append([]domain.Event{}, tt.given...), f.Pending()...), f.Snapshot())
+		})
+	}
+}
+
+// checkReplay checks that the events, stored and loaded, rebuild want
+// (Rehydrate) and that read models folding Evolve over them agree.
+func checkReplay(t *testing.T, all []domain.Event, want form.Snapshot) {
+	t.Helper()
+	if got := form.Rehydrate(roundTrip(t, all), int64(len(all))).Snapshot(); !cmp.Equal(got, want) {
+		t.Fatalf("state after replay (-got +want):\n%s", cmp.Diff(got, want))
+	}
+	if len(all) == 0 {
+		return
+	}
+	var folded form.Snapshot
+	for _, e := range all {
+		folded = form.Evolve(folded, e)
+	}
+	if !cmp.Equal(folded, want) {
+		t.Fatalf("Evolve over the events (-got +want):\n%s", cmp.Diff(folded, want))
+	}
+}
+
+func checkEvents(t *testing.T, f *form.Form, want []domain.Event) {
+	t.Helper()
+	got := f.Pending()
+	if len(got) == 0 && len(want) == 0 {
+		return
+	}
+	if !cmp.Equal(got, want) {
+		t.Fatalf("recorded events (-got +want):\n%s", cmp.Diff(got, want))
+	}
+}
+
+// checkErr fails unless err matches want (both nil, or errors.Is with the
+// same Kind).
+func checkErr(t *testing.T, err, want error) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Fatalf("got error %v, want %v", err, want)
+	}
+	if want != nil && domain.KindOf(err) != domain.KindOf(want) {
+		t.Fatalf("got error kind %v, want %v", domain.KindOf(err), domain.KindOf(want))
+	}
+}
+
+// fields lists "code@field" of every *domain.Error in err.
+func fields(err error) []string {
+	var out []string
+	for _, e := range domain.Errors(err) {
+		out = append(out, e.Code+"@"+e.Field)
+	}
+	return out
+}
+
+// roundTrip encodes and decodes events as a store would.
+func roundTrip(t *testing.T, events []domain.Event) []domain.Event {
+	t.Helper()
+	out := make([]domain.Event, len(events))
+	for i, e := range events {
+		b, err := form.Encode(e)
+		if err != nil {
+			t.Fatalf("Encode(%T) = %v", e, err)
+		}
+		if out[i], err = form.Decode(e.EventType(), b); err != nil {
+			t.Fatalf("Decode(%s) = %v", e.EventType(), err)
+		}
+	}
+	return out
+}
+
+func show(v any) string {
+	var b strings.Builder
+	j, _ := json.Marshal(v)
+	fmt.Fprintf(&b, "%s", j)
+	return b.String()
+}
