@@ -39,6 +39,8 @@ type Deps struct {
 	Tickets  *app.Tickets
 	Tenants  *app.Tenants
 	Files    *app.Files
+	Forms    *app.Forms
+	Rooms    *app.VideoRooms
 	Queries  *projections.TicketQueries
 	Waiter   Waiter
 	Logger   *slog.Logger

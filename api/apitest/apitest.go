@@ -37,6 +37,8 @@ type Env struct {
 	Tickets *app.Tickets
 	Tenants *app.Tenants
 	Files   *app.Files
+	Forms   *app.Forms
+	Rooms   *app.VideoRooms
 	Server  *api.Server
 	HTTP    *httptest.Server
 	DataDir string
@@ -63,7 +65,10 @@ func New(t testing.TB) *Env {
 	e := &Env{T: t, DB: db, Store: store, Runner: runner, Tickets: app.NewTickets(store, nil),
 		Tenants: app.NewTenants(db.DB, store, nil), DataDir: t.TempDir()}
 	e.Files = app.NewFiles(e.DataDir, UploadLimit, db.DB, e.Tickets)
+	e.Forms = app.NewForms(store, e.Tickets, nil)
+	e.Rooms = app.NewVideoRooms(store, e.Tickets, e.Tenants, nil)
 	e.Server = api.New(api.Deps{DB: db.DB, Log: store, Tickets: e.Tickets, Tenants: e.Tenants, Files: e.Files,
+		Forms: e.Forms, Rooms: e.Rooms,
 		Queries: projections.NewTicketQueries(db.DB), Waiter: runner})
 	e.HTTP = httptest.NewServer(e.Server)
 	t.Cleanup(e.HTTP.Close)

@@ -23,6 +23,8 @@ type engine struct {
 	tickets *app.Tickets
 	tenants *app.Tenants
 	files   *app.Files
+	forms   *app.Forms
+	rooms   *app.VideoRooms
 	api     *api.Server
 }
 
@@ -33,7 +35,10 @@ func newEngine(db *database, cfg config, log *slog.Logger, reg prometheus.Regist
 	e := &engine{store: store, runner: runner,
 		tickets: app.NewTickets(store, time.Now), tenants: app.NewTenants(db.DB.DB, store, time.Now)}
 	e.files = app.NewFiles(filepath.Join(cfg.DataDir, "files"), int64(cfg.MaxUploadBytes), db.DB.DB, e.tickets)
+	e.forms = app.NewForms(store, e.tickets, time.Now)
+	e.rooms = app.NewVideoRooms(store, e.tickets, e.tenants, time.Now)
 	e.api = api.New(api.Deps{DB: db.DB.DB, Log: store, Tickets: e.tickets, Tenants: e.tenants, Files: e.files,
+		Forms: e.forms, Rooms: e.rooms,
 		Queries: projections.NewTicketQueries(db.DB.DB), Waiter: runner, Logger: log, Registry: reg})
 	return e
 }

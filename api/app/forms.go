@@ -1,0 +1,157 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/eventdesk/eventdesk/domain"
+	"github.com/eventdesk/eventdesk/domain/form"
+	"github.com/eventdesk/eventdesk/domain/ticket"
+	"github.com/eventdesk/eventdesk/eventstore"
+)
+
+var forms = kind[*form.Form]{encode: form.Encode, decode: form.Decode, rehydrate: form.Rehydrate}
+
+// formIndex is a tenant's list of form slugs: one event per created form,
+// so listing forms needs no scan of the whole log.
+func formIndex(tenant string) eventstore.StreamRef {
+	return eventstore.StreamRef{TenantID: tenant, Type: "form_index", ID: "forms"}
+}
+
+// Forms runs custom-form commands and submissions.
+type Forms struct {
+	store   eventstore.Store
+	tickets *Tickets
+	now     func() time.Time
+}
+
+// NewForms returns the form service.
+func NewForms(store eventstore.Store, tickets *Tickets, now func() time.Time) *Forms {
+	if now == nil {
+		now = time.Now
+	}
+	return &Forms{store: store, tickets: tickets, now: now}
+}
+
+func formStream(tenant, slug string) eventstore.StreamRef {
+	return eventstore.StreamRef{TenantID: tenant, Type: form.StreamType, ID: slug}
+}
+
+// Create makes a form; a taken slug is form.ErrAlreadyExists.
+func (s *Forms) Create(ctx context.Context, tenant, slug string, d form.Definition, m Meta) (form.Snapshot, eventstore.Position, error) {
+	cfg, _, err := s.tickets.Config(ctx, tenant)
+	if err != nil {
+		return form.Snapshot{}, eventstore.Position{}, err
+	}
+	f, err := form.New(form.CreateForm{By: m.By, Source: m.Source, ID: uuid.NewString(), Slug: slug, Definition: d}, cfg, s.now())
+	if err != nil {
+		return form.Snapshot{}, eventstore.Position{}, err
+	}
+	data, err := encode(f.Pending(), m, form.Encode)
+	if err != nil {
+		return form.Snapshot{}, eventstore.Position{}, err
+	}
+	res, err := s.store.Append(ctx, formStream(tenant, slug), eventstore.NoStream, data)
+	if errors.Is(err, eventstore.ErrVersionConflict) {
+		return form.Snapshot{}, eventstore.Position{}, form.ErrAlreadyExists.Withf("a form with slug %q already exists", slug)
+	}
+	if err != nil {
+		return form.Snapshot{}, eventstore.Position{}, fmt.Errorf("create form %s: %w", slug, err)
+	}
+	if _, err := s.store.Append(ctx, formIndex(tenant), eventstore.Any, []eventstore.EventData{{
+		ID: uuid.NewSHA1(numberNamespace, []byte(tenant+"/form/"+slug)).String(), Type: "form_index.added",
+		Data: []byte(fmt.Sprintf(`{"slug": %q}`, slug)), Metadata: m.metadata(),
+	}}); err != nil {
+		return form.Snapshot{}, eventstore.Position{}, fmt.Errorf("index form %s: %w", slug, err)
+	}
+	return f.Snapshot(), res.Last(), nil
+}
+
+// Update replaces a form's definition (PUT semantics).
+func (s *Forms) Update(ctx context.Context, tenant, slug string, d form.Definition, ifVersion *int64, m Meta) (form.Snapshot, eventstore.Position, error) {
+	cfg, _, err := s.tickets.Config(ctx, tenant)
+	if err != nil {
+		return form.Snapshot{}, eventstore.Position{}, err
+	}
+	f, pos, err := forms.run(ctx, s.store, formStream(tenant, slug), ifVersion, s.now, m, func(f *form.Form, at time.Time) error {
+		return f.Update(form.UpdateForm{By: m.By, Source: m.Source, Definition: d}, cfg, at)
+	})
+	if err != nil {
+		return form.Snapshot{}, eventstore.Position{}, err
+	}
+	return f.Snapshot(), pos, nil
+}
+
+// Get returns a form; an unknown slug is form.ErrNotFound.
+func (s *Forms) Get(ctx context.Context, tenant, slug string) (form.Snapshot, error) {
+	if !form.ValidSlug(slug) {
+		return form.Snapshot{}, form.ErrNotFound
+	}
+	f, _, err := forms.load(ctx, s.store, formStream(tenant, slug))
+	if err != nil {
+		return form.Snapshot{}, err
+	}
+	if !f.Exists() {
+		return form.Snapshot{}, form.ErrNotFound
+	}
+	return f.Snapshot(), nil
+}
+
+// List returns every form of the tenant, oldest first.
+func (s *Forms) List(ctx context.Context, tenant string) ([]form.Snapshot, error) {
+	evs, err := readStream(ctx, s.store, formIndex(tenant))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]form.Snapshot, 0, len(evs))
+	for _, e := range evs {
+		var entry struct {
+			Slug string `json:"slug"`
+		}
+		if err := json.Unmarshal(e.Data, &entry); err != nil {
+			return nil, err
+		}
+		f, err := s.Get(ctx, tenant, entry.Slug)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// Submission is a form submission: the answers and any assets the client
+// attached (Fynd's TicketAsset list).
+type Submission struct {
+	Responses   []form.Response
+	Attachments []ticket.Attachment
+	UserAgent   string
+	ResponseID  string
+}
+
+// Submit validates a submission against the form and, when it is valid,
+// opens a ticket (source form) holding the answers.
+func (s *Forms) Submit(ctx context.Context, tenant, slug string, sub Submission, m Meta) (form.Snapshot, Result, error) {
+	f, err := s.Get(ctx, tenant, slug)
+	if err != nil {
+		return form.Snapshot{}, Result{}, err
+	}
+	fields, err := f.ValidateSubmission(sub.Responses)
+	if err != nil {
+		return form.Snapshot{}, Result{}, err
+	}
+	c := f.CreateTicket(fields)
+	c.Attachments = append(c.Attachments, sub.Attachments...)
+	c.UserAgent = sub.UserAgent
+	if c.Form != nil {
+		c.Form.ResponseID = sub.ResponseID
+	}
+	m.Source = domain.SourceForm
+	res, err := s.tickets.Create(ctx, tenant, c, m)
+	return f, res, err
+}

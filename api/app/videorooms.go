@@ -1,0 +1,152 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
+
+	"github.com/eventdesk/eventdesk/domain"
+	"github.com/eventdesk/eventdesk/domain/videoroom"
+	"github.com/eventdesk/eventdesk/eventstore"
+)
+
+var rooms = kind[*videoroom.Room]{encode: videoroom.Encode, decode: videoroom.Decode, rehydrate: videoroom.Rehydrate}
+
+// TokenTTL is how long a video-room access token is valid.
+const TokenTTL = time.Hour
+
+// VideoRooms runs video-room commands and issues access tokens.
+type VideoRooms struct {
+	store   eventstore.Store
+	tickets *Tickets
+	tenants *Tenants
+	now     func() time.Time
+}
+
+// NewVideoRooms returns the video-room service.
+func NewVideoRooms(store eventstore.Store, tickets *Tickets, tenants *Tenants, now func() time.Time) *VideoRooms {
+	if now == nil {
+		now = time.Now
+	}
+	return &VideoRooms{store: store, tickets: tickets, tenants: tenants, now: now}
+}
+
+func roomStream(tenant, name string) eventstore.StreamRef {
+	return eventstore.StreamRef{TenantID: tenant, Type: videoroom.StreamType, ID: name}
+}
+
+// Open opens (or re-opens) the video room of ticket ref. A ticket has one
+// room, named by the ticket's id, so opening it twice is harmless.
+func (s *VideoRooms) Open(ctx context.Context, tenant, ref string, m Meta) (videoroom.Snapshot, eventstore.Position, error) {
+	t, _, err := s.tickets.Load(ctx, tenant, ref)
+	if err != nil {
+		return videoroom.Snapshot{}, eventstore.Position{}, err
+	}
+	return s.run(ctx, tenant, t.ID(), m, func(r *videoroom.Room, at time.Time) error {
+		return r.Open(videoroom.OpenRoom{By: m.By, Source: m.Source, UniqueName: t.ID(), TicketID: t.ID()}, at)
+	})
+}
+
+func (s *VideoRooms) run(ctx context.Context, tenant, name string, m Meta,
+	decide func(*videoroom.Room, time.Time) error) (videoroom.Snapshot, eventstore.Position, error) {
+	if !videoroom.ValidUniqueName(name) {
+		return videoroom.Snapshot{}, eventstore.Position{}, videoroom.ErrNotFound
+	}
+	r, pos, err := rooms.run(ctx, s.store, roomStream(tenant, name), nil, s.now, m, decide)
+	if err != nil {
+		return videoroom.Snapshot{}, eventstore.Position{}, err
+	}
+	return r.Snapshot(), pos, nil
+}
+
+// Get returns a room; an unknown one is videoroom.ErrNotFound.
+func (s *VideoRooms) Get(ctx context.Context, tenant, name string) (videoroom.Snapshot, error) {
+	if !videoroom.ValidUniqueName(name) {
+		return videoroom.Snapshot{}, videoroom.ErrNotFound
+	}
+	r, _, err := rooms.load(ctx, s.store, roomStream(tenant, name))
+	if err != nil {
+		return videoroom.Snapshot{}, err
+	}
+	if !r.Exists() {
+		return videoroom.Snapshot{}, videoroom.ErrNotFound
+	}
+	return r.Snapshot(), nil
+}
+
+// Join connects identity (as user, or as the actor when nil).
+func (s *VideoRooms) Join(ctx context.Context, tenant, name, identity string, user *domain.Actor, m Meta) (videoroom.Snapshot, eventstore.Position, error) {
+	return s.run(ctx, tenant, name, m, func(r *videoroom.Room, at time.Time) error {
+		return r.Join(videoroom.JoinRoom{By: m.By, Source: m.Source, Identity: identity, User: user}, at)
+	})
+}
+
+// Leave disconnects identity.
+func (s *VideoRooms) Leave(ctx context.Context, tenant, name, identity string, m Meta) (videoroom.Snapshot, eventstore.Position, error) {
+	return s.run(ctx, tenant, name, m, func(r *videoroom.Room, at time.Time) error {
+		return r.Leave(videoroom.LeaveRoom{By: m.By, Source: m.Source, Identity: identity}, at)
+	})
+}
+
+// Close ends the room's session.
+func (s *VideoRooms) Close(ctx context.Context, tenant, name string, m Meta) (videoroom.Snapshot, eventstore.Position, error) {
+	return s.run(ctx, tenant, name, m, func(r *videoroom.Room, at time.Time) error {
+		return r.Close(videoroom.CloseRoom{By: m.By, Source: m.Source}, at)
+	})
+}
+
+// TokenClaims are what a video access token says: who may join which room
+// of which tenant, until when.
+type TokenClaims struct {
+	Room   string `json:"room"`
+	Tenant string `json:"tenant"`
+	jwt.RegisteredClaims
+}
+
+// Token issues a short-lived access token (an HS256 JWT signed with the
+// tenant's video secret) for identity to join room name, if it may.
+func (s *VideoRooms) Token(ctx context.Context, tenant, name, identity string) (string, time.Time, error) {
+	if !videoroom.ValidUniqueName(name) {
+		return "", time.Time{}, videoroom.ErrNotFound
+	}
+	r, _, err := rooms.load(ctx, s.store, roomStream(tenant, name))
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	if err := r.CanJoin(identity); err != nil {
+		return "", time.Time{}, err
+	}
+	secret, err := s.tenants.VideoSecret(ctx, tenant)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	now := s.now().UTC().Truncate(time.Second)
+	exp := now.Add(TokenTTL)
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, TokenClaims{Room: name, Tenant: tenant, RegisteredClaims: jwt.RegisteredClaims{
+		Issuer: "eventdesk", Subject: identity, Audience: jwt.ClaimStrings{"video"}, ID: uuid.NewString(),
+		IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(exp),
+	}}).SignedString(secret)
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("sign video token: %w", err)
+	}
+	return tok, exp, nil
+}
+
+// VerifyToken checks a token issued by Token for the tenant and returns
+// its claims.
+func (s *VideoRooms) VerifyToken(ctx context.Context, tenant, token string) (TokenClaims, error) {
+	secret, err := s.tenants.VideoSecret(ctx, tenant)
+	if err != nil {
+		return TokenClaims{}, err
+	}
+	var c TokenClaims
+	_, err = jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return secret, nil },
+		jwt.WithValidMethods([]string{"HS256"}), jwt.WithAudience("video"), jwt.WithIssuer("eventdesk"), jwt.WithTimeFunc(s.now))
+	if err != nil || c.Tenant != tenant {
+		return TokenClaims{}, fmt.Errorf("video token: invalid: %v", err)
+	}
+	return c, nil
+}
