@@ -62,7 +62,7 @@ func New(t testing.TB) *Env {
 	done := make(chan struct{})
 	go func() { defer close(done); runner.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	e := &Env{T: t, DB: db, Store: store, Runner: runner, Tickets: app.NewTickets(store, nil),
+	e := &Env{T: t, DB: db, Store: store, Runner: runner, Tickets: app.NewTickets(store, db.DB, nil),
 		Tenants: app.NewTenants(db.DB, store, nil), DataDir: t.TempDir()}
 	e.Files = app.NewFiles(e.DataDir, UploadLimit, db.DB, e.Tickets)
 	e.Forms = app.NewForms(store, e.Tickets, nil)

@@ -17,6 +17,10 @@ import (
 
 var forms = kind[*form.Form]{encode: form.Encode, decode: form.Decode, rehydrate: form.Rehydrate}
 
+// formIndexNamespace derives index event ids from slugs, so a retried
+// create indexes its form once.
+var formIndexNamespace = uuid.MustParse("6f1b0c9e-6a43-4a55-9d1e-6b8f5d0e7a21")
+
 // formIndex is a tenant's list of form slugs: one event per created form,
 // so listing forms needs no scan of the whole log.
 func formIndex(tenant string) eventstore.StreamRef {
@@ -64,7 +68,7 @@ func (s *Forms) Create(ctx context.Context, tenant, slug string, d form.Definiti
 		return form.Snapshot{}, eventstore.Position{}, fmt.Errorf("create form %s: %w", slug, err)
 	}
 	if _, err := s.store.Append(ctx, formIndex(tenant), eventstore.Any, []eventstore.EventData{{
-		ID: uuid.NewSHA1(numberNamespace, []byte(tenant+"/form/"+slug)).String(), Type: "form_index.added",
+		ID: uuid.NewSHA1(formIndexNamespace, []byte(tenant+"/form/"+slug)).String(), Type: "form_index.added",
 		Data: []byte(fmt.Sprintf(`{"slug": %q}`, slug)), Metadata: m.metadata(),
 	}}); err != nil {
 		return form.Snapshot{}, eventstore.Position{}, fmt.Errorf("index form %s: %w", slug, err)

@@ -8,6 +8,7 @@ package app
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -49,39 +50,36 @@ type Result struct {
 
 // Tickets runs ticket and ticket-configuration commands.
 type Tickets struct {
-	store eventstore.Store
-	now   func() time.Time
+	store   eventstore.Store
+	numbers *numbers
+	now     func() time.Time
 }
 
-// NewTickets returns the ticket service over store; now is the clock.
-func NewTickets(store eventstore.Store, now func() time.Time) *Tickets {
+// NewTickets returns the ticket service over store; db holds the ticket
+// number sequences; now is the clock.
+func NewTickets(store eventstore.Store, db *sql.DB, now func() time.Time) *Tickets {
 	if now == nil {
 		now = time.Now
 	}
-	return &Tickets{store: store, now: now}
+	return &Tickets{store: store, numbers: &numbers{db: db}, now: now}
 }
 
 // maxRetries bounds how often a command is re-decided after losing a race
 // with a concurrent write to the same ticket.
 const maxRetries = 8
 
-// numberStream is a tenant's ticket-number counter: the version of each
-// number.allocated event is the number it allocates, so numbers are
-// sequential per tenant and allocated by the store's own optimistic
-// concurrency, in a stream of their own (the ticket's stream keeps its
-// order untouched).
-func numberStream(tenant string) eventstore.StreamRef {
-	return eventstore.StreamRef{TenantID: tenant, Type: "ticket_number", ID: "ticket"}
+// numberStream maps ticket number n of a tenant to its ticket: a stream
+// per number, whose one event names the ticket. Appending to a stream of
+// its own never contends with other creates, and reading it back is
+// consistent the moment the create returns.
+func numberStream(tenant string, n int64) eventstore.StreamRef {
+	return eventstore.StreamRef{TenantID: tenant, Type: "ticket_number", ID: strconv.FormatInt(n, 10)}
 }
 
-// NumberAllocated is the counter stream's event; its version is the number.
+// NumberAllocated is a number stream's event.
 type NumberAllocated struct {
 	TicketID string `json:"ticket_id"`
 }
-
-// numberNamespace makes allocation idempotent: the allocation event's id is
-// derived from the ticket id, so a retried create gets the same number.
-var numberNamespace = uuid.MustParse("6f1b0c9e-6a43-4a55-9d1e-6b8f5d0e7a21")
 
 // Create opens a ticket: it allocates the tenant's next number, lets the
 // domain decide and appends TicketCreated. c.ID, if empty, is generated;
@@ -101,7 +99,14 @@ func (s *Tickets) Create(ctx context.Context, tenant string, c ticket.CreateTick
 	if _, err := ticket.New(c, cfg, s.now()); err != nil {
 		return Result{}, err
 	}
-	n, err := s.allocate(ctx, tenant, c.ID)
+	// A retried create with the same id must not take a second number.
+	if t, _, err := tickets.load(ctx, s.store, ticketStream(tenant, c.ID)); err != nil {
+		return Result{}, err
+	} else if t.Exists() {
+		return Result{}, fmt.Errorf("create ticket %s: %w", c.ID, &eventstore.VersionConflictError{
+			Stream: ticketStream(tenant, c.ID), Expected: eventstore.NoStream, Actual: t.Version()})
+	}
+	n, err := s.allocate(ctx, tenant, c.ID, m)
 	if err != nil {
 		return Result{}, err
 	}
@@ -113,16 +118,18 @@ func (s *Tickets) Create(ctx context.Context, tenant string, c ticket.CreateTick
 	return s.appendPending(ctx, tenant, t, eventstore.NoStream, m)
 }
 
-func (s *Tickets) allocate(ctx context.Context, tenant, ticketID string) (int64, error) {
-	data, _ := json.Marshal(NumberAllocated{TicketID: ticketID})
-	res, err := s.store.Append(ctx, numberStream(tenant), eventstore.Any, []eventstore.EventData{{
-		ID:   uuid.NewSHA1(numberNamespace, []byte(tenant+"/"+ticketID)).String(),
-		Type: "ticket_number.allocated", Data: data,
-	}})
+func (s *Tickets) allocate(ctx context.Context, tenant, ticketID string, m Meta) (int64, error) {
+	n, err := s.numbers.next(ctx, tenant)
 	if err != nil {
-		return 0, fmt.Errorf("allocate ticket number: %w", err)
+		return 0, err
 	}
-	return res.LastVersion, nil
+	data, _ := json.Marshal(NumberAllocated{TicketID: ticketID})
+	if _, err := s.store.Append(ctx, numberStream(tenant, n), eventstore.NoStream, []eventstore.EventData{{
+		ID: uuid.NewString(), Type: "ticket_number.allocated", Data: data, Metadata: m.metadata(),
+	}}); err != nil {
+		return 0, fmt.Errorf("allocate ticket number %d: %w", n, err)
+	}
+	return n, nil
 }
 
 // Resolve turns a ticket reference — its UUID, its number ("34") or its
@@ -143,11 +150,11 @@ func (s *Tickets) Resolve(ctx context.Context, tenant, ref string) (string, erro
 	if err != nil || n < 1 {
 		return "", ticket.ErrNotFound
 	}
-	evs, err := s.store.ReadStream(ctx, numberStream(tenant), n, 1)
+	evs, err := s.store.ReadStream(ctx, numberStream(tenant, n), 1, 1)
 	if err != nil {
 		return "", err
 	}
-	if len(evs) == 0 || evs[0].Version != n {
+	if len(evs) == 0 {
 		return "", ticket.ErrNotFound
 	}
 	var a NumberAllocated

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"text/tabwriter"
@@ -20,6 +21,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
+	"github.com/eventdesk/eventdesk/api/app"
+	"github.com/eventdesk/eventdesk/api/leadsquared"
 	"github.com/eventdesk/eventdesk/domain"
 	"github.com/eventdesk/eventdesk/domain/ticket"
 	"github.com/eventdesk/eventdesk/eventstore"
@@ -68,7 +71,7 @@ func scratch(ctx context.Context, c *cli, purpose string) (db *database, drop fu
 	if err := postgres.EnsureDatabase(ctx, dsn); err != nil {
 		return nil, nil, fmt.Errorf("bench needs the PostgreSQL server of EVENTDESK_DATABASE_URL: %w", err)
 	}
-	drop = func() {
+	dropDB := func() {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
 		if err := postgres.DropDatabase(dctx, dsn, name); err != nil {
@@ -80,10 +83,10 @@ func scratch(ctx context.Context, c *cli, purpose string) (db *database, drop fu
 		err = migrations.Up(ctx, sdb.DB)
 	}
 	if err != nil {
-		drop()
+		dropDB()
 		return nil, nil, err
 	}
-	return &database{DB: sdb, URL: dsn}, func() { sdb.Close(); drop() }, nil
+	return &database{DB: sdb, URL: dsn}, func() { sdb.Close(); dropDB() }, nil
 }
 
 func bench(ctx context.Context, c *cli, o benchOptions) error {
@@ -135,7 +138,7 @@ func bench(ctx context.Context, c *cli, o benchOptions) error {
 func ticketBench(ctx context.Context, c *cli, db *database, o benchOptions, appendRate float64, say func(string)) ([]storebench.Figure, error) {
 	cfg := c.Cfg
 	cfg.PollInterval = 50 * time.Millisecond
-	e := newEngine(db, cfg, c.Log, nil)
+	e := newEngine(db, cfg, c.Log, nil, nil)
 	defer e.store.Close()
 	startRunner := func() (stop func()) {
 		rctx, cancel := context.WithCancel(ctx)
@@ -201,6 +204,12 @@ func ticketBench(ctx context.Context, c *cli, db *database, o benchOptions, appe
 	httpFig.Unit = "requests/s"
 	httpFig.Extra = map[string]float64{"http_rps": httpFig.Rate, "append_tps": appendRate, "ratio": httpFig.Rate / appendRate}
 
+	say(fmt.Sprintf("HTTP: LeadSquared create ticket, %d clients", o.clients))
+	lsqFig, err := leadSquaredBench(ctx, e, tenant.ID, creds, client, o)
+	if err != nil {
+		return nil, err
+	}
+
 	// Catch-up: with the runner stopped, load o.events ticket events, then
 	// time a runner catching up on them.
 	stop()
@@ -240,7 +249,45 @@ func ticketBench(ctx context.Context, c *cli, db *database, o benchOptions, appe
 	}
 	secs = time.Since(start).Seconds()
 	rebuild := storebench.Figure{Name: "tickets_v1_rebuild", Ops: total, Seconds: secs, Rate: float64(total) / secs, Unit: "events/s"}
-	return []storebench.Figure{httpFig, catch, rebuild}, nil
+	return []storebench.Figure{httpFig, lsqFig, catch, rebuild}, nil
+}
+
+// leadSquaredBench creates tickets through the LeadSquared surface with
+// its documented sample body. Its limiter lets everything through, so the
+// figure is the surface's own cost, limiter check included.
+func leadSquaredBench(ctx context.Context, e *engine, tenant string, creds app.Credentials, client *http.Client, o benchOptions) (storebench.Figure, error) {
+	mux := http.NewServeMux()
+	leadsquared.New(leadsquared.Deps{Tickets: e.tickets, Tenants: e.tenants,
+		Limiter: leadsquared.NewMemoryLimiter(leadsquared.Limit{Calls: 1 << 30, Per: time.Second}, nil)}).Register(mux)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return storebench.Figure{}, err
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln) //nolint:errcheck // ends with Close below
+	defer srv.Close()
+	url := "http://" + ln.Addr().String() + "/api/tenants/" + tenant + "/ticket"
+	f, err := storebench.Measure(ctx, "http_leadsquared_create", o.clients, o.duration, func(ctx context.Context, _, _ int) error {
+		req, err := http.NewRequestWithContext(ctx, "POST", url, strings.NewReader(leadsquared.SampleCreateTicket))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("X-LSQ-ACCESS-KEY", creds.LSQAccessKey)
+		req.Header.Set("X-LSQ-SECRET-KEY", creds.LSQSecretKey)
+		req.Header.Set("Content-Type", "application/json")
+		res, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		if res.StatusCode != http.StatusOK {
+			return fmt.Errorf("LeadSquared create: %d %s", res.StatusCode, b)
+		}
+		return nil
+	})
+	f.Unit = "requests/s"
+	return f, err
 }
 
 // loadTicketEvents appends n ticket events: tickets of one creation and

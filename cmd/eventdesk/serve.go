@@ -41,8 +41,14 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	rdb, err := openRedis(ctx, cfg)
+	if err != nil {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+		defer cancel()
+		return errors.Join(err, db.Close(sctx))
+	}
 	reg, metrics := newRegistry(db.DB.DB)
-	e := newEngine(db, cfg, log, reg)
+	e := newEngine(db, cfg, log, reg, rdb)
 	store := e.store
 	e.api.Handle("GET /healthz", api.Healthz())
 	e.api.Handle("GET /readyz", api.Readyz(readiness(db, log)))
@@ -62,7 +68,11 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		herr := srv.Shutdown(sctx)
 		stopBG()
 		werr := bg.Wait()
-		return errors.Join(herr, werr, store.Close(), db.Close(sctx))
+		var rerr error
+		if rdb != nil {
+			rerr = rdb.Close()
+		}
+		return errors.Join(herr, werr, store.Close(), rerr, db.Close(sctx))
 	}
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)

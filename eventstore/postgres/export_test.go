@@ -32,7 +32,8 @@ func AppendInTx(ctx context.Context, tx *sql.Tx, stream eventstore.StreamRef, ex
 	if err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	res, err := insert(ctx, tx, stream, expected, ids, types, svs, datas, metas)
+	query := func(ctx context.Context, args ...any) (*sql.Rows, error) { return tx.QueryContext(ctx, appendSQL, args...) }
+	res, err := insert(ctx, query, stream, expected, ids, types, svs, datas, metas)
 	if errors.Is(err, errNoRows) {
 		return res, eventstore.ErrVersionConflict
 	}

@@ -43,6 +43,7 @@ var _ eventstore.Store = (*Store)(nil)
 // done.
 type Store struct {
 	db     *sqlx.DB
+	append *sql.Stmt // appendSQL, prepared; nil if preparing failed
 	log    *slog.Logger
 	local  eventstore.Broadcaster
 	notify chan struct{}
@@ -57,6 +58,13 @@ func New(db *sqlx.DB, log *slog.Logger) *Store {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Store{db: db, log: log, notify: make(chan struct{}, 1), done: make(chan struct{})}
+	// Prepared once, the append is parsed and planned once per connection
+	// instead of on every call.
+	if stmt, err := db.Prepare(appendSQL); err == nil {
+		s.append = stmt
+	} else {
+		log.Warn("prepare append; appends will be planned each time", "err", err)
+	}
 	s.wg.Add(1)
 	go s.notifier()
 	return s
@@ -70,6 +78,9 @@ func (s *Store) DB() *sqlx.DB { return s.db }
 func (s *Store) Close() error {
 	s.close.Do(func() { close(s.done) })
 	s.wg.Wait()
+	if s.append != nil {
+		return s.append.Close()
+	}
 	return nil
 }
 
@@ -84,6 +95,11 @@ func (s *Store) committed() {
 	default: // a NOTIFY is already pending; it covers this append too
 	}
 }
+
+// notifyEvery is the shortest gap between two NOTIFYs: under load one
+// wake-up covers many appends, and other processes' followers lose at most
+// this much latency.
+const notifyEvery = 10 * time.Millisecond
 
 // notifier sends at most one NOTIFY at a time, outside any append
 // transaction, however many appends commit meanwhile.
@@ -100,6 +116,11 @@ func (s *Store) notifier() {
 			s.log.Warn("notify failed", "err", err)
 		}
 		cancel()
+		select {
+		case <-s.done:
+			return
+		case <-time.After(notifyEvery):
+		}
 	}
 }
 
@@ -159,7 +180,7 @@ func (s *Store) Append(ctx context.Context, stream eventstore.StreamRef, expecte
 		var res eventstore.AppendResult
 		var err error
 		if attempt == 0 {
-			res, err = insert(ctx, s.db, stream, expected, ids, types, svs, datas, metas)
+			res, err = insert(ctx, s.query(nil), stream, expected, ids, types, svs, datas, metas)
 		} else {
 			res, err = s.insertLocked(ctx, stream, expected, ids, types, svs, datas, metas)
 		}
@@ -229,22 +250,34 @@ func (s *Store) insertLocked(ctx context.Context, stream eventstore.StreamRef, e
 	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, stream.String()); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	res, err := insert(ctx, tx, stream, expected, ids, types, svs, datas, metas)
+	res, err := insert(ctx, s.query(tx), stream, expected, ids, types, svs, datas, metas)
 	if err != nil {
 		return res, err
 	}
 	return res, tx.Commit()
 }
 
-// queryer is what insert needs: the pool (an autocommit append) or a
-// transaction (tests that hold appends open).
-type queryer interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+// runAppend runs appendSQL with args.
+type runAppend func(ctx context.Context, args ...any) (*sql.Rows, error)
+
+// query runs the prepared append on the pool, or inside tx if not nil.
+func (s *Store) query(tx *sql.Tx) runAppend {
+	switch {
+	case s.append != nil && tx != nil:
+		return func(ctx context.Context, args ...any) (*sql.Rows, error) {
+			return tx.StmtContext(ctx, s.append).QueryContext(ctx, args...)
+		}
+	case s.append != nil:
+		return s.append.QueryContext
+	case tx != nil:
+		return func(ctx context.Context, args ...any) (*sql.Rows, error) { return tx.QueryContext(ctx, appendSQL, args...) }
+	}
+	return func(ctx context.Context, args ...any) (*sql.Rows, error) { return s.db.QueryContext(ctx, appendSQL, args...) }
 }
 
-func insert(ctx context.Context, db queryer, stream eventstore.StreamRef, expected eventstore.ExpectedVersion,
+func insert(ctx context.Context, query runAppend, stream eventstore.StreamRef, expected eventstore.ExpectedVersion,
 	ids, types []string, svs []int64, datas, metas []string) (eventstore.AppendResult, error) {
-	rows, err := db.QueryContext(ctx, appendSQL, stream.TenantID, stream.Type, stream.ID, int64(expected),
+	rows, err := query(ctx, stream.TenantID, stream.Type, stream.ID, int64(expected),
 		pq.Array(ids), pq.Array(types), pq.Array(svs), pq.Array(datas), pq.Array(metas))
 	if err != nil {
 		return eventstore.AppendResult{}, err
