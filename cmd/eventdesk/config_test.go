@@ -32,6 +32,7 @@ func TestLoadConfig_Defaults(t *testing.T) {
 		IdleInTxTimeout: 30 * time.Second,
 		PollInterval:    500 * time.Millisecond,
 		EmbeddedPG:      "auto",
+		MaxUploadBytes:  25 << 20,
 		DefaultDatabase: true,
 		EmbeddedDir:     pgDir,
 	}
@@ -52,6 +53,7 @@ func TestLoadConfig_Values(t *testing.T) {
 		"EVENTDESK_IDLE_IN_TX_TIMEOUT": "1m",
 		"EVENTDESK_POLL_INTERVAL":      "50ms",
 		"EVENTDESK_EMBEDDED_PG":        "never",
+		"EVENTDESK_MAX_UPLOAD_BYTES":   "1048576",
 		"PATH":                         "/opt/pg/bin:/usr/bin",
 	}))
 	if err != nil {
@@ -69,6 +71,7 @@ func TestLoadConfig_Values(t *testing.T) {
 		IdleInTxTimeout: time.Minute,
 		PollInterval:    50 * time.Millisecond,
 		EmbeddedPG:      "never",
+		MaxUploadBytes:  1 << 20,
 		DefaultDatabase: false,
 		EmbeddedDir:     pgDir,
 	}
