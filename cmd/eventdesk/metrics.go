@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/eventdesk/eventdesk/eventstore/postgres"
+	"github.com/eventdesk/eventdesk/projections"
 )
 
 // metricsEvery is how often the store-derived gauges are refreshed.
@@ -17,9 +18,9 @@ const metricsEvery = 5 * time.Second
 
 // storeMetrics are the gauges fed from the event store.
 type storeMetrics struct {
-	oldestTx    prometheus.Gauge
-	head        prometheus.Gauge
-	checkpoints *prometheus.GaugeVec
+	oldestTx prometheus.Gauge
+	head     prometheus.Gauge
+	lag      *prometheus.GaugeVec
 }
 
 // newRegistry returns a registry with the Go runtime, process and
@@ -32,27 +33,27 @@ func newRegistry(db *sql.DB) (*prometheus.Registry, *storeMetrics) {
 		}),
 		head: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "eventdesk_head_position",
-			Help: "Global position of the last event subscribers can currently read.",
+			Help: "Sequence number of the last event subscribers can currently read.",
 		}),
-		checkpoints: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "eventdesk_checkpoint_position",
-			Help: "Global position of the last event each durable consumer applied; eventdesk_head_position minus it approximates its lag.",
-		}, []string{"consumer"}),
+		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "eventdesk_projection_lag_events",
+			Help: "Events readable in the log that each projection has not applied yet (capped at 1,000,000).",
+		}, []string{"projection"}),
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewDBStatsCollector(db, "eventdesk"),
-		m.oldestTx, m.head, m.checkpoints,
+		m.oldestTx, m.head, m.lag,
 	)
 	return reg, m
 }
 
 // refresh updates the store gauges every metricsEvery until ctx is done.
-func (m *storeMetrics) refresh(ctx context.Context, store *postgres.Store, log *slog.Logger) {
+func (m *storeMetrics) refresh(ctx context.Context, store *postgres.Store, runner *projections.Runner, log *slog.Logger) {
 	for {
-		m.update(ctx, store, log)
+		m.update(ctx, store, runner, log)
 		select {
 		case <-ctx.Done():
 			return
@@ -61,7 +62,7 @@ func (m *storeMetrics) refresh(ctx context.Context, store *postgres.Store, log *
 	}
 }
 
-func (m *storeMetrics) update(ctx context.Context, store *postgres.Store, log *slog.Logger) {
+func (m *storeMetrics) update(ctx context.Context, store *postgres.Store, runner *projections.Runner, log *slog.Logger) {
 	ctx, cancel := context.WithTimeout(ctx, metricsEvery)
 	defer cancel()
 	if age, err := store.OldestTransactionAge(ctx); err == nil {
@@ -74,12 +75,11 @@ func (m *storeMetrics) update(ctx context.Context, store *postgres.Store, log *s
 	} else if ctx.Err() == nil {
 		log.WarnContext(ctx, "metrics: head position", "err", err)
 	}
-	if cps, err := store.Checkpoints(ctx); err == nil {
-		m.checkpoints.Reset()
-		for name, p := range cps {
-			m.checkpoints.WithLabelValues(name).Set(float64(p.Seq))
+	if sts, err := runner.Status(ctx); err == nil {
+		for _, st := range sts {
+			m.lag.WithLabelValues(st.Name).Set(float64(st.Lag))
 		}
 	} else if ctx.Err() == nil {
-		log.WarnContext(ctx, "metrics: checkpoints", "err", err)
+		log.WarnContext(ctx, "metrics: projection lag", "err", err)
 	}
 }

@@ -87,7 +87,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		}
 		return nil
 	})
-	bg.Go(func() error { metrics.refresh(bgctx, store, log); return nil })
+	bg.Go(func() error { metrics.refresh(bgctx, store, e.runner, log); return nil })
 	bg.Go(func() error { return e.runner.Run(bgctx) })
 
 	fanout := "in-process"
