@@ -13,6 +13,7 @@ import (
 
 	"github.com/eventdesk/eventdesk/api"
 	"github.com/eventdesk/eventdesk/api/app"
+	"github.com/eventdesk/eventdesk/api/fynd"
 	"github.com/eventdesk/eventdesk/api/leadsquared"
 	"github.com/eventdesk/eventdesk/eventstore/postgres"
 	"github.com/eventdesk/eventdesk/projections"
@@ -50,6 +51,7 @@ func newEngine(db *database, cfg config, log *slog.Logger, reg prometheus.Regist
 		limiter = leadsquared.NewRedisLimiter(rdb, "eventdesk:", leadsquared.DefaultLimit)
 	}
 	leadsquared.New(leadsquared.Deps{Tickets: e.tickets, Tenants: e.tenants, Limiter: limiter, Logger: log}).Register(e.api)
+	fynd.New(fynd.Deps{Tickets: e.tickets, Tenants: e.tenants, Forms: e.forms, Rooms: e.rooms, Logger: log}).Register(e.api)
 	return e
 }
 
