@@ -15,6 +15,7 @@ import (
 	"github.com/eventdesk/eventdesk/api/app"
 	"github.com/eventdesk/eventdesk/api/fynd"
 	"github.com/eventdesk/eventdesk/api/leadsquared"
+	"github.com/eventdesk/eventdesk/api/support"
 	"github.com/eventdesk/eventdesk/eventstore/postgres"
 	"github.com/eventdesk/eventdesk/projections"
 )
@@ -38,6 +39,7 @@ type engine struct {
 func newEngine(db *database, cfg config, log *slog.Logger, reg prometheus.Registerer, rdb *redis.Client) *engine {
 	store := postgres.New(db.DB, log)
 	runner := projections.NewRunner(db.DB.DB, store, store, log, cfg.PollInterval, allProjections()...)
+	queries := projections.NewTicketQueries(db.DB.DB)
 	e := &engine{store: store, runner: runner,
 		tickets: app.NewTickets(store, db.DB.DB, time.Now), tenants: app.NewTenants(db.DB.DB, store, time.Now)}
 	e.files = app.NewFiles(filepath.Join(cfg.DataDir, "files"), int64(cfg.MaxUploadBytes), db.DB.DB, e.tickets)
@@ -45,13 +47,15 @@ func newEngine(db *database, cfg config, log *slog.Logger, reg prometheus.Regist
 	e.rooms = app.NewVideoRooms(store, e.tickets, e.tenants, time.Now)
 	e.api = api.New(api.Deps{DB: db.DB.DB, Log: store, Tickets: e.tickets, Tenants: e.tenants, Files: e.files,
 		Forms: e.forms, Rooms: e.rooms,
-		Queries: projections.NewTicketQueries(db.DB.DB), Waiter: runner, Logger: log, Registry: reg})
+		Queries: queries, Waiter: runner, Logger: log, Registry: reg})
 	var limiter leadsquared.Limiter = leadsquared.NewMemoryLimiter(leadsquared.DefaultLimit, nil)
 	if rdb != nil {
 		limiter = leadsquared.NewRedisLimiter(rdb, "eventdesk:", leadsquared.DefaultLimit)
 	}
 	leadsquared.New(leadsquared.Deps{Tickets: e.tickets, Tenants: e.tenants, Limiter: limiter, Logger: log}).Register(e.api)
 	fynd.New(fynd.Deps{Tickets: e.tickets, Tenants: e.tenants, Forms: e.forms, Rooms: e.rooms, Logger: log}).Register(e.api)
+	support.New(support.Deps{Tickets: e.tickets, Tenants: e.tenants, Files: e.files, Queries: queries,
+		Waiter: runner, Logger: log}).Register(e.api)
 	return e
 }
 
