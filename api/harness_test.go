@@ -3,8 +3,10 @@ package api_test
 import (
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/eventdesk/eventdesk/api/apitest"
+	"github.com/eventdesk/eventdesk/eventstore"
 )
 
 // env adapts apitest.Env to the native API's tests.
@@ -66,4 +68,26 @@ func fields(p map[string]any) []string {
 func (e *env) createTicket(tn *apitest.Tenant, body map[string]any) map[string]any {
 	e.t.Helper()
 	return e.do(tn, "POST", "/v1/tickets", body).want(e.t, http.StatusCreated).json(e.t)
+}
+
+// events returns tn's feed (at most 1000 events) filtered by query, once
+// the feed shows the write at pos. The feed delivers an event only when no
+// transaction still running could precede it, so it may lag a write.
+func (e *env) events(tn *apitest.Tenant, query, pos string) []any {
+	e.t.Helper()
+	want, err := eventstore.ParsePosition(pos)
+	if err != nil {
+		e.t.Fatalf("position %q: %v", pos, err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		page := e.do(tn, "GET", "/v1/events?limit=1000", nil).want(e.t, http.StatusOK).json(e.t)
+		next, err := eventstore.ParsePosition(page["next_after"].(string))
+		if err == nil && !next.Less(want) {
+			break
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("the event feed does not reach %s within 10s", pos)
+		}
+	}
+	return e.do(tn, "GET", "/v1/events?limit=1000&"+query, nil).want(e.t, http.StatusOK).json(e.t)["events"].([]any)
 }
