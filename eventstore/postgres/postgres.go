@@ -362,12 +362,14 @@ func (s *Store) version(ctx context.Context, stream eventstore.StreamRef) (int64
 	return v, nil
 }
 
-const selectEvent = `SELECT position, tx_id::text AS tx_id, event_id::text AS event_id, tenant_id, stream_type, stream_id,
+// selectEvent names the text form of tx_id tx_text: an output column named
+// tx_id would capture "ORDER BY tx_id" and sort transaction ids as text.
+const selectEvent = `SELECT position, tx_id::text AS tx_text, event_id::text AS event_id, tenant_id, stream_type, stream_id,
 	version, event_type, schema_version, data, metadata, recorded_at FROM events`
 
 type eventRow struct {
 	Seq           int64     `db:"position"`
-	TxID          string    `db:"tx_id"`
+	TxID          string    `db:"tx_text"`
 	ID            string    `db:"event_id"`
 	TenantID      string    `db:"tenant_id"`
 	StreamType    string    `db:"stream_type"`
@@ -454,7 +456,7 @@ func (s *Store) ReadAll(ctx context.Context, q eventstore.Query) ([]eventstore.E
 	}
 	where, args := filter(q)
 	args = append(args, q.Limit)
-	query := selectEvent + where + fmt.Sprintf(" ORDER BY tx_id, position LIMIT $%d", len(args))
+	query := selectEvent + where + fmt.Sprintf(" ORDER BY events.tx_id, events.position LIMIT $%d", len(args))
 	var rows []eventRow
 	if err := s.db.SelectContext(ctx, &rows, query, args...); err != nil {
 		return nil, fmt.Errorf("read all after %s: %w", q.After, translate(err))
@@ -484,7 +486,7 @@ func (s *Store) Head(ctx context.Context, tenantID string) (eventstore.Position,
 		query += ` AND tenant_id = $1`
 		args = append(args, tenantID)
 	}
-	query += ` ORDER BY tx_id DESC, position DESC LIMIT 1`
+	query += ` ORDER BY events.tx_id DESC, events.position DESC LIMIT 1`
 	var tx string
 	var p eventstore.Position
 	err := s.db.QueryRowContext(ctx, query, args...).Scan(&tx, &p.Seq)

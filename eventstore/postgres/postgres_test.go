@@ -401,3 +401,36 @@ func TestHotStreamOrder(t *testing.T) {
 		t.Fatalf("read %d events, want 800; errors: %v", len(evs), c.errs)
 	}
 }
+
+// TestOrderAcrossDigitCounts pins the log order to the numeric order of
+// transaction ids: 9999 comes before 10000, which a text sort reverses (transaction ids
+// well below any running transaction, so the fence lets them through).
+func TestOrderAcrossDigitCounts(t *testing.T) {
+	db := pgtest.DB(t)
+	s := postgres.New(db, nil)
+	defer s.Close()
+	for _, tx := range []string{"10000", "9999", "100000"} {
+		if _, err := db.Exec(`INSERT INTO events (tx_id, event_id, tenant_id, stream_type, stream_id, version, event_type, data)
+			VALUES ($1::xid8, $2, 't1', 'ticket', $1, 1, 'x', '{}')`, tx, storetest.NewID()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []uint64
+	for q := (eventstore.Query{TenantID: "t1", Limit: 1}); ; {
+		evs, err := s.ReadAll(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(evs) == 0 {
+			break
+		}
+		got = append(got, evs[0].Position.TxID)
+		q.After = evs[0].Position
+	}
+	if fmt.Sprint(got) != "[9999 10000 100000]" {
+		t.Errorf("log order by transaction id = %v, want [9999 10000 100000]", got)
+	}
+	if head, err := s.Head(context.Background(), "t1"); err != nil || head.TxID != 100000 {
+		t.Errorf("Head = %v, %v; want transaction 100000", head, err)
+	}
+}
