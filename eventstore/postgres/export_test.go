@@ -32,7 +32,9 @@ func AppendInTx(ctx context.Context, tx *sql.Tx, stream eventstore.StreamRef, ex
 	if err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	query := func(ctx context.Context, args ...any) (*sql.Rows, error) { return tx.QueryContext(ctx, appendSQL, args...) }
+	query := func(ctx context.Context, args ...any) (*sql.Rows, error) {
+		return tx.QueryContext(ctx, appendSQL, args...)
+	}
 	res, err := insert(ctx, query, stream, expected, ids, types, svs, datas, metas)
 	if errors.Is(err, errNoRows) {
 		return res, eventstore.ErrVersionConflict

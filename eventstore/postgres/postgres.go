@@ -270,9 +270,13 @@ func (s *Store) query(tx *sql.Tx) runAppend {
 	case s.append != nil:
 		return s.append.QueryContext
 	case tx != nil:
-		return func(ctx context.Context, args ...any) (*sql.Rows, error) { return tx.QueryContext(ctx, appendSQL, args...) }
+		return func(ctx context.Context, args ...any) (*sql.Rows, error) {
+			return tx.QueryContext(ctx, appendSQL, args...)
+		}
 	}
-	return func(ctx context.Context, args ...any) (*sql.Rows, error) { return s.db.QueryContext(ctx, appendSQL, args...) }
+	return func(ctx context.Context, args ...any) (*sql.Rows, error) {
+		return s.db.QueryContext(ctx, appendSQL, args...)
+	}
 }
 
 func insert(ctx context.Context, query runAppend, stream eventstore.StreamRef, expected eventstore.ExpectedVersion,
