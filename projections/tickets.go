@@ -85,17 +85,18 @@ const (
 type ticketState struct {
 	snap     ticket.Snapshot
 	comments []string
-	changed  bool
+	fresh    []domain.Event // this batch's events, in order
 }
 
 // Apply implements Projection. A batch is applied with one read of the
-// tickets it touches and one write per table, which is what makes catching
-// up fast.
+// tickets it touches, one evolution per ticket and one write per table,
+// which is what makes catching up fast.
 func (Tickets) Apply(ctx context.Context, tx *sql.Tx, t Tables, evs []eventstore.Event) error {
 	states, err := loadTickets(ctx, tx, t, evs)
 	if err != nil {
 		return err
 	}
+	var order []*ticketState
 	var timeline []timelineRow
 	for _, e := range evs {
 		de, err := ticket.Decode(e.Type, e.Data)
@@ -108,23 +109,22 @@ func (Tickets) Apply(ctx context.Context, tx *sql.Tx, t Tables, evs []eventstore
 			st = &ticketState{}
 			states[key] = st
 		}
-		if e.Version <= st.snap.Version {
+		if e.Version <= st.snap.Version+int64(len(st.fresh)) {
 			continue // already applied (a replayed batch)
 		}
-		st.snap = ticket.Evolve(st.snap, de)
-		st.changed = true
+		if len(st.fresh) == 0 {
+			order = append(order, st)
+		}
+		st.fresh = append(st.fresh, de)
 		row := timelineEntry(e, de)
 		if row.Kind == KindHistory && row.Type == string(ticket.HistoryComment) && row.Visibility == string(ticket.Public) {
 			st.comments = append(st.comments, strings.Join(texts(row.Value), " "))
 		}
 		timeline = append(timeline, row)
 	}
-	var rows []ticketRow
-	for _, st := range states {
-		if !st.changed {
-			continue
-		}
-		s := st.snap
+	rows := make([]ticketRow, 0, len(order))
+	for _, st := range order {
+		s := ticket.Evolve(st.snap, st.fresh...)
 		doc, err := json.Marshal(s)
 		if err != nil {
 			return err

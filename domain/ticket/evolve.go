@@ -6,15 +6,18 @@ import (
 	"github.com/eventdesk/eventdesk/domain"
 )
 
-// Evolve returns the snapshot s after event e, applying e exactly as the
-// aggregate does. Read models keep a snapshot per ticket and evolve it one
-// event at a time instead of replaying the ticket's history; sharing apply
-// guarantees they show what the aggregate holds. A zero s is a ticket that
-// does not exist yet (e should then be TicketCreated).
-func Evolve(s Snapshot, e domain.Event) Snapshot {
+// Evolve returns the snapshot s after events evs, applying them exactly as
+// the aggregate does. Read models keep a snapshot per ticket and evolve it
+// by the new events instead of replaying the ticket's history; sharing
+// apply guarantees they show what the aggregate holds. A zero s is a
+// ticket that does not exist yet (evs should then start with
+// TicketCreated).
+func Evolve(s Snapshot, evs ...domain.Event) Snapshot {
 	t := fromSnapshot(s)
-	t.apply(e)
-	t.version = s.Version + 1
+	for _, e := range evs {
+		t.apply(e)
+	}
+	t.version = s.Version + int64(len(evs))
 	return t.Snapshot()
 }
 
