@@ -371,47 +371,38 @@ func (s *Store) version(ctx context.Context, stream eventstore.StreamRef) (int64
 const selectEvent = `SELECT position, tx_id::text AS tx_text, event_id::text AS event_id, tenant_id, stream_type, stream_id,
 	version, event_type, schema_version, data, metadata, recorded_at FROM events`
 
-type eventRow struct {
-	Seq           int64     `db:"position"`
-	TxID          string    `db:"tx_text"`
-	ID            string    `db:"event_id"`
-	TenantID      string    `db:"tenant_id"`
-	StreamType    string    `db:"stream_type"`
-	StreamID      string    `db:"stream_id"`
-	Version       int64     `db:"version"`
-	Type          string    `db:"event_type"`
-	SchemaVersion int       `db:"schema_version"`
-	Data          []byte    `db:"data"`
-	Metadata      []byte    `db:"metadata"`
-	RecordedAt    time.Time `db:"recorded_at"`
-}
-
-func (r eventRow) event() (eventstore.Event, error) {
-	tx, err := strconv.ParseUint(r.TxID, 10, 64)
+// queryEvents runs a selectEvent query and scans its rows straight into
+// events (no reflection: this is every follower's hot path).
+func (s *Store) queryEvents(ctx context.Context, query string, args ...any) ([]eventstore.Event, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
-		return eventstore.Event{}, fmt.Errorf("tx id %q: %w", r.TxID, err)
+		return nil, err
 	}
-	e := eventstore.Event{
-		ID: r.ID, TenantID: r.TenantID, StreamType: r.StreamType, StreamID: r.StreamID, Version: r.Version,
-		Type: r.Type, SchemaVersion: r.SchemaVersion, Data: json.RawMessage(r.Data), RecordedAt: r.RecordedAt,
-		Position: eventstore.Position{TxID: tx, Seq: r.Seq},
-	}
-	if err := json.Unmarshal(r.Metadata, &e.Metadata); err != nil {
-		return eventstore.Event{}, fmt.Errorf("metadata of event %s: %w", r.ID, err)
-	}
-	return e, nil
-}
-
-func scanEvents(rows []eventRow) ([]eventstore.Event, error) {
-	out := make([]eventstore.Event, len(rows))
-	for i, r := range rows {
-		e, err := r.event()
-		if err != nil {
+	defer rows.Close()
+	var out []eventstore.Event
+	for rows.Next() {
+		var (
+			e        eventstore.Event
+			tx       string
+			data     []byte
+			metadata []byte
+		)
+		if err := rows.Scan(&e.Position.Seq, &tx, &e.ID, &e.TenantID, &e.StreamType, &e.StreamID, &e.Version,
+			&e.Type, &e.SchemaVersion, &data, &metadata, &e.RecordedAt); err != nil {
 			return nil, err
 		}
-		out[i] = e
+		if e.Position.TxID, err = strconv.ParseUint(tx, 10, 64); err != nil {
+			return nil, fmt.Errorf("tx id %q: %w", tx, err)
+		}
+		e.Data = data
+		if len(metadata) > 2 { // "{}" is the common empty case
+			if err := json.Unmarshal(metadata, &e.Metadata); err != nil {
+				return nil, fmt.Errorf("metadata of event %s: %w", e.ID, err)
+			}
+		}
+		out = append(out, e)
 	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // ReadStream implements eventstore.Store.
@@ -422,13 +413,12 @@ func (s *Store) ReadStream(ctx context.Context, stream eventstore.StreamRef, fro
 	if limit <= 0 {
 		limit = 1000
 	}
-	var rows []eventRow
-	err := s.db.SelectContext(ctx, &rows, selectEvent+` WHERE tenant_id = $1 AND stream_type = $2 AND stream_id = $3
+	evs, err := s.queryEvents(ctx, selectEvent+` WHERE tenant_id = $1 AND stream_type = $2 AND stream_id = $3
 		AND version >= $4 ORDER BY version LIMIT $5`, stream.TenantID, stream.Type, stream.ID, from, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read stream %s: %w", stream, translate(err))
 	}
-	return scanEvents(rows)
+	return evs, nil
 }
 
 // fence keeps only rows no in-flight transaction can precede.
@@ -461,11 +451,11 @@ func (s *Store) ReadAll(ctx context.Context, q eventstore.Query) ([]eventstore.E
 	where, args := filter(q)
 	args = append(args, q.Limit)
 	query := selectEvent + where + fmt.Sprintf(" ORDER BY events.tx_id, events.position LIMIT $%d", len(args))
-	var rows []eventRow
-	if err := s.db.SelectContext(ctx, &rows, query, args...); err != nil {
+	evs, err := s.queryEvents(ctx, query, args...)
+	if err != nil {
 		return nil, fmt.Errorf("read all after %s: %w", q.After, translate(err))
 	}
-	return scanEvents(rows)
+	return evs, nil
 }
 
 // Count returns how many events ReadAll could deliver for q (ignoring
