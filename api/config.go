@@ -39,7 +39,12 @@ func putConfig[R any](s *Server, w http.ResponseWriter, r *http.Request, field s
 		s.fail(w, r, err)
 		return
 	}
-	cfg, pos, err := s.Tickets.ChangeConfig(r.Context(), tenantOf(r).ID, m, func(c *ticket.TenantConfig, at time.Time) error {
+	ver, err := ifMatch(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	cfg, pos, err := s.Tickets.ChangeConfig(r.Context(), tenantOf(r).ID, ver, m, func(c *ticket.TenantConfig, at time.Time) error {
 		return set(&req, c, m, at)
 	})
 	if err != nil {

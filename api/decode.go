@@ -192,3 +192,12 @@ func (c *fieldCheck) err() error {
 	}
 	return invalid(c.errs...)
 }
+
+// names lists enum values as strings, for "allowed values" messages.
+func names[S ~string](xs []S) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = string(x)
+	}
+	return out
+}

@@ -34,11 +34,7 @@ func writeForm(w http.ResponseWriter, status int, f form.Snapshot, pos eventstor
 // a slug already taken in the tenant is 409.
 func (s *Server) createForm(w http.ResponseWriter, r *http.Request) {
 	var req formRequest
-	if err := s.decode(r, &req, nil); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	m, err := meta(r)
+	m, err := s.request(r, &req)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -135,14 +131,6 @@ type FormSubmission struct {
 	Ticket  ticket.Snapshot `json:"ticket"`
 }
 
-func assetTypeNames() []string {
-	var out []string
-	for _, a := range ticket.AssetTypes() {
-		out = append(out, string(a))
-	}
-	return out
-}
-
 // submitForm validates a submission against the form and, when valid,
 // opens a ticket (source form) holding the answers. An invalid submission
 // is one 422 listing every bad answer (response[<key>]) and attachment; a
@@ -154,11 +142,7 @@ func assetTypeNames() []string {
 // form.Snapshot.LoginRequired themselves.
 func (s *Server) submitForm(w http.ResponseWriter, r *http.Request) {
 	var req submitFormRequest
-	if err := s.decode(r, &req, nil); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	m, err := meta(r)
+	m, err := s.request(r, &req)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -169,7 +153,7 @@ func (s *Server) submitForm(w http.ResponseWriter, r *http.Request) {
 	for i, a := range req.Attachments {
 		field := fmt.Sprintf("attachments[%d]", i)
 		c.required(field+".type", a.Type)
-		c.oneOf(field+".type", a.Type, assetTypeNames())
+		c.oneOf(field+".type", a.Type, names(ticket.AssetTypes()))
 		c.required(field+".value", a.Value)
 		atts[i] = ticket.Attachment{Type: ticket.AssetType(a.Type), Value: a.Value, Display: a.Display}
 	}

@@ -66,7 +66,9 @@ func (s *Server) idempotentUpTo(limit int64, next http.HandlerFunc) http.Handler
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		h := sha256.New()
-		h.Write([]byte(r.Method + " " + r.URL.Path + "\n"))
+		// The fingerprint covers what changes a write's meaning: method,
+		// path, the preconditions and actor headers, and the body.
+		h.Write([]byte(r.Method + " " + r.URL.Path + "\n" + r.Header.Get("If-Match") + "\n" + r.Header.Get("Eventdesk-Actor") + "\n"))
 		h.Write(body)
 		hash := h.Sum(nil)
 		tenant := tenantOf(r).ID

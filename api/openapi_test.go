@@ -9,17 +9,24 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
+	"mime"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/google/uuid"
 	"github.com/pb33f/libopenapi"
 	validator "github.com/pb33f/libopenapi-validator"
 	"github.com/pb33f/libopenapi-validator/config"
@@ -35,6 +42,9 @@ import (
 
 	"github.com/eventdesk/eventdesk/api"
 	"github.com/eventdesk/eventdesk/api/apitest"
+	"github.com/eventdesk/eventdesk/domain"
+	"github.com/eventdesk/eventdesk/domain/form"
+	"github.com/eventdesk/eventdesk/eventstore"
 )
 
 // openAPI is api/openapi.json parsed, with a validator over it.
@@ -49,8 +59,9 @@ type openAPI struct {
 }
 
 // validationOptions make the validator as strict as it goes: formats
-// (uuid, date-time, email, uri) are asserted, and strict mode reports
-// undeclared query parameters and request and response headers. Strict
+// (uuid, date-time, email, uri) are asserted, strict mode reports
+// undeclared query parameters and request and response headers, and a body
+// sent to an operation that declares none (DELETE) is refused. Strict
 // mode would also report the members of JSON objects the document leaves
 // open on purpose (custom fields, integration data, history values, event
 // data and metadata extras, form answers, and the OpenAPI document served
@@ -60,6 +71,11 @@ type openAPI struct {
 var validationOptions = []config.Option{
 	config.WithFormatAssertions(),
 	config.WithStrictMode(),
+	config.WithRejectUndeclaredRequestBody(),
+	// Strict mode ignores common headers (ETag, Cache-Control, If-Match,
+	// X-Request-ID, …) by default; only these pass undeclared here.
+	config.WithStrictIgnoredHeaders("content-type", "content-length", "accept", "accept-encoding", "authorization",
+		"user-agent", "host", "connection", "date", "transfer-encoding", "vary"),
 	config.WithStrictIgnorePaths(
 		"$.body**.custom.**", "$.body**.custom[**", "$.body**.integration.**", "$.body**.integration[**",
 		"$.body**.value.**", "$.body**.value[**", "$.body**.data.**", "$.body**.data[**", "$.body**.extra.**",
@@ -146,24 +162,11 @@ func TestOpenAPIDocumentIsValid(t *testing.T) {
 	}
 }
 
-// undocumented are routes openapi.json does not describe yet: forms and
-// video rooms, added after it. Documenting one means deleting it here;
-// TestOpenAPIConformance then requires every status it documents to be
-// driven.
-var undocumented = map[string]bool{
-	"POST /v1/forms":                                               true,
-	"GET /v1/forms":                                                true,
-	"GET /v1/forms/{slug}":                                         true,
-	"PUT /v1/forms/{slug}":                                         true,
-	"POST /v1/forms/{slug}/submit":                                 true,
-	"POST /v1/tickets/{id}/video-room":                             true,
-	"GET /v1/video-rooms/{unique_name}":                            true,
-	"POST /v1/video-rooms/{unique_name}/token":                     true,
-	"GET /v1/video-rooms/{unique_name}/participants":               true,
-	"POST /v1/video-rooms/{unique_name}/participants":              true,
-	"DELETE /v1/video-rooms/{unique_name}/participants/{identity}": true,
-	"POST /v1/video-rooms/{unique_name}/close":                     true,
-}
+// undocumented are routes openapi.json does not describe yet (none now).
+// A route listed here is exempt from TestOpenAPIDocumentsEveryRoute;
+// documenting one means deleting it here, and TestOpenAPIConformance then
+// requires every status it documents to be driven.
+var undocumented = map[string]bool{}
 
 // TestOpenAPIDocumentsEveryRoute keeps the document and the router in step:
 // every route server.go registers (and the probes cmd mounts) is
@@ -189,8 +192,8 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 			t.Errorf("undocumented lists %q, which server.go no longer registers", route)
 		}
 	}
-	if len(want) < 19 {
-		t.Fatalf("found %d routes in server.go, want at least 19: %v", len(want), want)
+	if len(want) < 32 {
+		t.Fatalf("found %d routes in server.go, want at least 32: %v", len(want), want)
 	}
 	var got []string
 	for path, item := range s.model.Paths.PathItems.FromOldest() {
@@ -232,12 +235,29 @@ func (c *checker) doBad(t *testing.T, e *env, tn *apitest.Tenant, method, path s
 	return c.send(t, e, false, tn, method, path, body, headers...)
 }
 
+// chunked is a request body of unknown length: the client sends it with
+// Transfer-Encoding: chunked and no Content-Length (and, when it is empty,
+// without Content-Type).
+type chunked string
+
 func (c *checker) send(t *testing.T, e *env, conform bool, tn *apitest.Tenant, method, path string, body any, headers ...string) response {
+	t.Helper()
+	build, r := exchange(t, e, tn, method, path, body, headers...)
+	c.check(t, build(), conform, r.Status, r.Header, r.Body)
+	return r
+}
+
+// exchange sends a request (see env.do for the arguments; body may also
+// be chunked) and returns its answer with a function that builds the same
+// request again, for validation.
+func exchange(t *testing.T, e *env, tn *apitest.Tenant, method, path string, body any, headers ...string) (func() *http.Request, response) {
 	t.Helper()
 	var raw []byte
 	switch b := body.(type) {
 	case nil:
 	case string:
+		raw = []byte(b)
+	case chunked:
 		raw = []byte(b)
 	default:
 		j, err := json.Marshal(b)
@@ -248,14 +268,19 @@ func (c *checker) send(t *testing.T, e *env, conform bool, tn *apitest.Tenant, m
 	}
 	build := func() *http.Request {
 		var rd io.Reader
-		if body != nil {
+		switch body.(type) {
+		case nil:
+		case chunked:
+			// Not a *bytes.Reader: its length is unknown to the client.
+			rd = io.NopCloser(bytes.NewReader(raw))
+		default:
 			rd = bytes.NewReader(raw)
 		}
 		r, err := http.NewRequest(method, e.HTTP.URL+path, rd)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if body != nil {
+		if _, ok := body.(chunked); body != nil && (!ok || len(raw) > 0) {
 			r.Header.Set("Content-Type", "application/json")
 		}
 		if tn != nil {
@@ -266,7 +291,13 @@ func (c *checker) send(t *testing.T, e *env, conform bool, tn *apitest.Tenant, m
 		}
 		return r
 	}
-	res, err := http.DefaultClient.Do(build())
+	req := build()
+	// For client requests ContentLength 0 with a Body other than NoBody
+	// means unknown: POST, PUT and PATCH bodies are then sent chunked.
+	if _, ok := body.(chunked); ok && (req.ContentLength != 0 || req.Body == nil || req.Body == http.NoBody || method == http.MethodGet) {
+		t.Fatalf("%s with a chunked body would not be sent chunked", method)
+	}
+	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,8 +306,83 @@ func (c *checker) send(t *testing.T, e *env, conform bool, tn *apitest.Tenant, m
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.check(t, build(), conform, res.StatusCode, res.Header, b)
-	return response{apitest.Response{Status: res.StatusCode, Header: res.Header, Body: b}}
+	return build, response{apitest.Response{Status: res.StatusCode, Header: res.Header, Body: b}}
+}
+
+// methodNotAllowed sends method to path, whose template tmpl the document
+// has for other methods only. The document must not have the operation,
+// and the answer must be the shared MethodNotAllowed response with Allow
+// listing exactly the methods the document has for the path.
+func (c *checker) methodNotAllowed(t *testing.T, e *env, tn *apitest.Tenant, method, path, tmpl string) {
+	t.Helper()
+	build, r := exchange(t, e, tn, method, path, nil)
+	if ok, _ := c.spec.v.ValidateHttpRequest(build()); ok {
+		t.Errorf("%s %s conforms to openapi.json; want the method undocumented", method, path)
+	}
+	r.problem(t, http.StatusMethodNotAllowed, "method_not_allowed")
+	item := c.spec.model.Paths.PathItems.GetOrZero(tmpl)
+	if item == nil {
+		t.Fatalf("openapi.json has no path %s", tmpl)
+	}
+	var want []string
+	for m := range item.GetOperations().KeysFromOldest() {
+		want = append(want, strings.ToUpper(m))
+	}
+	got := strings.Split(r.Header.Get("Allow"), ", ")
+	slices.Sort(want)
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("%s %s: Allow %q, want the methods openapi.json has for %s: %v", method, path, r.Header.Get("Allow"), tmpl, want)
+	}
+	if errs := c.spec.sharedResponse("MethodNotAllowed", r.Header, r.Body); len(errs) > 0 {
+		t.Errorf("%s %s → %d does not conform to the MethodNotAllowed response:\n  %s\nbody: %s", method, path, r.Status,
+			strings.Join(errs, "\n  "), clip(r.Body))
+	}
+	c.mu.Lock()
+	c.seen["MethodNotAllowed 405"] = true
+	c.mu.Unlock()
+}
+
+// sharedResponse checks an answer no operation can describe (a method a
+// path does not have) against components.responses[name]: every header it
+// documents (present when required, valid when present), no header it
+// does not (but Content-Type, Content-Length and Date), and the body
+// against the schema of its media type.
+func (s *openAPI) sharedResponse(name string, header http.Header, body []byte) []string {
+	res := s.model.Components.Responses.GetOrZero(name)
+	if res == nil {
+		return []string{"openapi.json has no response " + name}
+	}
+	var errs []string
+	documented := map[string]bool{"Content-Type": true, "Content-Length": true, "Date": true}
+	for hname, h := range res.Headers.FromOldest() {
+		documented[http.CanonicalHeaderKey(hname)] = true
+		v := header.Get(hname)
+		if v == "" {
+			if h.Required {
+				errs = append(errs, "required header "+hname+" is missing")
+			}
+			continue
+		}
+		j, _ := json.Marshal(v)
+		if ok, verrs := s.lines.ValidateSchemaBytes(h.Schema.Schema(), j); !ok {
+			errs = append(errs, fmt.Sprintf("header %s %q:\n%s", hname, v, describe(verrs)))
+		}
+	}
+	for k := range header {
+		if !documented[http.CanonicalHeaderKey(k)] {
+			errs = append(errs, "undocumented header "+k)
+		}
+	}
+	ct, _, _ := mime.ParseMediaType(header.Get("Content-Type"))
+	mt := res.Content.GetOrZero(ct)
+	if mt == nil {
+		return append(errs, fmt.Sprintf("undocumented Content-Type %q", header.Get("Content-Type")))
+	}
+	if ok, verrs := s.lines.ValidateSchemaBytes(mt.Schema.Schema(), body); !ok {
+		errs = append(errs, "body:\n"+describe(verrs))
+	}
+	return errs
 }
 
 // check validates req (conforming or not, as conform says) and the
@@ -339,6 +445,12 @@ func (c *checker) missing() []string {
 		}
 	}
 	return out
+}
+
+// sorted returns ss sorted.
+func sorted(ss []string) []string {
+	slices.Sort(ss)
+	return ss
 }
 
 // with returns a copy of m with more members.
@@ -420,6 +532,12 @@ func TestOpenAPIConformance(t *testing.T) {
 		c.do(t, e, e.a, "POST", "/v1/tickets", create).problem(t, http.StatusConflict, "ticket_exists")
 		minimal := c.do(t, e, e.a, "POST", "/v1/tickets", map[string]any{"title": "Printer jam"}).want(t, http.StatusCreated)
 		pos = header(t, minimal, "Eventdesk-Position")
+		// Reopening takes an empty body however it is sent, chunked too.
+		jam := "/v1/tickets/" + minimal.json(t)["id"].(string)
+		c.do(t, e, e.a, "PATCH", jam, map[string]any{"status": "closed"}).want(t, http.StatusOK)
+		if got := c.do(t, e, e.a, "POST", jam+"/reopen", chunked("")).want(t, http.StatusOK).json(t); got["status_kind"] != "open" {
+			t.Errorf("reopened with a chunked empty body: status_kind %v, want open", got["status_kind"])
+		}
 
 		for _, ref := range []string{id, "1", "%23001"} {
 			got := c.do(t, e, e.a, "GET", "/v1/tickets/"+ref, nil).want(t, http.StatusOK)
@@ -442,24 +560,62 @@ func TestOpenAPIConformance(t *testing.T) {
 			t.Errorf("a PATCH that changes nothing answers Eventdesk-Position %q", p)
 		}
 		c.do(t, e, e.a, "PATCH", "/v1/tickets/"+id, map[string]any{"assignee": nil, "category": ""}).want(t, http.StatusOK)
+		// status and priority cannot be null or empty: left out, they are kept.
+		for body, want := range map[string][]string{`{"priority": null}`: {"priority"}, `{"priority": ""}`: {"priority"},
+			`{"status": null}`: {"status"}, `{"status": "", "priority": null, "title": "x"}`: {"priority", "status"}} {
+			p := c.doBad(t, e, e.a, "PATCH", "/v1/tickets/"+id, body).problem(t, http.StatusUnprocessableEntity, "validation_failed")
+			if got := sorted(fields(p)); !slices.Equal(got, want) {
+				t.Errorf("PATCH %s: fields %v, want %v", body, got, want)
+			}
+		}
 
+		before := header(t, c.do(t, e, e.a, "GET", "/v1/tickets/"+id, nil), "ETag")
 		h := c.do(t, e, e.a, "POST", "/v1/tickets/"+id+"/history", map[string]any{"type": "comment", "value": map[string]any{"text": "Chasing the bank"}},
 			"Idempotency-Key", "hist-1").want(t, http.StatusCreated)
 		c.do(t, e, e.a, "POST", "/v1/tickets/"+id+"/history", map[string]any{"type": "comment", "value": map[string]any{"text": "Chasing the bank"}},
 			"Idempotency-Key", "hist-1").want(t, http.StatusCreated)
+		// An entry's version is the ticket's version right after it.
+		if after := header(t, c.do(t, e, e.a, "GET", "/v1/tickets/"+id, nil), "ETag"); after != fmt.Sprintf(`"%v"`, h.json(t)["version"]) {
+			t.Errorf("history entry version %v, ticket ETag after it %s", h.json(t)["version"], after)
+		}
 		c.do(t, e, e.a, "POST", "/v1/tickets/"+id+"/history", map[string]any{"type": "log", "visibility": "internal", "value": map[string]any{"note": "psst"}}).
 			want(t, http.StatusCreated)
 		c.do(t, e, e.a, "POST", "/v1/tickets/"+id+"/history", map[string]any{"type": "thread", "value": map[string]any{"messages": []any{"hi", 2}}},
-			"If-Match", header(t, h, "ETag")).problem(t, http.StatusPreconditionFailed, "precondition_failed")
+			"If-Match", before).problem(t, http.StatusPreconditionFailed, "precondition_failed")
 		c.do(t, e, e.a, "POST", "/v1/tickets/"+id+"/activities", map[string]any{"text": "Visited the portal", "direction": "INBOUND"},
 			"Eventdesk-Actor", "user:42", "Idempotency-Key", "act-1").want(t, http.StatusCreated)
 		c.do(t, e, e.a, "POST", "/v1/tickets/"+id+"/activities", map[string]any{"text": "Visited the portal", "direction": "INBOUND"},
 			"Eventdesk-Actor", "user:42", "Idempotency-Key", "act-1").want(t, http.StatusCreated)
 		c.do(t, e, e.a, "GET", "/v1/tickets/"+id+"/history", nil).want(t, http.StatusOK)
-		hist := c.do(t, e, e.a, "GET", "/v1/tickets/"+id+"/history?include_internal=true&after_version=1&limit=10", nil).
-			want(t, http.StatusOK).json(t)["history"].([]any)
-		if len(hist) != 2 {
-			t.Errorf("full history has %d entries, want 2", len(hist))
+		full := c.do(t, e, e.a, "GET", "/v1/tickets/"+id+"/history?include_internal=true&after_version=1&limit=10", nil).
+			want(t, http.StatusOK).json(t)
+		if hist := full["history"].([]any); len(hist) != 2 || full["next_after_version"] != nil {
+			t.Errorf("full history has %d entries, next_after_version %v; want 2 and null", len(hist), full["next_after_version"])
+		}
+		// Paging by version: a full page names the version to go on after.
+		var paged []any
+		for after := "0"; ; {
+			page := c.do(t, e, e.a, "GET", "/v1/tickets/"+id+"/history?include_internal=true&limit=1&after_version="+after, nil).
+				want(t, http.StatusOK).json(t)
+			entries := page["history"].([]any)
+			paged = append(paged, entries...)
+			next, more := page["next_after_version"].(float64)
+			if more != (len(entries) == 1) {
+				t.Fatalf("a page of %d (limit 1) has next_after_version %v", len(entries), page["next_after_version"])
+			}
+			if !more {
+				break
+			}
+			if v := entries[0].(map[string]any)["version"]; v != next {
+				t.Errorf("next_after_version %v, want the page's last version %v", next, v)
+			}
+			if len(paged) > 2 {
+				t.Fatalf("paging does not end: %v", paged)
+			}
+			after = strconv.FormatFloat(next, 'f', -1, 64)
+		}
+		if !reflect.DeepEqual(paged, full["history"]) {
+			t.Errorf("paged history differs from the full one:\n%v\n%v", paged, full["history"])
 		}
 
 		up, ct := multipartBody("file", "notes.txt", []byte("hello, attachment\n"))
@@ -520,6 +676,9 @@ func TestOpenAPIConformance(t *testing.T) {
 	})
 
 	t.Run("feed", func(t *testing.T) {
+		// The feed may lag a write while a transaction anywhere in the
+		// cluster is open: wait until it shows the lifecycle's last one.
+		e.events(e.a, "", header(t, c.do(t, e, e.a, "GET", "/v1/tickets/"+id, nil).want(t, http.StatusOK), "Eventdesk-Position"))
 		page := c.do(t, e, e.a, "GET", "/v1/events?limit=3", nil).want(t, http.StatusOK).json(t)
 		c.do(t, e, e.a, "GET", "/v1/events?after="+page["next_after"].(string)+"&type=ticket.created&type=ticket.reopened&stream_type=ticket", nil).
 			want(t, http.StatusOK)
@@ -537,15 +696,26 @@ func TestOpenAPIConformance(t *testing.T) {
 
 	t.Run("config", func(t *testing.T) {
 		cfg := c.do(t, e, e.a, "GET", "/v1/config", nil).want(t, http.StatusOK)
-		header(t, cfg, "ETag")
+		etag := header(t, cfg, "ETag")
 		statuses := map[string]any{"statuses": []any{
 			map[string]any{"key": "new", "display": "New", "color": "#FFA951", "kind": "open"},
 			map[string]any{"key": "waiting", "display": "Waiting on customer", "color": "#f3c33f", "kind": "pending"},
 			map[string]any{"key": "done", "display": "Done", "color": "#20c3a6", "kind": "resolved"},
 			map[string]any{"key": "closed", "display": "Closed", "color": "#9b9b9b", "kind": "closed"},
 		}}
-		set := c.do(t, e, e.a, "PUT", "/v1/config/statuses", statuses, "Eventdesk-Actor", "agent:ana@example.com").want(t, http.StatusOK)
+		set := c.do(t, e, e.a, "PUT", "/v1/config/statuses", statuses, "Eventdesk-Actor", "agent:ana@example.com", "If-Match", etag).
+			want(t, http.StatusOK)
 		header(t, set, "Eventdesk-Position")
+		if got := header(t, set, "ETag"); got != fmt.Sprintf(`"%v"`, set.json(t)["version"]) || got == etag {
+			t.Errorf("config ETag %s after a change from %s, version %v", got, etag, set.json(t)["version"])
+		}
+		// The configuration has moved on: the old version is refused, and nothing changes.
+		c.do(t, e, e.a, "PUT", "/v1/config/priorities", map[string]any{"priorities": []any{
+			map[string]any{"key": "low", "display": "Whenever", "color": "#41a6ff"}}}, "If-Match", etag).
+			problem(t, http.StatusPreconditionFailed, "precondition_failed")
+		if got := header(t, c.do(t, e, e.a, "GET", "/v1/config", nil).want(t, http.StatusOK), "ETag"); got != set.Header.Get("ETag") {
+			t.Errorf("config ETag %s after a refused PUT, want %s", got, set.Header.Get("ETag"))
+		}
 		again := c.do(t, e, e.a, "PUT", "/v1/config/statuses", statuses).want(t, http.StatusOK)
 		if p := again.Header.Get("Eventdesk-Position"); p != "" {
 			t.Errorf("a PUT that changes nothing answers Eventdesk-Position %q", p)
@@ -581,6 +751,14 @@ func TestOpenAPIConformance(t *testing.T) {
 		c.do(t, e, e.a, "GET", "/v1/attachments/nope", nil).problem(t, http.StatusNotFound, "attachment_not_found")
 	})
 
+	t.Run("forms", func(t *testing.T) { conformForms(t, e, c) })
+	t.Run("video rooms", func(t *testing.T) { conformVideoRooms(t, e, c) })
+	t.Run("method not allowed", func(t *testing.T) {
+		c.methodNotAllowed(t, e, e.a, "DELETE", "/v1/tickets/"+id, "/v1/tickets/{id}")
+		c.methodNotAllowed(t, e, nil, "PUT", "/v1/forms", "/v1/forms")
+		c.methodNotAllowed(t, e, e.a, "GET", "/v1/video-rooms/"+id+"/close", "/v1/video-rooms/{unique_name}/close")
+		c.methodNotAllowed(t, e, e.a, "PATCH", "/v1/config", "/v1/config")
+	})
 	t.Run("errors", func(t *testing.T) { conformErrors(t, e, c) })
 	t.Run("upload errors", func(t *testing.T) { conformUploadErrors(t, e, c) })
 	t.Run("probes", func(t *testing.T) { conformProbes(t, c) })
@@ -603,6 +781,9 @@ func TestOpenAPIConformance(t *testing.T) {
 		}
 	})
 
+	if !c.seen["MethodNotAllowed 405"] {
+		t.Error("no 405 was validated")
+	}
 	if m := c.missing(); len(m) > 0 {
 		t.Errorf("documented responses never exercised (%d):\n  %s", len(m), strings.Join(m, "\n  "))
 	}
@@ -611,54 +792,304 @@ func TestOpenAPIConformance(t *testing.T) {
 	}
 }
 
+// everyForm is a form definition using every member and every input type.
+func everyForm() map[string]any {
+	options := func(values ...string) []any {
+		var out []any
+		for _, v := range values {
+			out = append(out, map[string]any{"text": strings.ToUpper(v[:1]) + v[1:], "value": v})
+		}
+		return out
+	}
+	return map[string]any{
+		"slug": "damage-report", "title": "Damage report", "description": "Tell us what arrived damaged.",
+		"header_image": "https://cdn.example.com/header.png",
+		"inputs": []any{
+			map[string]any{"type": "text", "key": "name", "display": "Name", "required": true, "placeholder": "Your name"},
+			map[string]any{"type": "email", "key": "email", "display": "E-mail", "required": true, "regex": `\S+@\S+\.\S+`},
+			map[string]any{"type": "number", "key": "order", "display": "Order number"},
+			map[string]any{"type": "mobile", "key": "phone", "display": "Phone"},
+			map[string]any{"type": "dropdown", "key": "reason", "display": "Reason", "required": true, "options": options("crushed", "wrong")},
+			map[string]any{"type": "radio", "key": "contact", "options": options("email", "phone")},
+			map[string]any{"type": "checkbox", "key": "parts", "display": "Damaged parts", "options": []any{
+				map[string]any{"value": "box"}, map[string]any{"text": "Item", "value": "item"}}},
+			map[string]any{"type": "date", "key": "arrived", "display": "Arrived on"},
+			map[string]any{"type": "textarea", "key": "details", "display": "Details", "required": false},
+			map[string]any{"type": "file", "key": "photo", "display": "Photo"},
+		},
+		"priority": "high", "category": "general", "login_required": true, "should_notify": true,
+		"success_message": "Thanks, we are on it.",
+		"submit_button":   map[string]any{"title": "Send", "title_color": "#FFFFFF", "background_color": "#112233"},
+		"poll_for_assignment": map[string]any{"duration": 60, "message": "Finding an agent", "success_message": "Found one",
+			"failure_message": "Nobody is free"},
+	}
+}
+
+// conformForms drives the forms: creation, reads, replacement (with
+// If-Match), submissions and the statuses only state can produce.
+func conformForms(t *testing.T, e *env, c *checker) {
+	def := everyForm()
+	created := c.do(t, e, e.a, "POST", "/v1/forms", def, "Idempotency-Key", "form-1", "Eventdesk-Actor", "agent:ana@example.com").
+		want(t, http.StatusCreated)
+	etag := header(t, created, "ETag")
+	if loc := header(t, created, "Location"); loc != "/v1/forms/damage-report" {
+		t.Errorf("Location %q, want /v1/forms/damage-report", loc)
+	}
+	header(t, created, "Eventdesk-Position")
+	replay := c.do(t, e, e.a, "POST", "/v1/forms", def, "Idempotency-Key", "form-1", "Eventdesk-Actor", "agent:ana@example.com").
+		want(t, http.StatusCreated)
+	if replay.Header.Get("Idempotent-Replayed") != "true" || !bytes.Equal(replay.Body, created.Body) {
+		t.Errorf("replay: Idempotent-Replayed %q, body equal %v", replay.Header.Get("Idempotent-Replayed"), bytes.Equal(replay.Body, created.Body))
+	}
+	// The fingerprint covers the actor: another one is another request.
+	c.do(t, e, e.a, "POST", "/v1/forms", def, "Idempotency-Key", "form-1", "Eventdesk-Actor", "agent:bo@example.com").
+		problem(t, http.StatusUnprocessableEntity, "idempotency_key_reused")
+	c.do(t, e, e.a, "POST", "/v1/forms", def).problem(t, http.StatusConflict, "form_already_exists")
+	if list := c.do(t, e, e.a, "GET", "/v1/forms", nil).want(t, http.StatusOK).json(t)["forms"].([]any); len(list) != 1 {
+		t.Errorf("%d forms listed, want 1", len(list))
+	}
+	c.do(t, e, e.b, "GET", "/v1/forms", nil).want(t, http.StatusOK)
+	if got := c.do(t, e, e.a, "GET", "/v1/forms/damage-report", nil).want(t, http.StatusOK); got.Header.Get("ETag") != etag {
+		t.Errorf("GET form ETag %q, want %q", got.Header.Get("ETag"), etag)
+	}
+
+	answers := map[string]any{
+		"response": []any{
+			map[string]any{"key": "name", "value": "  Ana  "},
+			map[string]any{"key": "email", "value": "ana@example.com"},
+			map[string]any{"key": "order", "value": 1234},
+			map[string]any{"key": "phone", "value": "+91 99162 48135"},
+			map[string]any{"key": "reason", "value": "crushed"},
+			map[string]any{"key": "contact", "value": "email"},
+			map[string]any{"key": "parts", "value": []any{"box", "item", "box"}},
+			map[string]any{"key": "arrived", "value": "2025-03-01"},
+			map[string]any{"key": "details", "value": ""},
+			map[string]any{"key": "photo", "value": []any{"https://cdn.example.com/p.jpg"}},
+		},
+		"attachments": []any{map[string]any{"type": "image", "value": "https://cdn.example.com/p.jpg", "display": "photo"}},
+	}
+	sub := c.do(t, e, e.a, "POST", "/v1/forms/damage-report/submit", answers, "Idempotency-Key", "submit-1",
+		"Eventdesk-Actor", "user:cara@example.com").want(t, http.StatusCreated)
+	tk, _ := sub.json(t)["ticket"].(map[string]any)
+	if loc := header(t, sub, "Location"); tk == nil || loc != "/v1/tickets/"+tk["id"].(string) || tk["source"] != "form" {
+		t.Errorf("submission: Location %q, ticket %v", loc, tk)
+	}
+	header(t, sub, "Eventdesk-Position")
+	c.do(t, e, e.a, "POST", "/v1/forms/damage-report/submit", answers, "Idempotency-Key", "submit-1",
+		"Eventdesk-Actor", "user:cara@example.com").want(t, http.StatusCreated)
+	// Answers that do not fit their inputs: the document cannot say so.
+	p := c.do(t, e, e.a, "POST", "/v1/forms/damage-report/submit", map[string]any{"response": []any{
+		map[string]any{"key": "email", "value": "not-an-address"}, map[string]any{"key": "colour", "value": "red"},
+	}}).problem(t, http.StatusUnprocessableEntity, "validation_failed")
+	if got := sorted(fields(p)); !slices.Equal(got, []string{"response[colour]", "response[email]", "response[name]", "response[reason]"}) {
+		t.Errorf("invalid submission fields %v", got)
+	}
+
+	// PUT replaces the definition; the same one again changes nothing.
+	short := map[string]any{"slug": "damage-report", "title": "Damaged parcel",
+		"inputs": []any{map[string]any{"type": "textarea", "key": "details", "required": true}}, "poll_for_assignment": nil}
+	put := c.do(t, e, e.a, "PUT", "/v1/forms/damage-report", short, "If-Match", etag, "Idempotency-Key", "form-put-1").
+		want(t, http.StatusOK)
+	if got := header(t, put, "ETag"); got == etag || got != fmt.Sprintf(`"%v"`, put.json(t)["version"]) {
+		t.Errorf("PUT ETag %s (before %s), version %v", got, etag, put.json(t)["version"])
+	}
+	c.do(t, e, e.a, "PUT", "/v1/forms/damage-report", short, "If-Match", etag, "Idempotency-Key", "form-put-1").want(t, http.StatusOK)
+	unnamed := maps.Clone(short) // the body need not repeat the slug
+	delete(unnamed, "slug")
+	noop := c.do(t, e, e.a, "PUT", "/v1/forms/damage-report", unnamed).want(t, http.StatusOK)
+	if noop.Header.Get("ETag") != put.Header.Get("ETag") || noop.Header.Get("Eventdesk-Position") != header(t, put, "Eventdesk-Position") {
+		t.Errorf("a PUT that changes nothing: ETag %q, position %q; want the last change's %q, %q", noop.Header.Get("ETag"),
+			noop.Header.Get("Eventdesk-Position"), put.Header.Get("ETag"), put.Header.Get("Eventdesk-Position"))
+	}
+	c.do(t, e, e.a, "PUT", "/v1/forms/damage-report", short, "If-Match", etag).problem(t, http.StatusPreconditionFailed, "precondition_failed")
+	p = c.do(t, e, e.a, "PUT", "/v1/forms/damage-report", with(short, "slug", "other")).problem(t, http.StatusUnprocessableEntity, "validation_failed")
+	if got := fields(p); !slices.Equal(got, []string{"slug"}) {
+		t.Errorf("slug change fields %v, want [slug]", got)
+	}
+
+	// A disabled form takes no submissions (no endpoint disables one yet: append the event).
+	ch := domain.Change{By: domain.Actor{Kind: domain.ActorAgent, ID: "ana"}, Source: domain.SourceAPI, At: time.Now().UTC()}
+	data, err := form.Encode(form.FormDisabled{Change: ch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Store.Append(context.Background(), eventstore.StreamRef{TenantID: e.A.ID, Type: form.StreamType, ID: "damage-report"},
+		eventstore.Any, []eventstore.EventData{{ID: uuid.NewString(), Type: "form.disabled", Data: data}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.do(t, e, e.a, "GET", "/v1/forms/damage-report", nil).want(t, http.StatusOK).json(t); got["enabled"] != false {
+		t.Errorf("enabled = %v after form.disabled, want false", got["enabled"])
+	}
+	c.do(t, e, e.a, "POST", "/v1/forms/damage-report/submit", map[string]any{"response": []any{
+		map[string]any{"key": "details", "value": "Crushed"}}}).problem(t, http.StatusConflict, "form_disabled")
+}
+
+// conformVideoRooms drives a ticket's video room through a session: open
+// (bodies empty, chunked or {}), tokens, joins, leaves, close, reopen.
+func conformVideoRooms(t *testing.T, e *env, c *checker) {
+	tid := e.createTicket(e.a, map[string]any{"title": "Show me the damage"})["id"].(string)
+	opened := c.do(t, e, e.a, "POST", "/v1/tickets/"+tid+"/video-room", chunked("")).want(t, http.StatusCreated)
+	room := opened.json(t)
+	name, _ := room["unique_name"].(string)
+	if loc := header(t, opened, "Location"); name != tid || loc != "/v1/video-rooms/"+name {
+		t.Errorf("opened room %v at %q, want it named by the ticket's id", room, loc)
+	}
+	header(t, opened, "Eventdesk-Position")
+	base := "/v1/video-rooms/" + name
+	again := c.do(t, e, e.a, "POST", "/v1/tickets/"+tid+"/video-room", map[string]any{}).want(t, http.StatusOK)
+	if header(t, again, "Eventdesk-Position") != opened.Header.Get("Eventdesk-Position") || header(t, again, "Location") != base {
+		t.Errorf("opening an open room: headers %v, want the room's Location and last position", again.Header)
+	}
+	c.do(t, e, e.a, "GET", base, nil).want(t, http.StatusOK)
+
+	tok := c.do(t, e, e.a, "POST", base+"/token", map[string]any{"identity": "ana@example.com"}, "Idempotency-Key", "tok-1").
+		want(t, http.StatusCreated)
+	if tok.Header.Get("Cache-Control") != "no-store" || tok.json(t)["room"] != name {
+		t.Errorf("token %s, headers %v: want room %s and Cache-Control: no-store", tok.Body, tok.Header, name)
+	}
+	c.do(t, e, e.a, "POST", base+"/token", map[string]any{"identity": "ana@example.com"}, "Idempotency-Key", "tok-1").
+		want(t, http.StatusCreated)
+
+	join := map[string]any{"identity": "ana@example.com", "user": map[string]any{"kind": "agent", "email": "ana@example.com", "name": "Ana"}}
+	j := c.do(t, e, e.a, "POST", base+"/participants", join, "Idempotency-Key", "join-1").want(t, http.StatusCreated)
+	header(t, j, "Eventdesk-Position")
+	c.do(t, e, e.a, "POST", base+"/participants", join, "Idempotency-Key", "join-1").want(t, http.StatusCreated)
+	c.do(t, e, e.a, "POST", base+"/participants", map[string]any{"identity": "ana@example.com"}).want(t, http.StatusOK)
+	c.do(t, e, e.a, "POST", base+"/participants", map[string]any{"identity": "customer 42", "user": nil}, "Eventdesk-Actor", "user:42").
+		want(t, http.StatusCreated)
+	if ps := c.do(t, e, e.a, "GET", base+"/participants", nil).want(t, http.StatusOK).json(t)["participants"].([]any); len(ps) != 2 {
+		t.Errorf("%d participants connected, want 2", len(ps))
+	}
+	c.do(t, e, e.a, "DELETE", base+"/participants/customer%2042", nil, "Idempotency-Key", "leave-1").want(t, http.StatusOK)
+	c.do(t, e, e.a, "DELETE", base+"/participants/customer%2042", nil, "Idempotency-Key", "leave-1").want(t, http.StatusOK)
+	c.do(t, e, e.a, "DELETE", base+"/participants/customer%2042", nil).problem(t, http.StatusNotFound, "participant_not_found")
+	p := c.do(t, e, e.a, "DELETE", base+"/participants/%20ana", nil).problem(t, http.StatusUnprocessableEntity, "validation_failed")
+	if got := fields(p); !slices.Equal(got, []string{"identity"}) {
+		t.Errorf("malformed identity fields %v, want [identity]", got)
+	}
+	// The room keeps who left (with left_at).
+	c.do(t, e, e.a, "GET", base, nil).want(t, http.StatusOK)
+
+	closed := c.do(t, e, e.a, "POST", base+"/close", chunked("")).want(t, http.StatusOK)
+	if cl := closed.json(t); cl["status"] != "closed" || cl["closed_at"] == nil {
+		t.Errorf("closed room %v", cl)
+	}
+	header(t, closed, "Eventdesk-Position")
+	c.do(t, e, e.a, "POST", base+"/close", nil).problem(t, http.StatusConflict, "video_room_already_closed")
+	c.do(t, e, e.a, "POST", base+"/token", map[string]any{"identity": "ana@example.com"}).problem(t, http.StatusConflict, "video_room_closed")
+	c.do(t, e, e.a, "POST", base+"/participants", map[string]any{"identity": "ana@example.com"}).problem(t, http.StatusConflict, "video_room_closed")
+	c.do(t, e, e.a, "DELETE", base+"/participants/ana@example.com", nil).problem(t, http.StatusConflict, "video_room_closed")
+	if ps := c.do(t, e, e.a, "GET", base+"/participants", nil).want(t, http.StatusOK).json(t)["participants"].([]any); len(ps) != 0 {
+		t.Errorf("a closed room lists %d participants", len(ps))
+	}
+	// Opening it again starts a new session.
+	c.do(t, e, e.a, "POST", "/v1/tickets/"+tid+"/video-room", nil, "Idempotency-Key", "reopen-room").want(t, http.StatusCreated)
+}
+
 // opCase is one operation of the error matrix.
 type opCase struct {
 	method, path string
-	// body would succeed on its own (nil: the operation takes none).
+	// body would succeed on its own (nil: the operation takes no JSON body).
 	body map[string]any
 	// bad breaks the document and is refused by the server with 422: a
 	// body, or for reads a query string.
 	bad  any
 	read bool
-	// ticket: the path names a ticket (404 for an unknown one); ifMatch:
-	// the operation honours If-Match; write: POST, PATCH or PUT, with
-	// Idempotency-Key and Eventdesk-Actor.
-	ticket, ifMatch, write bool
+	// missing is the code of the 404 for an unknown (or another tenant's)
+	// resource in the path; "" when the path names none.
+	missing string
+	// ifMatch: the operation honours If-Match; write: POST, PATCH, PUT or
+	// DELETE, with Idempotency-Key; actor: it honours Eventdesk-Actor.
+	ifMatch, write, actor bool
+}
+
+// unknownRefs are path values naming nothing, by path parameter.
+var unknownRefs = map[string][]string{
+	"{id}":          {"7a0c4f4e-0000-4000-8000-000000000000", "999"},
+	"{slug}":        {"nope"},
+	"{unique_name}": {"7a0c4f4e-0000-4000-8000-000000000000"},
+}
+
+// fingerprint is the request hash the idempotency layer keeps with a key
+// (api/idempotency.go): method, path, If-Match, Eventdesk-Actor and body.
+func fingerprint(method, path, ifMatch, actor string, body []byte) []byte {
+	h := sha256.New()
+	h.Write([]byte(method + " " + path + "\n" + ifMatch + "\n" + actor + "\n"))
+	h.Write(body)
+	return h.Sum(nil)
+}
+
+// inFlight takes an Idempotency-Key for a request as its first attempt
+// does before it runs, so that a retry finds it still running.
+func inFlight(t *testing.T, e *env, tn *apitest.Tenant, key string, hash []byte) {
+	t.Helper()
+	if _, err := e.DB.Exec(`INSERT INTO idempotency_keys (tenant_id, key, request_hash) VALUES ($1, $2, $3)`, tn.ID, key, hash); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // conformErrors drives every error status of every operation. None of
 // the requests changes anything.
 func conformErrors(t *testing.T, e *env, c *checker) {
 	id := e.createTicket(e.a, map[string]any{"title": "The matrix"})["id"].(string)
-	unknown := "7a0c4f4e-0000-4000-8000-000000000000"
+	matrixForm := map[string]any{"title": "Matrix", "inputs": []any{map[string]any{"type": "text", "key": "k"}}}
+	e.do(e.a, "POST", "/v1/forms", with(matrixForm, "slug", "matrix")).want(t, http.StatusCreated)
+	e.do(e.a, "POST", "/v1/tickets/"+id+"/video-room", nil).want(t, http.StatusCreated)
+	e.do(e.a, "POST", "/v1/video-rooms/"+id+"/participants", map[string]any{"identity": "ana"}).want(t, http.StatusCreated)
+	values := map[string]string{"{id}": id, "{slug}": "matrix", "{unique_name}": id, "{identity}": "ana"}
+	fill := func(path string) string {
+		for k, v := range values {
+			path = strings.ReplaceAll(path, k, v)
+		}
+		return path
+	}
 	cases := []opCase{
-		{method: "POST", path: "/v1/tickets", body: map[string]any{"title": "t"}, bad: `{"title": 5, "tags": "x", "priority": "extreme"}`, write: true},
+		{method: "POST", path: "/v1/tickets", body: map[string]any{"title": "t"}, bad: `{"title": 5, "tags": "x", "priority": "extreme"}`, write: true, actor: true},
 		{method: "GET", path: "/v1/tickets", bad: "?priority=extreme&limit=0&created_from=yesterday", read: true},
-		{method: "GET", path: "/v1/tickets/{id}", ticket: true, read: true},
-		{method: "PATCH", path: "/v1/tickets/{id}", body: map[string]any{"priority": "medium"}, bad: `{"priority": "extreme", "title": 7}`, ticket: true, ifMatch: true, write: true},
-		{method: "POST", path: "/v1/tickets/{id}/reopen", body: map[string]any{"status": "open"}, bad: `{"status": 5}`, ticket: true, ifMatch: true, write: true},
-		{method: "POST", path: "/v1/tickets/{id}/feedback", body: map[string]any{"rating": 4}, bad: `{"rating": 9}`, ticket: true, ifMatch: true, write: true},
+		{method: "GET", path: "/v1/tickets/{id}", missing: "ticket_not_found", read: true},
+		{method: "PATCH", path: "/v1/tickets/{id}", body: map[string]any{"priority": "medium"}, bad: `{"priority": "extreme", "title": 7}`,
+			missing: "ticket_not_found", ifMatch: true, write: true, actor: true},
+		{method: "POST", path: "/v1/tickets/{id}/reopen", body: map[string]any{"status": "open"}, bad: `{"status": 5}`,
+			missing: "ticket_not_found", ifMatch: true, write: true, actor: true},
+		{method: "POST", path: "/v1/tickets/{id}/feedback", body: map[string]any{"rating": 4}, bad: `{"rating": 9}`,
+			missing: "ticket_not_found", ifMatch: true, write: true, actor: true},
 		{method: "POST", path: "/v1/tickets/{id}/history", body: map[string]any{"type": "comment", "value": map[string]any{"text": "hi"}},
-			bad: `{"type": "shout", "value": "hi", "visibility": "secret"}`, ticket: true, ifMatch: true, write: true},
-		{method: "GET", path: "/v1/tickets/{id}/history", bad: "?limit=0&after_version=-1", ticket: true, read: true},
+			bad: `{"type": "shout", "value": "hi", "visibility": "secret"}`, missing: "ticket_not_found", ifMatch: true, write: true, actor: true},
+		{method: "GET", path: "/v1/tickets/{id}/history", bad: "?limit=0&after_version=-1", missing: "ticket_not_found", read: true},
 		{method: "POST", path: "/v1/tickets/{id}/activities", body: map[string]any{"text": "t", "direction": "INBOUND"},
-			bad: `{"text": "", "direction": "SIDEWAYS"}`, ticket: true, ifMatch: true, write: true},
-		{method: "GET", path: "/v1/tickets/{id}/events", ticket: true, read: true},
+			bad: `{"text": "", "direction": "SIDEWAYS"}`, missing: "ticket_not_found", ifMatch: true, write: true, actor: true},
+		{method: "GET", path: "/v1/tickets/{id}/events", missing: "ticket_not_found", read: true},
 		{method: "GET", path: "/v1/events", bad: "?after=banana&limit=5000", read: true},
 		{method: "GET", path: "/v1/config", read: true},
 		{method: "PUT", path: "/v1/config/categories", body: map[string]any{"categories": []any{map[string]any{"key": "general", "display": "General"}}},
-			bad: `{"categories": []}`, write: true},
+			bad: `{"categories": []}`, ifMatch: true, write: true, actor: true},
 		{method: "PUT", path: "/v1/config/statuses", body: map[string]any{"statuses": []any{
 			map[string]any{"key": "open", "display": "Open", "color": "#ffa951", "kind": "open"},
 			map[string]any{"key": "closed", "display": "Closed", "color": "#9b9b9b", "kind": "closed"}}},
-			bad: `{"statuses": [{"key": "Open!", "display": "", "color": "red", "kind": "limbo"}]}`, write: true},
+			bad: `{"statuses": [{"key": "Open!", "display": "", "color": "red", "kind": "limbo"}]}`, ifMatch: true, write: true, actor: true},
 		{method: "PUT", path: "/v1/config/priorities", body: map[string]any{"priorities": []any{map[string]any{"key": "low", "display": "Low", "color": "#41a6ff"}}},
-			bad: `{"priorities": [{"key": "extreme", "display": "X", "color": "#000000"}]}`, write: true},
+			bad: `{"priorities": [{"key": "extreme", "display": "X", "color": "#000000"}]}`, ifMatch: true, write: true, actor: true},
+		{method: "POST", path: "/v1/forms", body: with(matrixForm, "slug", "matrix-two"), bad: `{"slug": "Bad Slug", "title": "", "inputs": []}`,
+			write: true, actor: true},
+		{method: "GET", path: "/v1/forms", read: true},
+		{method: "GET", path: "/v1/forms/{slug}", missing: "form_not_found", read: true},
+		{method: "PUT", path: "/v1/forms/{slug}", body: matrixForm, bad: `{"title": "", "priority": "extreme", "inputs": [{"type": "slider", "key": "k"}]}`,
+			missing: "form_not_found", ifMatch: true, write: true, actor: true},
+		{method: "POST", path: "/v1/forms/{slug}/submit", body: map[string]any{"response": []any{map[string]any{"key": "k", "value": "v"}}},
+			bad: `{"response": [{"key": "", "value": 1}], "attachments": [{"type": "pdf", "value": ""}]}`, missing: "form_not_found", write: true, actor: true},
+		{method: "POST", path: "/v1/tickets/{id}/video-room", body: map[string]any{}, missing: "ticket_not_found", write: true, actor: true},
+		{method: "GET", path: "/v1/video-rooms/{unique_name}", missing: "video_room_not_found", read: true},
+		{method: "POST", path: "/v1/video-rooms/{unique_name}/token", body: map[string]any{"identity": "ana"}, bad: `{"identity": ""}`,
+			missing: "video_room_not_found", write: true},
+		{method: "GET", path: "/v1/video-rooms/{unique_name}/participants", missing: "video_room_not_found", read: true},
+		{method: "POST", path: "/v1/video-rooms/{unique_name}/participants", body: map[string]any{"identity": "ana"},
+			bad: `{"identity": " ana ", "user": {"kind": "robot", "id": "r2"}}`, missing: "video_room_not_found", write: true, actor: true},
+		{method: "DELETE", path: "/v1/video-rooms/{unique_name}/participants/{identity}", missing: "video_room_not_found", write: true, actor: true},
+		{method: "POST", path: "/v1/video-rooms/{unique_name}/close", body: map[string]any{}, missing: "video_room_not_found", write: true, actor: true},
 	}
-	db := e.DB
 	for _, tc := range cases {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
-			path := strings.ReplaceAll(tc.path, "{id}", id)
+			path := fill(tc.path)
 			var body any
 			var raw []byte
 			if tc.body != nil {
@@ -669,10 +1100,16 @@ func conformErrors(t *testing.T, e *env, c *checker) {
 			if r := c.do(t, e, nil, tc.method, path, body, "Authorization", "Bearer edk_wrong"); r.Header.Get("WWW-Authenticate") == "" {
 				t.Errorf("401 without WWW-Authenticate: %v", r.Header)
 			}
-			if tc.ticket {
-				c.do(t, e, e.a, tc.method, strings.ReplaceAll(tc.path, "{id}", unknown), body).problem(t, http.StatusNotFound, "ticket_not_found")
-				c.do(t, e, e.a, tc.method, strings.ReplaceAll(tc.path, "{id}", "999"), body).problem(t, http.StatusNotFound, "ticket_not_found")
-				c.do(t, e, e.b, tc.method, path, body).problem(t, http.StatusNotFound, "ticket_not_found") // another tenant's
+			if tc.missing != "" {
+				for param, refs := range unknownRefs {
+					if !strings.Contains(tc.path, param) {
+						continue
+					}
+					for _, ref := range refs {
+						c.do(t, e, e.a, tc.method, fill(strings.ReplaceAll(tc.path, param, ref)), body).problem(t, http.StatusNotFound, tc.missing)
+					}
+				}
+				c.do(t, e, e.b, tc.method, path, body).problem(t, http.StatusNotFound, tc.missing) // another tenant's
 			}
 			if tc.read {
 				if q, ok := tc.bad.(string); ok {
@@ -683,20 +1120,30 @@ func conformErrors(t *testing.T, e *env, c *checker) {
 				}
 				return
 			}
-			c.doBad(t, e, e.a, tc.method, path, `{"a": 1,}`).problem(t, http.StatusBadRequest, "malformed_json")
-			c.doBad(t, e, e.a, tc.method, path, `[1]`).problem(t, http.StatusBadRequest, "malformed_json")
-			p := c.doBad(t, e, e.a, tc.method, path, with(tc.body, "colour", "red")).problem(t, http.StatusBadRequest, "unknown_field")
-			if got := fields(p); !slices.Equal(got, []string{"colour"}) {
-				t.Errorf("unknown_field names %v, want [colour]", got)
+			if tc.body != nil {
+				c.doBad(t, e, e.a, tc.method, path, `{"a": 1,}`).problem(t, http.StatusBadRequest, "malformed_json")
+				c.doBad(t, e, e.a, tc.method, path, `[1]`).problem(t, http.StatusBadRequest, "malformed_json")
+				p := c.doBad(t, e, e.a, tc.method, path, with(tc.body, "colour", "red")).problem(t, http.StatusBadRequest, "unknown_field")
+				if got := fields(p); !slices.Equal(got, []string{"colour"}) {
+					t.Errorf("unknown_field names %v, want [colour]", got)
+				}
+				// Valid JSON, but over the limit: the document cannot say so.
+				big := string(raw) + strings.Repeat(" ", api.MaxBodyBytes)
+				c.do(t, e, e.a, tc.method, path, big).problem(t, http.StatusRequestEntityTooLarge, "body_too_large")
+				c.do(t, e, e.a, tc.method, path, big, "Idempotency-Key", "big-"+tc.path).problem(t, http.StatusRequestEntityTooLarge, "body_too_large")
+				c.doBad(t, e, e.a, tc.method, path, string(raw), "Content-Type", "text/plain").
+					problem(t, http.StatusUnsupportedMediaType, "unsupported_media_type")
+			} else {
+				// An operation without a body reads one only to fingerprint it.
+				big := "{}" + strings.Repeat(" ", api.MaxBodyBytes)
+				c.doBad(t, e, e.a, tc.method, path, big, "Idempotency-Key", "big-"+tc.path).problem(t, http.StatusRequestEntityTooLarge, "body_too_large")
 			}
-			// Valid JSON, but over the limit: the document cannot say so.
-			big := string(raw) + strings.Repeat(" ", api.MaxBodyBytes)
-			c.do(t, e, e.a, tc.method, path, big).problem(t, http.StatusRequestEntityTooLarge, "body_too_large")
-			c.do(t, e, e.a, tc.method, path, big, "Idempotency-Key", "big-"+tc.path).problem(t, http.StatusRequestEntityTooLarge, "body_too_large")
-			c.doBad(t, e, e.a, tc.method, path, string(raw), "Content-Type", "text/plain").
-				problem(t, http.StatusUnsupportedMediaType, "unsupported_media_type")
-			c.doBad(t, e, e.a, tc.method, path, tc.bad).problem(t, http.StatusUnprocessableEntity, "validation_failed")
-			c.doBad(t, e, e.a, tc.method, path, body, "Eventdesk-Actor", "robot:r2d2").problem(t, http.StatusUnprocessableEntity, "validation_failed")
+			if tc.bad != nil {
+				c.doBad(t, e, e.a, tc.method, path, tc.bad).problem(t, http.StatusUnprocessableEntity, "validation_failed")
+			}
+			if tc.actor {
+				c.doBad(t, e, e.a, tc.method, path, body, "Eventdesk-Actor", "robot:r2d2").problem(t, http.StatusUnprocessableEntity, "validation_failed")
+			}
 			c.doBad(t, e, e.a, tc.method, path, body, "Idempotency-Key", strings.Repeat("k", 256)).
 				problem(t, http.StatusUnprocessableEntity, "validation_failed")
 			if tc.ifMatch {
@@ -707,22 +1154,40 @@ func conformErrors(t *testing.T, e *env, c *checker) {
 			// key is taken, its response not yet kept.
 			key := "in-flight " + tc.method + " " + tc.path
 			u, _ := http.NewRequest(tc.method, e.HTTP.URL+path, nil)
-			hash := sha256.Sum256(append([]byte(tc.method+" "+u.URL.Path+"\n"), raw...))
-			if _, err := db.Exec(`INSERT INTO idempotency_keys (tenant_id, key, request_hash) VALUES ($1, $2, $3)`, e.a.ID, key, hash[:]); err != nil {
-				t.Fatal(err)
-			}
+			inFlight(t, e, e.a, key, fingerprint(tc.method, u.URL.Path, "", "", raw))
 			r := c.do(t, e, e.a, tc.method, path, body, "Idempotency-Key", key)
 			r.problem(t, http.StatusConflict, "idempotency_key_in_use")
 			if r.Header.Get("Retry-After") != "1" {
 				t.Errorf("Retry-After = %q, want 1", r.Header.Get("Retry-After"))
 			}
-			c.do(t, e, e.a, tc.method, path, string(raw)+" ", "Idempotency-Key", key).
-				problem(t, http.StatusUnprocessableEntity, "idempotency_key_reused")
+			// The same key with another request: another body, precondition or actor.
+			if tc.body != nil {
+				c.do(t, e, e.a, tc.method, path, string(raw)+" ", "Idempotency-Key", key).
+					problem(t, http.StatusUnprocessableEntity, "idempotency_key_reused")
+			}
+			if tc.ifMatch {
+				c.do(t, e, e.a, tc.method, path, body, "Idempotency-Key", key, "If-Match", `"1"`).
+					problem(t, http.StatusUnprocessableEntity, "idempotency_key_reused")
+			}
+			if tc.actor {
+				c.do(t, e, e.a, tc.method, path, body, "Idempotency-Key", key, "Eventdesk-Actor", "agent:bo@example.com").
+					problem(t, http.StatusUnprocessableEntity, "idempotency_key_reused")
+			}
 		})
 	}
-	// Nothing above was stored: the matrix ticket is as created.
+	// Nothing above was stored: the matrix ticket, form and room are as created.
 	if v := c.do(t, e, e.a, "GET", "/v1/tickets/"+id, nil).want(t, http.StatusOK).json(t)["version"]; v != float64(1) {
 		t.Errorf("matrix ticket at version %v, want 1", v)
+	}
+	if v := c.do(t, e, e.a, "GET", "/v1/forms/matrix", nil).want(t, http.StatusOK).json(t)["version"]; v != float64(1) {
+		t.Errorf("matrix form at version %v, want 1", v)
+	}
+	room := c.do(t, e, e.a, "GET", "/v1/video-rooms/"+id, nil).want(t, http.StatusOK).json(t)
+	if ps := room["participants"].([]any); room["version"] != float64(2) || len(ps) != 1 || ps[0].(map[string]any)["status"] != "connected" {
+		t.Errorf("matrix room = %v, want version 2 with ana connected", room)
+	}
+	if list := c.do(t, e, e.a, "GET", "/v1/forms", nil).want(t, http.StatusOK).json(t)["forms"].([]any); len(list) != 2 {
+		t.Errorf("%d forms listed, want damage-report and matrix", len(list))
 	}
 }
 
@@ -768,17 +1233,46 @@ func conformUploadErrors(t *testing.T, e *env, c *checker) {
 	c.doBad(t, e, e.a, "POST", path, body, "Content-Type", ct, "Eventdesk-Actor", "robot:r2d2").problem(t, http.StatusUnprocessableEntity, "validation_failed")
 	c.doBad(t, e, e.a, "POST", path, body, "Content-Type", ct, "Idempotency-Key", strings.Repeat("k", 256)).
 		problem(t, http.StatusUnprocessableEntity, "validation_failed")
-	hash := sha256.Sum256([]byte("POST " + path + "\n" + body))
-	if _, err := e.DB.Exec(`INSERT INTO idempotency_keys (tenant_id, key, request_hash) VALUES ($1, $2, $3)`, e.a.ID, "up-in-flight", hash[:]); err != nil {
-		t.Fatal(err)
-	}
+	inFlight(t, e, e.a, "up-in-flight", fingerprint("POST", path, "", "", []byte(body)))
 	c.do(t, e, e.a, "POST", path, body, "Content-Type", ct, "Idempotency-Key", "up-in-flight").problem(t, http.StatusConflict, "idempotency_key_in_use")
 	other, _ := multipartBody("file", "b.txt", []byte("abd"))
 	c.do(t, e, e.a, "POST", path, other, "Content-Type", ct, "Idempotency-Key", "up-in-flight").
 		problem(t, http.StatusUnprocessableEntity, "idempotency_key_reused")
+	c.do(t, e, e.a, "POST", path, body, "Content-Type", ct, "Idempotency-Key", "up-in-flight", "Eventdesk-Actor", "agent:bo@example.com").
+		problem(t, http.StatusUnprocessableEntity, "idempotency_key_reused")
+
+	// The ticket is checked before a byte is stored: a closed or unknown
+	// ticket refuses any file, even one over the limit, and keeps nothing.
+	closed := e.createTicket(e.a, map[string]any{"title": "Closed for uploads"})["id"].(string)
+	e.do(e.a, "PATCH", "/v1/tickets/"+closed, map[string]any{"status": "closed"}).want(t, http.StatusOK)
+	stored := filesUnder(t, e.DataDir)
+	only, onlyCT := multipartBody("file", "only.txt", []byte("bytes no ticket takes"))
+	c.do(t, e, e.a, "POST", "/v1/tickets/"+closed+"/attachments", only, "Content-Type", onlyCT).problem(t, http.StatusConflict, "ticket_closed")
+	c.do(t, e, e.a, "POST", "/v1/tickets/"+closed+"/attachments", big, "Content-Type", bigCT).problem(t, http.StatusConflict, "ticket_closed")
+	c.do(t, e, e.a, "POST", "/v1/tickets/999/attachments", big, "Content-Type", bigCT).problem(t, http.StatusNotFound, "ticket_not_found")
+	c.do(t, e, e.b, "POST", "/v1/tickets/"+closed+"/attachments", only, "Content-Type", onlyCT).problem(t, http.StatusNotFound, "ticket_not_found")
+	if got := filesUnder(t, e.DataDir); !slices.Equal(got, stored) {
+		t.Errorf("refused uploads stored files: %v, before %v", got, stored)
+	}
 	if v := c.do(t, e, e.a, "GET", "/v1/tickets/"+id, nil).want(t, http.StatusOK).json(t)["version"]; v != float64(1) {
 		t.Errorf("upload ticket at version %v, want 1", v)
 	}
+}
+
+// filesUnder lists the files under dir.
+func filesUnder(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			out = append(out, path)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // conformProbes validates the probes and metrics cmd mounts beside the API.
@@ -883,6 +1377,157 @@ func TestOpenAPIRejectsNonConformingResponses(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if errs := validate(tt.status, tt.header, tt.body); len(errs) == 0 {
 				t.Errorf("the response conforms to openapi.json; want it refused")
+			}
+		})
+	}
+}
+
+// validateResponse validates one made-up answer to method path.
+func validateResponse(t *testing.T, s *openAPI, method, path string, status int, h http.Header, body any) []*verrors.ValidationError {
+	t.Helper()
+	b, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest(method, path, nil)
+	req.Header.Set("Authorization", "Bearer edk_x")
+	_, errs := s.v.ValidateHttpResponse(req, &http.Response{StatusCode: status, Header: h, Body: io.NopCloser(bytes.NewReader(b)), Request: req})
+	return errs
+}
+
+// TestOpenAPIRejectsNonConformingAnswers extends the teeth to history
+// pages, forms, video rooms and the shared 405: from a conforming baseline
+// each, answers broken in one way each are refused.
+func TestOpenAPIRejectsNonConformingAnswers(t *testing.T) {
+	s := loadSpec(t)
+	const (
+		uuid1 = "0b6f3c2e-8d7a-4e1b-9c5d-2a4f6e8b0c1d"
+		at    = "2026-11-22T12:00:00.123456Z"
+	)
+	actor := func() map[string]any { return map[string]any{"kind": "agent", "email": "ana@example.com"} }
+	entry := func() map[string]any {
+		return map[string]any{"id": uuid1, "ticket_id": uuid1, "version": 3, "type": "comment", "value": map[string]any{"text": "hi"},
+			"visibility": "public", "created_by": actor(), "source": "api", "created_at": at}
+	}
+	form := func() map[string]any {
+		return map[string]any{"id": uuid1, "slug": "damage-report", "title": "Damage", "priority": "low", "login_required": false,
+			"should_notify": false, "success_message": "Thanks", "enabled": true, "created_by": actor(), "created_at": at,
+			"updated_at": at, "version": 1,
+			"inputs": []any{map[string]any{"type": "radio", "key": "reason", "display": "Reason", "required": true,
+				"options": []any{map[string]any{"text": "Crushed", "value": "crushed"}}}},
+			"submit_button": map[string]any{"title": "Submit", "title_color": "#ffffff", "background_color": "#2e31be"}}
+	}
+	room := func() map[string]any {
+		return map[string]any{"unique_name": uuid1, "ticket_id": uuid1, "status": "open", "opened_by": actor(), "opened_at": at,
+			"updated_at": at, "version": 2, "participants": []any{map[string]any{"identity": "ana@example.com", "status": "connected",
+				"user": actor(), "joined_at": at}}}
+	}
+	token := func() map[string]any {
+		return map[string]any{"access_token": "eyJh.eyJz.c2ln", "expires_at": at, "identity": "ana@example.com", "room": uuid1}
+	}
+	headers := func(kv ...string) http.Header {
+		h := http.Header{"Content-Type": {"application/json"}, "X-Request-Id": {"r1"}}
+		for i := 0; i+1 < len(kv); i += 2 {
+			h.Set(kv[i], kv[i+1])
+		}
+		return h
+	}
+	// change returns a copy of base with f applied (base builds a fresh value).
+	change := func(base func() map[string]any, f func(m map[string]any)) map[string]any {
+		m := base()
+		f(m)
+		return m
+	}
+	type answer struct {
+		name         string
+		method, path string
+		status       int
+		header       http.Header
+		body         any
+	}
+	history, forms, rooms := "/v1/tickets/"+uuid1+"/history", "/v1/forms/damage-report", "/v1/video-rooms/"+uuid1
+	baselines := []answer{
+		{"history entry", "POST", history, 201, headers("Eventdesk-Position", "1-2"), entry()},
+		{"history page", "GET", history, 200, headers(), map[string]any{"history": []any{entry()}, "next_after_version": 3}},
+		{"last history page", "GET", history, 200, headers(), map[string]any{"history": []any{}, "next_after_version": nil}},
+		{"form", "GET", forms, 200, headers("ETag", `"1"`), form()},
+		{"room", "GET", rooms, 200, headers(), room()},
+		{"opened room", "POST", "/v1/tickets/34/video-room", 201, headers("Location", "/v1/video-rooms/"+uuid1, "Eventdesk-Position", "1-2"), room()},
+		{"token", "POST", rooms + "/token", 201, headers("Cache-Control", "no-store"), token()},
+	}
+	for _, b := range baselines {
+		if errs := validateResponse(t, s, b.method, b.path, b.status, b.header, b.body); len(errs) > 0 {
+			t.Fatalf("the baseline %s does not conform:\n%s", b.name, describe(errs))
+		}
+	}
+	tests := []answer{
+		{"history entry without version", "POST", history, 201, headers("Eventdesk-Position", "1-2"),
+			change(entry, func(m map[string]any) { delete(m, "version") })},
+		{"history entry with ETag", "POST", history, 201, headers("Eventdesk-Position", "1-2", "ETag", `"3"`), entry()},
+		{"history page without next_after_version", "GET", history, 200, headers(), map[string]any{"history": []any{entry()}}},
+		{"next_after_version as a string", "GET", history, 200, headers(), map[string]any{"history": []any{entry()}, "next_after_version": "3"}},
+		{"form with an undocumented member", "GET", forms, 200, headers("ETag", `"1"`), change(form, func(m map[string]any) { m["colour"] = "red" })},
+		{"form without its submit button", "GET", forms, 200, headers("ETag", `"1"`), change(form, func(m map[string]any) { delete(m, "submit_button") })},
+		{"input type outside the enum", "GET", forms, 200, headers("ETag", `"1"`), change(form, func(m map[string]any) {
+			m["inputs"].([]any)[0].(map[string]any)["type"] = "slider"
+		})},
+		{"option without text", "GET", forms, 200, headers("ETag", `"1"`), change(form, func(m map[string]any) {
+			delete(m["inputs"].([]any)[0].(map[string]any)["options"].([]any)[0].(map[string]any), "text")
+		})},
+		{"form without ETag", "GET", forms, 200, headers(), form()},
+		{"room status outside the enum", "GET", rooms, 200, headers(), change(room, func(m map[string]any) { m["status"] = "paused" })},
+		{"participant status outside the enum", "GET", rooms, 200, headers(), change(room, func(m map[string]any) {
+			m["participants"].([]any)[0].(map[string]any)["status"] = "away"
+		})},
+		{"participant user with an undocumented member", "GET", rooms, 200, headers(), change(room, func(m map[string]any) {
+			m["participants"].([]any)[0].(map[string]any)["user"].(map[string]any)["rank"] = 1
+		})},
+		{"participants null", "GET", rooms, 200, headers(), change(room, func(m map[string]any) { m["participants"] = nil })},
+		{"opened room without Location", "POST", "/v1/tickets/34/video-room", 201, headers("Eventdesk-Position", "1-2"), room()},
+		{"token cacheable", "POST", rooms + "/token", 201, headers("Cache-Control", "max-age=60"), token()},
+		{"token not a JWT", "POST", rooms + "/token", 201, headers("Cache-Control", "no-store"), change(token, func(m map[string]any) { m["access_token"] = "abc" })},
+		{"identity with a control character", "POST", rooms + "/token", 201, headers("Cache-Control", "no-store"),
+			change(token, func(m map[string]any) { m["identity"] = "a\u0007b" })},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if errs := validateResponse(t, s, tt.method, tt.path, tt.status, tt.header, tt.body); len(errs) == 0 {
+				t.Errorf("the response conforms to openapi.json; want it refused")
+			}
+		})
+	}
+
+	// The shared 405, which no operation describes.
+	problem := []byte(`{"type": "https://eventdesk.dev/problems/method_not_allowed", "title": "Method Not Allowed", "status": 405,
+		"code": "method_not_allowed", "detail": "DELETE is not allowed here; allowed: GET, PATCH", "instance": "/v1/tickets/x"}`)
+	allowHeader := func(kv ...string) http.Header {
+		h := http.Header{"Content-Type": {"application/problem+json"}, "X-Request-Id": {"r1"}, "Allow": {"GET, PATCH"}}
+		for i := 0; i+1 < len(kv); i += 2 {
+			if kv[i+1] == "" {
+				h.Del(kv[i])
+			} else {
+				h.Set(kv[i], kv[i+1])
+			}
+		}
+		return h
+	}
+	if errs := s.sharedResponse("MethodNotAllowed", allowHeader(), problem); len(errs) > 0 {
+		t.Fatalf("the baseline 405 does not conform:\n  %s", strings.Join(errs, "\n  "))
+	}
+	for name, r := range map[string]struct {
+		h    http.Header
+		body []byte
+	}{
+		"405 without Allow":               {allowHeader("Allow", ""), problem},
+		"405 allowing FETCH":              {allowHeader("Allow", "GET, FETCH"), problem},
+		"405 with an undocumented header": {allowHeader("X-Debug", "1"), problem},
+		"405 as plain JSON":               {allowHeader("Content-Type", "application/json"), problem},
+		"405 without X-Request-ID":        {allowHeader("X-Request-Id", ""), problem},
+		"405 problem without code":        {allowHeader(), bytes.Replace(problem, []byte(`"code"`), []byte(`"kode"`), 1)},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if errs := s.sharedResponse("MethodNotAllowed", r.h, r.body); len(errs) == 0 {
+				t.Errorf("the response conforms to the MethodNotAllowed response; want it refused")
 			}
 		})
 	}

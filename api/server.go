@@ -113,12 +113,30 @@ func (s *Server) routes() {
 	s.mux.Handle("PUT /v1/config/statuses", auth(s.idempotent(s.putStatuses)))
 	s.mux.Handle("PUT /v1/config/priorities", auth(s.idempotent(s.putPriorities)))
 	s.mux.Handle("GET /openapi.json", http.HandlerFunc(serveOpenAPI))
-	s.mux.Handle("/v1/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.fail(w, r, problem(http.StatusNotFound, "no_route", "no such endpoint: "+r.Method+" "+r.URL.Path))
-	}))
+	s.mux.Handle("/v1/", http.HandlerFunc(s.noRoute))
 }
 
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) { fail(w, r, s.Logger, err) }
+
+// noRoute answers what no route matched under /v1/: 405 with Allow when
+// the path exists for other methods, else 404, both as problem+json.
+func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) {
+	var allowed []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := s.mux.Handler(probe); pattern != "" && pattern != "/v1/" {
+			allowed = append(allowed, m)
+		}
+	}
+	if len(allowed) > 0 {
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		s.fail(w, r, problem(http.StatusMethodNotAllowed, "method_not_allowed",
+			r.Method+" is not allowed here; allowed: "+strings.Join(allowed, ", ")))
+		return
+	}
+	s.fail(w, r, problem(http.StatusNotFound, "no_route", "no such endpoint: "+r.Method+" "+r.URL.Path))
+}
 
 type statusWriter struct {
 	http.ResponseWriter

@@ -1,9 +1,11 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -54,19 +56,15 @@ func writeTicket(w http.ResponseWriter, status int, s ticket.Snapshot, pos event
 
 func (s *Server) createTicket(w http.ResponseWriter, r *http.Request) {
 	var req createTicketRequest
-	if err := s.decode(r, &req, nil); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	m, err := meta(r)
+	m, err := s.request(r, &req)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	var c fieldCheck
 	c.required("title", req.Title)
-	c.oneOf("priority", req.Priority, priorityNames())
-	c.oneOf("source", req.Source, sourceNames())
+	c.oneOf("priority", req.Priority, names(ticket.Priorities()))
+	c.oneOf("source", req.Source, names(domain.Sources()))
 	if req.ID != "" && !domain.ValidUUID(req.ID) {
 		c.add("id", "invalid", "id must be a lower-case UUID")
 	}
@@ -110,20 +108,25 @@ func (s *Server) decode(r *http.Request, dst any, present *map[string]bool) erro
 	return err
 }
 
-func priorityNames() []string {
-	var out []string
-	for _, p := range ticket.Priorities() {
-		out = append(out, string(p))
+// request decodes a write's JSON body into dst and says who makes it.
+func (s *Server) request(r *http.Request, dst any) (app.Meta, error) {
+	if err := s.decode(r, dst, nil); err != nil {
+		return app.Meta{}, err
 	}
-	return out
+	return meta(r)
 }
 
-func sourceNames() []string {
-	var out []string
-	for _, src := range domain.Sources() {
-		out = append(out, string(src))
+// decodeOptional is decode for bodies that may be empty.
+func (s *Server) decodeOptional(r *http.Request, dst any) error {
+	body, err := readBody(r, MaxBodyBytes)
+	if err != nil {
+		return err
 	}
-	return out
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	return s.decode(r, dst, nil)
 }
 
 func (s *Server) getTicket(w http.ResponseWriter, r *http.Request) {
@@ -172,9 +175,11 @@ func (s *Server) patchTicket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var c fieldCheck
-	c.oneOf("priority", req.Priority, priorityNames())
-	if present["status"] && req.Status == "" {
-		c.add("status", "required", "status must not be empty")
+	c.oneOf("priority", req.Priority, names(ticket.Priorities()))
+	for name, v := range map[string]string{"status": req.Status, "priority": req.Priority} {
+		if present[name] && v == "" {
+			c.add(name, "required", "%s must not be empty or null; leave it out to keep it", name)
+		}
 	}
 	if err := c.err(); err != nil {
 		s.fail(w, r, err)
@@ -266,11 +271,9 @@ type reopenRequest struct {
 
 func (s *Server) reopenTicket(w http.ResponseWriter, r *http.Request) {
 	var req reopenRequest
-	if r.ContentLength != 0 {
-		if err := s.decode(r, &req, nil); err != nil {
-			s.fail(w, r, err)
-			return
-		}
+	if err := s.decodeOptional(r, &req); err != nil {
+		s.fail(w, r, err)
+		return
 	}
 	s.execute(w, r, http.StatusOK, func(t *ticket.Ticket, cfg ticket.Config, at time.Time, m app.Meta) error {
 		return t.Reopen(ticket.Reopen{By: m.By, Source: m.Source, Status: req.Status}, cfg, at)
@@ -301,22 +304,17 @@ type historyRequest struct {
 
 // HistoryEntry is a ticket history entry as the native API shows it.
 type HistoryEntry struct {
-	ID         string          `json:"id"`
-	TicketID   string          `json:"ticket_id"`
+	ID       string `json:"id"`
+	TicketID string `json:"ticket_id"`
+	// Version is the entry's place in the ticket's stream; pass the last
+	// one as after_version for the next page.
+	Version    int64           `json:"version"`
 	Type       string          `json:"type"`
 	Value      json.RawMessage `json:"value"`
 	Visibility string          `json:"visibility"`
 	CreatedBy  domain.Actor    `json:"created_by"`
 	Source     string          `json:"source"`
 	CreatedAt  time.Time       `json:"created_at"`
-}
-
-func historyTypes() []string {
-	var out []string
-	for _, h := range ticket.HistoryTypes() {
-		out = append(out, string(h))
-	}
-	return out
 }
 
 func (s *Server) logHistory(w http.ResponseWriter, r *http.Request) {
@@ -327,7 +325,7 @@ func (s *Server) logHistory(w http.ResponseWriter, r *http.Request) {
 	}
 	var c fieldCheck
 	c.required("type", req.Type)
-	c.oneOf("type", req.Type, historyTypes())
+	c.oneOf("type", req.Type, names(ticket.HistoryTypes()))
 	c.oneOf("visibility", req.Visibility, []string{string(ticket.Public), string(ticket.Internal)})
 	if len(req.Value) == 0 || string(req.Value) == "null" {
 		c.add("value", "required", "value is required (a JSON object)")
@@ -349,8 +347,7 @@ func (s *Server) logHistory(w http.ResponseWriter, r *http.Request) {
 	for _, e := range res.Events {
 		if h, ok := e.(ticket.HistoryLogged); ok {
 			w.Header().Set("Eventdesk-Position", res.Position.String())
-			w.Header().Set("ETag", strconv.Quote(strconv.FormatInt(res.Ticket.Version, 10)))
-			writeJSON(w, http.StatusCreated, "application/json", HistoryEntry{ID: h.EntryID, TicketID: res.Ticket.ID,
+			writeJSON(w, http.StatusCreated, "application/json", HistoryEntry{ID: h.EntryID, TicketID: res.Ticket.ID, Version: res.Ticket.Version,
 				Type: string(h.Type), Value: h.Value, Visibility: string(h.Visibility), CreatedBy: h.By,
 				Source: string(h.Source), CreatedAt: h.At})
 			return
@@ -401,10 +398,14 @@ func (s *Server) getHistory(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]HistoryEntry, len(entries))
 	for i, e := range entries {
-		out[i] = HistoryEntry{ID: e.EntryID, TicketID: e.TicketID, Type: e.Type, Value: e.Value, Visibility: e.Visibility,
-			CreatedBy: e.CreatedBy, Source: e.Source, CreatedAt: e.CreatedAt}
+		out[i] = HistoryEntry{ID: e.EntryID, TicketID: e.TicketID, Version: e.Version, Type: e.Type, Value: e.Value,
+			Visibility: e.Visibility, CreatedBy: e.CreatedBy, Source: e.Source, CreatedAt: e.CreatedAt}
 	}
-	writeJSON(w, http.StatusOK, "application/json", map[string]any{"history": out})
+	var next any // null on the last page
+	if len(out) == f.Limit {
+		next = out[len(out)-1].Version
+	}
+	writeJSON(w, http.StatusOK, "application/json", map[string]any{"history": out, "next_after_version": next})
 }
 
 func parseLimit(c *fieldCheck, v string, def, maxLimit int) int {
@@ -486,10 +487,10 @@ func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) {
 	f.Status, f.Priority, f.Category = multi("status"), multi("priority"), multi("category")
 	f.Assignee, f.Tag, f.Source = multi("assignee"), multi("tag"), multi("source")
 	for _, p := range f.Priority {
-		c.oneOf("priority", p, priorityNames())
+		c.oneOf("priority", p, names(ticket.Priorities()))
 	}
 	for _, src := range f.Source {
-		c.oneOf("source", src, sourceNames())
+		c.oneOf("source", src, names(domain.Sources()))
 	}
 	for name, dst := range map[string]*time.Time{"created_from": &f.CreatedFrom, "created_to": &f.CreatedTo,
 		"updated_from": &f.UpdatedFrom, "updated_to": &f.UpdatedTo} {

@@ -30,11 +30,8 @@ func writeParticipants(w http.ResponseWriter, status int, room videoroom.Snapsho
 // noBody refuses a body on endpoints that take none, unless it is an
 // empty JSON object.
 func (s *Server) noBody(r *http.Request) error {
-	if r.ContentLength == 0 {
-		return nil
-	}
 	var none struct{}
-	return s.decode(r, &none, nil)
+	return s.decodeOptional(r, &none)
 }
 
 // openVideoRoom opens the video room of the ticket in the path (by id or
@@ -124,11 +121,7 @@ type joinVideoRoomRequest struct {
 // already (nothing recorded).
 func (s *Server) joinVideoRoom(w http.ResponseWriter, r *http.Request) {
 	var req joinVideoRoomRequest
-	if err := s.decode(r, &req, nil); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	m, err := meta(r)
+	m, err := s.request(r, &req)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -118,7 +118,7 @@ const MaxFilenameLength = 255
 func cleanName(name string) string {
 	name = strings.ReplaceAll(name, "\\", "/")
 	name = filepath.Base("/" + name)
-	if name == "/" || name == "." || !utf8.ValidString(name) {
+	if name == "/" || name == "." || name == ".." || !utf8.ValidString(name) {
 		name = "file"
 	}
 	if len(name) > MaxFilenameLength {
@@ -132,10 +132,15 @@ func cleanName(name string) string {
 // several kinds (the support API's LOG and FEEDBACK_PHOTO); asset is the
 // Fynd asset type (image, video, file).
 func (f *Files) Attach(ctx context.Context, tenant, ref, kind, filename string, r io.Reader, m Meta) (File, Result, error) {
-	id, err := f.tickets.Resolve(ctx, tenant, ref)
+	// Refuse before writing a byte to disk when the ticket cannot take it.
+	t, _, err := f.tickets.Load(ctx, tenant, ref)
 	if err != nil {
 		return File{}, Result{}, err
 	}
+	if t.Snapshot().StatusKind == ticket.KindClosed {
+		return File{}, Result{}, ticket.ErrClosed
+	}
+	id := t.ID()
 	sum, size, ct, err := f.put(r)
 	if err != nil {
 		return File{}, Result{}, err

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -53,6 +54,7 @@ type Tickets struct {
 	store   eventstore.Store
 	numbers *numbers
 	now     func() time.Time
+	configs sync.Map // tenant -> cachedConfig
 }
 
 // NewTickets returns the ticket service over store; db holds the ticket
@@ -85,7 +87,8 @@ type NumberAllocated struct {
 // domain decide and appends TicketCreated. c.ID, if empty, is generated;
 // c.Number and c.TenantID are set here.
 func (s *Tickets) Create(ctx context.Context, tenant string, c ticket.CreateTicket, m Meta) (Result, error) {
-	if c.ID == "" {
+	chosen := c.ID != "" // by the client, who may be retrying
+	if !chosen {
 		c.ID = uuid.NewString()
 	}
 	c.TenantID, c.By, c.Source = tenant, m.By, m.Source
@@ -99,12 +102,15 @@ func (s *Tickets) Create(ctx context.Context, tenant string, c ticket.CreateTick
 	if _, err := ticket.New(c, cfg, s.now()); err != nil {
 		return Result{}, err
 	}
-	// A retried create with the same id must not take a second number.
-	if t, _, err := tickets.load(ctx, s.store, ticketStream(tenant, c.ID)); err != nil {
-		return Result{}, err
-	} else if t.Exists() {
-		return Result{}, fmt.Errorf("create ticket %s: %w", c.ID, &eventstore.VersionConflictError{
-			Stream: ticketStream(tenant, c.ID), Expected: eventstore.NoStream, Actual: t.Version()})
+	// A retried create with a client-chosen id must not take a second
+	// number. (A fresh random id cannot exist yet: no need to look.)
+	if chosen {
+		if t, _, err := tickets.load(ctx, s.store, ticketStream(tenant, c.ID)); err != nil {
+			return Result{}, err
+		} else if t.Exists() {
+			return Result{}, fmt.Errorf("create ticket %s: %w", c.ID, &eventstore.VersionConflictError{
+				Stream: ticketStream(tenant, c.ID), Expected: eventstore.NoStream, Actual: t.Version()})
+		}
 	}
 	n, err := s.allocate(ctx, tenant, c.ID, m)
 	if err != nil {
@@ -246,12 +252,34 @@ func configStream(tenant string) eventstore.StreamRef {
 
 // Config returns the tenant's ticket configuration (DefaultConfig until
 // changed) and the version of its stream.
+//
+// Every command needs it, and it rarely changes, so it is cached for
+// configTTL: a change made through this process is seen at once, one made
+// through another node within configTTL. Tickets record keys and status
+// kinds, never displays, so a stale read can at worst accept or refuse a
+// key for that long; it never corrupts history.
 func (s *Tickets) Config(ctx context.Context, tenant string) (ticket.Config, int64, error) {
+	now := s.now()
+	if v, ok := s.configs.Load(tenant); ok {
+		if c := v.(cachedConfig); now.Sub(c.at) < configTTL {
+			return c.cfg.Clone(), c.version, nil
+		}
+	}
 	c, err := s.loadConfig(ctx, tenant)
 	if err != nil {
 		return ticket.Config{}, 0, err
 	}
+	s.configs.Store(tenant, cachedConfig{cfg: c.Config(), version: c.Version(), at: now})
 	return c.Config(), c.Version(), nil
+}
+
+// configTTL bounds how stale a cached tenant configuration may be.
+const configTTL = time.Second
+
+type cachedConfig struct {
+	cfg     ticket.Config
+	version int64
+	at      time.Time
 }
 
 func (s *Tickets) loadConfig(ctx context.Context, tenant string) (*ticket.TenantConfig, error) {
@@ -260,10 +288,12 @@ func (s *Tickets) loadConfig(ctx context.Context, tenant string) (*ticket.Tenant
 }
 
 // ChangeConfig runs decide on the tenant's configuration and appends what
-// it records, retrying on a concurrent change.
-func (s *Tickets) ChangeConfig(ctx context.Context, tenant string, m Meta,
+// it records. With ifVersion the configuration must be at that version
+// (else PreconditionFailed); without, a concurrent change is retried.
+func (s *Tickets) ChangeConfig(ctx context.Context, tenant string, ifVersion *int64, m Meta,
 	decide func(c *ticket.TenantConfig, at time.Time) error) (ticket.Config, eventstore.Position, error) {
-	c, pos, err := configs.run(ctx, s.store, configStream(tenant), nil, s.now, m, decide)
+	c, pos, err := configs.run(ctx, s.store, configStream(tenant), ifVersion, s.now, m, decide)
+	s.configs.Delete(tenant)
 	if err != nil {
 		return ticket.Config{}, eventstore.Position{}, err
 	}
