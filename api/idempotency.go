@@ -34,7 +34,7 @@ func (c *recorder) WriteHeader(code int) {
 }
 
 // replayed headers: what a replay must repeat to be the same answer.
-var replayed = []string{"Content-Type", "Location", "ETag", "Eventdesk-Position"}
+var replayed = []string{"Content-Type", "Location", "ETag", "Eventdesk-Position", "Cache-Control"}
 
 // idempotent makes a write safe to retry with an Idempotency-Key header:
 // the first request with a key runs and its response is stored; a retry

@@ -40,6 +40,9 @@ func Open(ctx context.Context, dsn string, opt OpenOptions) (*sqlx.DB, error) {
 	q := u.Query()
 	// lib/pq passes unknown parameters to the server as session settings.
 	q.Set("idle_in_transaction_session_timeout", fmt.Sprint(opt.IdleInTransactionTimeout.Milliseconds()))
+	// The log's reads are large index scans the planner prices high enough
+	// to JIT-compile, which costs more than it saves on every batch.
+	q.Set("jit", "off")
 	if opt.StatementTimeout > 0 {
 		q.Set("statement_timeout", fmt.Sprint(opt.StatementTimeout.Milliseconds()))
 	}
