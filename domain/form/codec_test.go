@@ -1,14 +1,12 @@
 package form_test
 
 import (
-	"bytes"
-	"encoding/json"
-	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/eventdesk/eventdesk/domain"
+	"github.com/eventdesk/eventdesk/domain/domaintest"
 	"github.com/eventdesk/eventdesk/domain/form"
 )
 
@@ -23,42 +21,7 @@ func samples() []domain.Event {
 }
 
 func TestCodec_RoundTrip(t *testing.T) {
-	var covered []string
-	for _, e := range samples() {
-		typ := e.EventType()
-		covered = append(covered, typ)
-		t.Run(typ, func(t *testing.T) {
-			if _, ok := e.(domain.Audited); !ok {
-				t.Fatalf("%T is not domain.Audited", e)
-			}
-			b, err := form.Encode(e)
-			if err != nil {
-				t.Fatalf("Encode() = %v", err)
-			}
-			if !bytes.HasPrefix(b, []byte("{")) || !json.Valid(b) {
-				t.Fatalf("Encode() = %s, want a JSON object", b)
-			}
-			var members map[string]json.RawMessage
-			if err := json.Unmarshal(b, &members); err != nil {
-				t.Fatal(err)
-			}
-			for _, k := range []string{"by", "source", "at"} {
-				if _, ok := members[k]; !ok {
-					t.Errorf("encoded %s lacks %q: %s", typ, k, b)
-				}
-			}
-			got, err := form.Decode(typ, b)
-			if err != nil {
-				t.Fatalf("Decode() = %v", err)
-			}
-			if diff := cmp.Diff(got, e); diff != "" {
-				t.Fatalf("Decode(Encode(e)) (-got +want):\n%s", diff)
-			}
-		})
-	}
-	if want := form.EventTypes(); !slices.Equal(covered, want) {
-		t.Fatalf("samples cover %q, want every type %q", covered, want)
-	}
+	domaintest.CodecRoundTrip(t, samples(), form.EventTypes(), form.Encode, form.Decode)
 }
 
 // TestCodec_Persisted pins the stored form of FormCreated: its JSON names

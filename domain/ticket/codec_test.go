@@ -1,13 +1,13 @@
 package ticket_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"reflect"
 	"slices"
 	"testing"
 
 	"github.com/eventdesk/eventdesk/domain"
+	"github.com/eventdesk/eventdesk/domain/domaintest"
 	"github.com/eventdesk/eventdesk/domain/ticket"
 )
 
@@ -48,42 +48,7 @@ func samples() []domain.Event {
 }
 
 func TestCodec_RoundTrip(t *testing.T) {
-	var covered []string
-	for _, e := range samples() {
-		typ := e.EventType()
-		covered = append(covered, typ)
-		t.Run(typ, func(t *testing.T) {
-			if _, ok := e.(domain.Audited); !ok {
-				t.Fatalf("%T is not domain.Audited", e)
-			}
-			b, err := ticket.Encode(e)
-			if err != nil {
-				t.Fatalf("Encode() = %v", err)
-			}
-			if !bytes.HasPrefix(b, []byte("{")) || !json.Valid(b) {
-				t.Fatalf("Encode() = %s, want a JSON object", b)
-			}
-			var fields map[string]json.RawMessage
-			if err := json.Unmarshal(b, &fields); err != nil {
-				t.Fatal(err)
-			}
-			for _, k := range []string{"by", "source", "at"} {
-				if _, ok := fields[k]; !ok {
-					t.Errorf("encoded %s lacks %q: %s", typ, k, b)
-				}
-			}
-			got, err := ticket.Decode(typ, b)
-			if err != nil {
-				t.Fatalf("Decode() = %v", err)
-			}
-			if !reflect.DeepEqual(got, e) {
-				t.Fatalf("Decode(Encode(e)):\n got %#v\nwant %#v", got, e)
-			}
-		})
-	}
-	if want := ticket.EventTypes(); !reflect.DeepEqual(covered, want) {
-		t.Fatalf("samples cover %q, want every type %q", covered, want)
-	}
+	domaintest.CodecRoundTrip(t, samples(), ticket.EventTypes(), ticket.Encode, ticket.Decode)
 }
 
 func TestCodec_EventTypes(t *testing.T) {
