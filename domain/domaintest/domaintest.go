@@ -5,6 +5,7 @@ package domaintest
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"reflect"
 	"testing"
 
@@ -54,4 +55,79 @@ func CodecRoundTrip(t *testing.T, samples []domain.Event, types []string,
 	if !reflect.DeepEqual(covered, types) {
 		t.Fatalf("samples cover %q, want every type %q", covered, types)
 	}
+}
+
+// CheckErr fails unless err matches want: both nil, or errors.Is(err,
+// want) with the same Kind.
+func CheckErr(t testing.TB, err, want error) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Fatalf("got error %v, want %v", err, want)
+	}
+	if want != nil && domain.KindOf(err) != domain.KindOf(want) {
+		t.Fatalf("got error kind %v, want %v", domain.KindOf(err), domain.KindOf(want))
+	}
+}
+
+// RoundTrip encodes and decodes events as a store would.
+func RoundTrip(t testing.TB, events []domain.Event,
+	encode func(domain.Event) ([]byte, error), decode func(string, []byte) (domain.Event, error)) []domain.Event {
+	t.Helper()
+	out := make([]domain.Event, len(events))
+	for i, e := range events {
+		b, err := encode(e)
+		if err != nil {
+			t.Fatalf("Encode(%T) = %v", e, err)
+		}
+		if out[i], err = decode(e.EventType(), b); err != nil {
+			t.Fatalf("Decode(%s) = %v", e.EventType(), err)
+		}
+	}
+	return out
+}
+
+// Codec is an aggregate package's event codec.
+type Codec struct {
+	Encode func(domain.Event) ([]byte, error)
+	Decode func(string, []byte) (domain.Event, error)
+}
+
+// CheckReplay checks that all, stored and loaded, rebuild the state want
+// (through rehydrate) and that read models folding evolve over them agree.
+// States compare by their JSON form, which is what read models keep.
+func CheckReplay[A interface{ Snapshot() S }, S any](t testing.TB, all []domain.Event, want S, c Codec,
+	rehydrate func([]domain.Event, int64) A, evolve func(S, domain.Event) S) {
+	t.Helper()
+	if got := rehydrate(RoundTrip(t, all, c.Encode, c.Decode), int64(len(all))).Snapshot(); !sameJSON(got, want) {
+		t.Fatalf("state after replay:\n got %s\nwant %s", show(got), show(want))
+	}
+	if len(all) == 0 {
+		return
+	}
+	var folded S
+	for _, e := range all {
+		folded = evolve(folded, e)
+	}
+	if !sameJSON(folded, want) {
+		t.Fatalf("Evolve over the events:\n got %s\nwant %s", show(folded), show(want))
+	}
+}
+
+// CheckEvents fails unless the recorded events equal want (none equals
+// none).
+func CheckEvents(t testing.TB, got, want []domain.Event) {
+	t.Helper()
+	if (len(got) > 0 || len(want) > 0) && !reflect.DeepEqual(got, want) {
+		t.Fatalf("recorded events:\n got %s\nwant %s", show(got), show(want))
+	}
+}
+
+func sameJSON(a, b any) bool { return show(a) == show(b) }
+
+func show(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/eventdesk/eventdesk/domain"
+	"github.com/eventdesk/eventdesk/domain/domaintest"
 	"github.com/eventdesk/eventdesk/domain/form"
 	"github.com/eventdesk/eventdesk/domain/ticket"
 )
@@ -146,18 +147,18 @@ func TestNew(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f, err := form.New(tt.cmd, cfg, noon)
-			checkErr(t, err, tt.wantErr)
+			domaintest.CheckErr(t, err, tt.wantErr)
 			if err != nil {
 				if f != nil {
 					t.Fatalf("New() = %v, %v; want no form with the error", f, err)
 				}
 				return
 			}
-			checkEvents(t, f, tt.then)
+			domaintest.CheckEvents(t, f.Pending(), tt.then)
 			if f.Version() != 0 || !f.Exists() || f.Slug() != tt.cmd.Slug {
 				t.Fatalf("New(): Version() = %d, Exists() = %v, Slug() = %q; want 0, true, %q", f.Version(), f.Exists(), f.Slug(), tt.cmd.Slug)
 			}
-			checkReplay(t, f.Pending(), f.Snapshot())
+			domaintest.CheckReplay(t, f.Pending(), f.Snapshot(), codec, form.Rehydrate, form.Evolve)
 		})
 	}
 }

@@ -2,15 +2,13 @@ package form_test
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/eventdesk/eventdesk/domain"
+	"github.com/eventdesk/eventdesk/domain/domaintest"
 	"github.com/eventdesk/eventdesk/domain/form"
 	"github.com/eventdesk/eventdesk/domain/ticket"
 )
@@ -100,6 +98,8 @@ func raw(s string) json.RawMessage { return json.RawMessage(s) }
 
 func given(events ...domain.Event) []domain.Event { return events }
 
+var codec = domaintest.Codec{Encode: form.Encode, Decode: form.Decode}
+
 // scenario is one given/when/then case: given stored events, when a
 // command runs at noon, then it records these events or fails with wantErr
 // (recording nothing).
@@ -117,55 +117,13 @@ func run(t *testing.T, tests []scenario) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := form.Rehydrate(tt.given, int64(len(tt.given)))
 			err := tt.when(f)
-			checkErr(t, err, tt.wantErr)
-			checkEvents(t, f, tt.then)
+			domaintest.CheckErr(t, err, tt.wantErr)
+			domaintest.CheckEvents(t, f.Pending(), tt.then)
 			if got, want := f.Version(), int64(len(tt.given)); got != want {
 				t.Fatalf("Version() = %d, want %d", got, want)
 			}
-			checkReplay(t, append(append([]domain.Event{}, tt.given...), f.Pending()...), f.Snapshot())
+			domaintest.CheckReplay(t, append(append([]domain.Event{}, tt.given...), f.Pending()...), f.Snapshot(), codec, form.Rehydrate, form.Evolve)
 		})
-	}
-}
-
-// checkReplay checks that the events, stored and loaded, rebuild want
-// (Rehydrate) and that read models folding Evolve over them agree.
-func checkReplay(t *testing.T, all []domain.Event, want form.Snapshot) {
-	t.Helper()
-	if got := form.Rehydrate(roundTrip(t, all), int64(len(all))).Snapshot(); !cmp.Equal(got, want) {
-		t.Fatalf("state after replay (-got +want):\n%s", cmp.Diff(got, want))
-	}
-	if len(all) == 0 {
-		return
-	}
-	var folded form.Snapshot
-	for _, e := range all {
-		folded = form.Evolve(folded, e)
-	}
-	if !cmp.Equal(folded, want) {
-		t.Fatalf("Evolve over the events (-got +want):\n%s", cmp.Diff(folded, want))
-	}
-}
-
-func checkEvents(t *testing.T, f *form.Form, want []domain.Event) {
-	t.Helper()
-	got := f.Pending()
-	if len(got) == 0 && len(want) == 0 {
-		return
-	}
-	if !cmp.Equal(got, want) {
-		t.Fatalf("recorded events (-got +want):\n%s", cmp.Diff(got, want))
-	}
-}
-
-// checkErr fails unless err matches want (both nil, or errors.Is with the
-// same Kind).
-func checkErr(t *testing.T, err, want error) {
-	t.Helper()
-	if !errors.Is(err, want) {
-		t.Fatalf("got error %v, want %v", err, want)
-	}
-	if want != nil && domain.KindOf(err) != domain.KindOf(want) {
-		t.Fatalf("got error kind %v, want %v", domain.KindOf(err), domain.KindOf(want))
 	}
 }
 
@@ -174,22 +132,6 @@ func fields(err error) []string {
 	var out []string
 	for _, e := range domain.Errors(err) {
 		out = append(out, e.Code+"@"+e.Field)
-	}
-	return out
-}
-
-// roundTrip encodes and decodes events as a store would.
-func roundTrip(t *testing.T, events []domain.Event) []domain.Event {
-	t.Helper()
-	out := make([]domain.Event, len(events))
-	for i, e := range events {
-		b, err := form.Encode(e)
-		if err != nil {
-			t.Fatalf("Encode(%T) = %v", e, err)
-		}
-		if out[i], err = form.Decode(e.EventType(), b); err != nil {
-			t.Fatalf("Decode(%s) = %v", e.EventType(), err)
-		}
 	}
 	return out
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/eventdesk/eventdesk/domain"
+	"github.com/eventdesk/eventdesk/domain/domaintest"
 	"github.com/eventdesk/eventdesk/domain/form"
 	"github.com/eventdesk/eventdesk/domain/ticket"
 )
@@ -169,7 +170,7 @@ func TestSnapshot_ValidateSubmission_State(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := form.Rehydrate(tt.given, int64(len(tt.given))).Snapshot().ValidateSubmission(required())
-			checkErr(t, err, tt.wantErr)
+			domaintest.CheckErr(t, err, tt.wantErr)
 		})
 	}
 }

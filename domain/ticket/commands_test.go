@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/eventdesk/eventdesk/domain"
+	"github.com/eventdesk/eventdesk/domain/domaintest"
 	"github.com/eventdesk/eventdesk/domain/ticket"
 )
 
@@ -455,7 +456,7 @@ func TestCommands_CheckActorSourceAndTime(t *testing.T) {
 				{"no source", agent, "", noon, domain.ErrUnknownSource},
 			} {
 				tk := ticket.Rehydrate(history, int64(len(history)))
-				checkErr(t, c(tk, bad.by, bad.src, bad.at), bad.wantErr)
+				domaintest.CheckErr(t, c(tk, bad.by, bad.src, bad.at), bad.wantErr)
 				if len(tk.Pending()) != 0 {
 					t.Fatalf("%s: recorded %s", bad.what, show(tk.Pending()))
 				}

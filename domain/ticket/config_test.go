@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/eventdesk/eventdesk/domain"
+	"github.com/eventdesk/eventdesk/domain/domaintest"
 	"github.com/eventdesk/eventdesk/domain/ticket"
 )
 
@@ -24,11 +25,9 @@ func runConfig(t *testing.T, tests []configScenario) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := ticket.RehydrateConfig(tt.given, int64(len(tt.given)))
 			err := tt.when(c)
-			checkErr(t, err, tt.wantErr)
-			if got := c.Pending(); !equalEvents(got, tt.then) {
-				t.Fatalf("recorded events:\n got %s\nwant %s", show(got), show(tt.then))
-			}
-			replayed := ticket.RehydrateConfig(roundTrip(t, append(append([]domain.Event{}, tt.given...), c.Pending()...)), 0)
+			domaintest.CheckErr(t, err, tt.wantErr)
+			domaintest.CheckEvents(t, c.Pending(), tt.then)
+			replayed := ticket.RehydrateConfig(domaintest.RoundTrip(t, append(append([]domain.Event{}, tt.given...), c.Pending()...), codec.Encode, codec.Decode), 0)
 			if got, want := replayed.Config(), c.Config(); !reflect.DeepEqual(got, want) {
 				t.Fatalf("config after replay:\n got %+v\nwant %+v", got, want)
 			}
@@ -228,7 +227,7 @@ func TestConfigChangesDoNotRewriteTickets(t *testing.T) {
 	}
 	tk := ticket.Rehydrate(given(created, closed), 2)
 	err = tk.ChangeStatus(ticket.ChangeStatus{By: agent, Source: api, Status: "open"}, c.Config(), noon)
-	checkErr(t, err, ticket.ErrClosed)
+	domaintest.CheckErr(t, err, ticket.ErrClosed)
 	err = tk.Reopen(ticket.Reopen{By: agent, Source: api}, c.Config(), noon)
-	checkErr(t, err, nil)
+	domaintest.CheckErr(t, err, nil)
 }

@@ -2,14 +2,13 @@ package ticket_test
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/eventdesk/eventdesk/domain"
+	"github.com/eventdesk/eventdesk/domain/domaintest"
 	"github.com/eventdesk/eventdesk/domain/ticket"
 )
 
@@ -65,6 +64,8 @@ func testConfig() ticket.Config {
 
 func ptr[T any](v T) *T { return &v }
 
+var codec = domaintest.Codec{Encode: ticket.Encode, Decode: ticket.Decode}
+
 func raw(s string) json.RawMessage { return json.RawMessage(s) }
 
 // scenario is one given/when/then case: given stored events, when a
@@ -84,68 +85,17 @@ func run(t *testing.T, tests []scenario) {
 		t.Run(tt.name, func(t *testing.T) {
 			tk := ticket.Rehydrate(tt.given, int64(len(tt.given)))
 			err := tt.when(tk)
-			checkErr(t, err, tt.wantErr)
-			if got := tk.Pending(); !equalEvents(got, tt.then) {
-				t.Fatalf("recorded events:\n got %s\nwant %s", show(got), show(tt.then))
-			}
+			domaintest.CheckErr(t, err, tt.wantErr)
+			domaintest.CheckEvents(t, tk.Pending(), tt.then)
 			if got, want := tk.Version(), int64(len(tt.given)); got != want {
 				t.Fatalf("Version() = %d, want %d", got, want)
 			}
-			// What was recorded must rebuild the same state from storage.
-			replayed := ticket.Rehydrate(roundTrip(t, append(append([]domain.Event{}, tt.given...), tk.Pending()...)), 0)
-			got, want := replayed.Snapshot(), tk.Snapshot()
-			want.Version = 0 // Rehydrate at version 0 with every event as history
-			got.Version = 0
-			if !reflect.DeepEqual(got, want) {
-				t.Fatalf("state after replay:\n got %+v\nwant %+v", got, want)
-			}
-			// Read models fold Evolve over the same events and must agree.
-			if all := append(append([]domain.Event{}, tt.given...), tk.Pending()...); len(all) > 0 {
-				var folded ticket.Snapshot
-				for _, e := range all {
-					folded = ticket.Evolve(folded, e)
-				}
-				if want := ticket.Rehydrate(all, int64(len(all))).Snapshot(); !reflect.DeepEqual(folded, want) {
-					t.Fatalf("Evolve over the events:\n got %+v\nwant %+v", folded, want)
-				}
-			}
+			// What was recorded must rebuild the same state from storage,
+			// and read models folding Evolve over it must agree.
+			domaintest.CheckReplay(t, append(append([]domain.Event{}, tt.given...), tk.Pending()...), tk.Snapshot(), codec,
+				ticket.Rehydrate, func(s ticket.Snapshot, e domain.Event) ticket.Snapshot { return ticket.Evolve(s, e) })
 		})
 	}
-}
-
-// checkErr fails unless err matches want (both nil, or errors.Is with the
-// same Kind).
-func checkErr(t *testing.T, err, want error) {
-	t.Helper()
-	if !errors.Is(err, want) {
-		t.Fatalf("got error %v, want %v", err, want)
-	}
-	if want != nil && domain.KindOf(err) != domain.KindOf(want) {
-		t.Fatalf("got error kind %v, want %v", domain.KindOf(err), domain.KindOf(want))
-	}
-}
-
-func equalEvents(got, want []domain.Event) bool {
-	if len(got) == 0 && len(want) == 0 {
-		return true
-	}
-	return reflect.DeepEqual(got, want)
-}
-
-// roundTrip encodes and decodes events as a store would.
-func roundTrip(t *testing.T, events []domain.Event) []domain.Event {
-	t.Helper()
-	out := make([]domain.Event, len(events))
-	for i, e := range events {
-		b, err := ticket.Encode(e)
-		if err != nil {
-			t.Fatalf("Encode(%T) = %v", e, err)
-		}
-		if out[i], err = ticket.Decode(e.EventType(), b); err != nil {
-			t.Fatalf("Decode(%s) = %v", e.EventType(), err)
-		}
-	}
-	return out
 }
 
 func show(events []domain.Event) string {

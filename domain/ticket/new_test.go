@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/eventdesk/eventdesk/domain"
+	"github.com/eventdesk/eventdesk/domain/domaintest"
 	"github.com/eventdesk/eventdesk/domain/ticket"
 )
 
@@ -157,16 +158,14 @@ func TestNew(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tk, err := ticket.New(tt.cmd, cfg, noon)
-			checkErr(t, err, tt.wantErr)
+			domaintest.CheckErr(t, err, tt.wantErr)
 			if err != nil {
 				if tk != nil {
 					t.Fatalf("New() returned a ticket with error %v", err)
 				}
 				return
 			}
-			if got := tk.Pending(); !equalEvents(got, tt.then) {
-				t.Fatalf("recorded events:\n got %s\nwant %s", show(got), show(tt.then))
-			}
+			domaintest.CheckEvents(t, tk.Pending(), tt.then)
 			if tk.Version() != 0 || !tk.Exists() || tk.ID() != tt.cmd.ID {
 				t.Fatalf("got Version %d, Exists %v, ID %q; want 0, true, %q", tk.Version(), tk.Exists(), tk.ID(), tt.cmd.ID)
 			}
@@ -282,5 +281,5 @@ func TestSnapshot_CreationFields(t *testing.T) {
 		t.Fatalf("Snapshot shares memory with the ticket: %+v", again)
 	}
 	err = tk.AddAttachment(ticket.AddAttachment{By: agent, Source: api, Attachment: c.Attachments[0]}, noon)
-	checkErr(t, err, ticket.ErrDuplicateID)
+	domaintest.CheckErr(t, err, ticket.ErrDuplicateID)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/eventdesk/eventdesk/domain"
+	"github.com/eventdesk/eventdesk/domain/domaintest"
 	"github.com/eventdesk/eventdesk/domain/videoroom"
 )
 
@@ -170,7 +171,7 @@ func TestRoom_CanJoin(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := videoroom.Rehydrate(tt.given, int64(len(tt.given)))
-			checkErr(t, r.CanJoin(tt.identity), tt.wantErr)
+			domaintest.CheckErr(t, r.CanJoin(tt.identity), tt.wantErr)
 			if len(r.Pending()) != 0 {
 				t.Fatalf("CanJoin recorded %v", r.Pending())
 			}

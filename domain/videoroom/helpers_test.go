@@ -1,13 +1,11 @@
 package videoroom_test
 
 import (
-	"errors"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/eventdesk/eventdesk/domain"
+	"github.com/eventdesk/eventdesk/domain/domaintest"
 	"github.com/eventdesk/eventdesk/domain/videoroom"
 )
 
@@ -44,6 +42,8 @@ var (
 
 func given(events ...domain.Event) []domain.Event { return events }
 
+var codec = domaintest.Codec{Encode: videoroom.Encode, Decode: videoroom.Decode}
+
 // scenario is one given/when/then case: given stored events, when a
 // command runs at noon, then it records these events or fails with wantErr
 // (recording nothing).
@@ -61,61 +61,12 @@ func run(t *testing.T, tests []scenario) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := videoroom.Rehydrate(tt.given, int64(len(tt.given)))
 			err := tt.when(r)
-			checkErr(t, err, tt.wantErr)
-			if got := r.Pending(); (len(got) > 0 || len(tt.then) > 0) && !cmp.Equal(got, tt.then) {
-				t.Fatalf("recorded events (-got +want):\n%s", cmp.Diff(got, tt.then))
-			}
+			domaintest.CheckErr(t, err, tt.wantErr)
+			domaintest.CheckEvents(t, r.Pending(), tt.then)
 			if got, want := r.Version(), int64(len(tt.given)); got != want {
 				t.Fatalf("Version() = %d, want %d", got, want)
 			}
-			checkReplay(t, append(append([]domain.Event{}, tt.given...), r.Pending()...), r.Snapshot())
+			domaintest.CheckReplay(t, append(append([]domain.Event{}, tt.given...), r.Pending()...), r.Snapshot(), codec, videoroom.Rehydrate, videoroom.Evolve)
 		})
 	}
-}
-
-// checkReplay checks that the events, stored and loaded, rebuild want
-// (Rehydrate) and that read models folding Evolve over them agree.
-func checkReplay(t *testing.T, all []domain.Event, want videoroom.Snapshot) {
-	t.Helper()
-	if got := videoroom.Rehydrate(roundTrip(t, all), int64(len(all))).Snapshot(); !cmp.Equal(got, want) {
-		t.Fatalf("state after replay (-got +want):\n%s", cmp.Diff(got, want))
-	}
-	if len(all) == 0 {
-		return
-	}
-	var folded videoroom.Snapshot
-	for _, e := range all {
-		folded = videoroom.Evolve(folded, e)
-	}
-	if !cmp.Equal(folded, want) {
-		t.Fatalf("Evolve over the events (-got +want):\n%s", cmp.Diff(folded, want))
-	}
-}
-
-// checkErr fails unless err matches want (both nil, or errors.Is with the
-// same Kind).
-func checkErr(t *testing.T, err, want error) {
-	t.Helper()
-	if !errors.Is(err, want) {
-		t.Fatalf("got error %v, want %v", err, want)
-	}
-	if want != nil && domain.KindOf(err) != domain.KindOf(want) {
-		t.Fatalf("got error kind %v, want %v", domain.KindOf(err), domain.KindOf(want))
-	}
-}
-
-// roundTrip encodes and decodes events as a store would.
-func roundTrip(t *testing.T, events []domain.Event) []domain.Event {
-	t.Helper()
-	out := make([]domain.Event, len(events))
-	for i, e := range events {
-		b, err := videoroom.Encode(e)
-		if err != nil {
-			t.Fatalf("Encode(%T) = %v", e, err)
-		}
-		if out[i], err = videoroom.Decode(e.EventType(), b); err != nil {
-			t.Fatalf("Decode(%s) = %v", e.EventType(), err)
-		}
-	}
-	return out
 }
