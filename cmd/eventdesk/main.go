@@ -1,6 +1,10 @@
 // Command eventdesk runs the Eventdesk engine: `eventdesk serve` serves
-// HTTP, `eventdesk migrate` brings the database schema up to date. It is
-// configured only through EVENTDESK_* environment variables (see README).
+// HTTP (the native API, the vendor-compatible surfaces, health and
+// metrics) and runs the projections; `migrate` brings the schema up to
+// date; `tenant create|list` manages tenants and their credentials;
+// `projections status|rebuild` inspects and rebuilds read models; `bench`
+// measures. It is configured only through EVENTDESK_* environment
+// variables (see README).
 //
 // This package is the only one that wires concrete implementations
 // together; nothing imports it.
