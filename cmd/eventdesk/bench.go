@@ -12,6 +12,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -37,6 +39,7 @@ type benchOptions struct {
 	connections int
 	clients     int
 	events      int
+	cpuProfile  string
 }
 
 func benchCmd(c *cli) *cobra.Command {
@@ -53,6 +56,7 @@ func benchCmd(c *cli) *cobra.Command {
 	cmd.Flags().IntVar(&o.connections, "connections", 16, "concurrent store writers")
 	cmd.Flags().IntVar(&o.clients, "clients", 32, "concurrent HTTP clients")
 	cmd.Flags().IntVar(&o.events, "events", 200_000, "events for the catch-up and rebuild figures")
+	cmd.Flags().StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (server and clients) to this file")
 	return cmd
 }
 
@@ -91,6 +95,17 @@ func scratch(ctx context.Context, c *cli, purpose string) (db *database, drop fu
 
 func bench(ctx context.Context, c *cli, o benchOptions) error {
 	say := func(s string) { fmt.Fprintln(c.Stderr, "bench:", s) }
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	sdb, drop, err := scratch(ctx, c, "store")
 	if err != nil {
 		return err
