@@ -449,25 +449,9 @@ func (t *Ticket) Categorize(c Categorize, cfg Config, at time.Time) error {
 // Tag adds the tags the ticket lacks. It returns ErrInvalidTag for a
 // malformed tag or when the ticket would carry more than MaxTags.
 func (t *Ticket) Tag(c Tag, at time.Time) error {
-	ch, err := t.start(c.By, c.Source, at)
-	if err != nil {
+	ch, added, err := t.tagChange(c.By, c.Source, c.Tags, at, false)
+	if err != nil || len(added) == 0 {
 		return err
-	}
-	tags, err := normTags(c.Tags)
-	if err != nil {
-		return err
-	}
-	if t.closed() {
-		return ErrClosed
-	}
-	var added []string
-	for _, tag := range tags {
-		if !slices.Contains(t.tags, tag) {
-			added = append(added, tag)
-		}
-	}
-	if len(added) == 0 {
-		return nil
 	}
 	if n := len(t.tags) + len(added); n > MaxTags {
 		return ErrInvalidTag.At("tags").Withf("the ticket would carry %d tags, at most %d allowed", n, MaxTags)
@@ -478,28 +462,35 @@ func (t *Ticket) Tag(c Tag, at time.Time) error {
 
 // Untag removes the tags the ticket has.
 func (t *Ticket) Untag(c Untag, at time.Time) error {
-	ch, err := t.start(c.By, c.Source, at)
-	if err != nil {
+	ch, removed, err := t.tagChange(c.By, c.Source, c.Tags, at, true)
+	if err != nil || len(removed) == 0 {
 		return err
-	}
-	tags, err := normTags(c.Tags)
-	if err != nil {
-		return err
-	}
-	if t.closed() {
-		return ErrClosed
-	}
-	var removed []string
-	for _, tag := range tags {
-		if slices.Contains(t.tags, tag) {
-			removed = append(removed, tag)
-		}
-	}
-	if len(removed) == 0 {
-		return nil
 	}
 	t.record(TicketUntagged{Change: ch, Tags: removed})
 	return nil
+}
+
+// tagChange runs the checks Tag and Untag share and returns the
+// normalised tags that would change: those the ticket has (has) or lacks.
+func (t *Ticket) tagChange(by domain.Actor, source domain.Source, raw []string, at time.Time, has bool) (domain.Change, []string, error) {
+	ch, err := t.start(by, source, at)
+	if err != nil {
+		return domain.Change{}, nil, err
+	}
+	tags, err := normTags(raw)
+	if err != nil {
+		return domain.Change{}, nil, err
+	}
+	if t.closed() {
+		return domain.Change{}, nil, ErrClosed
+	}
+	var changed []string
+	for _, tag := range tags {
+		if slices.Contains(t.tags, tag) == has {
+			changed = append(changed, tag)
+		}
+	}
+	return ch, changed, nil
 }
 
 // MergeCustomFields merges a patch into the custom fields. Entries that
