@@ -86,11 +86,26 @@ func (s *Store) applyBatch(ctx context.Context, name string, from eventstore.Pos
 }
 
 // LockCheckpoint implements eventstore.Consumer.
+// The row exists after a consumer's first batch, so the common case is one
+// statement; only the first lock creates it.
 func (s *Store) LockCheckpoint(ctx context.Context, tx *sql.Tx, name string) (eventstore.Position, error) {
-	if _, err := tx.ExecContext(ctx, `INSERT INTO checkpoints (name) VALUES ($1) ON CONFLICT DO NOTHING`, name); err != nil {
-		return eventstore.Position{}, fmt.Errorf("consumer %s: create checkpoint: %w", name, err)
+	const lock = `SELECT tx_id::text, position FROM checkpoints WHERE name = $1 FOR UPDATE`
+	var txid string
+	var p eventstore.Position
+	err := tx.QueryRowContext(ctx, lock, name).Scan(&txid, &p.Seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO checkpoints (name) VALUES ($1) ON CONFLICT DO NOTHING`, name); err != nil {
+			return eventstore.Position{}, fmt.Errorf("consumer %s: create checkpoint: %w", name, err)
+		}
+		return scanCheckpoint(tx.QueryRowContext(ctx, lock, name), name)
 	}
-	return scanCheckpoint(tx.QueryRowContext(ctx, `SELECT tx_id::text, position FROM checkpoints WHERE name = $1 FOR UPDATE`, name), name)
+	if err != nil {
+		return eventstore.Position{}, fmt.Errorf("checkpoint %s: %w", name, err)
+	}
+	if p.TxID, err = strconv.ParseUint(txid, 10, 64); err != nil {
+		return eventstore.Position{}, fmt.Errorf("checkpoint %s: %w", name, err)
+	}
+	return p, nil
 }
 
 func scanCheckpoint(row *sql.Row, name string) (eventstore.Position, error) {
