@@ -204,51 +204,29 @@ func (s *subscription) durable(ctx context.Context) {
 }
 
 // follow reads the log from its start until ctx is done, keeping its
-// position in memory.
+// position in memory (eventstore.Follow's loop).
 func (s *subscription) follow(ctx context.Context) {
-	wake, stop := s.reader.Notify()
-	defer stop()
-	timer := time.NewTimer(s.cfg.Poll)
-	defer timer.Stop()
-	q := s.query()
-	for {
-		evs, err := s.reader.ReadAll(ctx, q)
-		if ctx.Err() != nil {
-			return
-		}
-		if err != nil {
-			s.logger.Error("Read failed; retrying", err, s.fields)
-			if !sleep(ctx, s.cfg.RetryInterval) {
-				return
-			}
-			continue
-		}
+	opt := eventstore.FollowOptions{Notifier: s.reader, Poll: s.cfg.Poll, OnError: func(err error) {
+		s.logger.Error("Read failed; retrying", err, s.fields)
+		sleep(ctx, s.cfg.RetryInterval)
+	}}
+	_ = eventstore.Follow(ctx, s.reader, s.query(), opt, func(ctx context.Context, evs []eventstore.Event) error {
 		for _, e := range evs {
 			for {
 				ok, err := s.deliver(ctx, e)
 				if err != nil {
-					return
+					return err // ctx is done
 				}
 				if ok {
 					break
 				}
 				if !sleep(ctx, s.cfg.NackResendSleep) {
-					return
+					return ctx.Err()
 				}
 			}
-			q.After = e.Position
 		}
-		if len(evs) == q.Limit {
-			continue // more to catch up on
-		}
-		timer.Reset(s.cfg.Poll)
-		select {
-		case <-ctx.Done():
-			return
-		case <-wake:
-		case <-timer.C:
-		}
-	}
+		return nil
+	})
 }
 
 // deliver sends e as a new message and waits for its ack (true) or nack
