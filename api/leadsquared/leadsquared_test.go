@@ -22,6 +22,7 @@ import (
 	"github.com/eventdesk/eventdesk/api/leadsquared"
 	"github.com/eventdesk/eventdesk/domain"
 	"github.com/eventdesk/eventdesk/eventstore"
+	"github.com/eventdesk/eventdesk/eventstore/pubsub/redistest"
 )
 
 // roomy never gets in the way of tests that are not about the limit.
@@ -422,7 +423,7 @@ func TestRateLimit(t *testing.T) {
 // together they admit the limit once, not twice.
 func TestRateLimit_SeveralNodes(t *testing.T) {
 	t.Parallel()
-	rdb := redisClient(t)
+	rdb := redistest.Client(t)
 	prefix := uniquePrefix(t)
 	e := apitest.New(t)
 	var nodes []*httptest.Server
@@ -602,7 +603,7 @@ func BenchmarkLimiter(b *testing.B) {
 	}
 	b.Run("memory", func(b *testing.B) { run(b, leadsquared.NewMemoryLimiter(always, nil)) })
 	b.Run("redis", func(b *testing.B) {
-		rdb := redisClient(b)
+		rdb := redistest.Client(b)
 		run(b, leadsquared.NewRedisLimiter(rdb, uniquePrefix(b), always))
 	})
 }

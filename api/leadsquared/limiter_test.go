@@ -2,15 +2,13 @@ package leadsquared_test
 
 import (
 	"context"
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/eventdesk/eventdesk/api/leadsquared"
+	"github.com/eventdesk/eventdesk/eventstore/pubsub/redistest"
 )
 
 // TestLimiters runs one contract suite against both Limiter
@@ -23,7 +21,7 @@ func TestLimiters(t *testing.T) {
 		})
 	})
 	t.Run("redis", func(t *testing.T) {
-		rdb := redisClient(t)
+		rdb := redistest.Client(t)
 		testLimiter(t, func(t *testing.T, l leadsquared.Limit) leadsquared.Limiter {
 			return leadsquared.NewRedisLimiter(rdb, uniquePrefix(t), l)
 		})
@@ -119,7 +117,7 @@ func testLimiter(t *testing.T, newLimiter func(*testing.T, leadsquared.Limit) le
 // 200 ms are admitted.
 func TestRedisLimiter_DefaultLimit(t *testing.T) {
 	t.Parallel()
-	l := leadsquared.NewRedisLimiter(redisClient(t), uniquePrefix(t), leadsquared.DefaultLimit)
+	l := leadsquared.NewRedisLimiter(redistest.Client(t), uniquePrefix(t), leadsquared.DefaultLimit)
 	start := time.Now()
 	admitted := 0
 	for range 40 {
@@ -149,30 +147,4 @@ func TestNewLimiter_RejectsInvalidLimits(t *testing.T) {
 			leadsquared.NewMemoryLimiter(l, nil)
 		}()
 	}
-}
-
-// redisClient connects to EVENTDESK_TEST_REDIS_URL (default: the local
-// server) and fails the test when it does not answer.
-func redisClient(t testing.TB) *redis.Client {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("integration test: needs Redis (skipped by -short only)")
-	}
-	url := os.Getenv("EVENTDESK_TEST_REDIS_URL")
-	if url == "" {
-		url = "redis://127.0.0.1:6379/0"
-	}
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatalf("EVENTDESK_TEST_REDIS_URL: %v", err)
-	}
-	c := redis.NewClient(opt)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		c.Close()
-		t.Fatalf("Redis is not reachable at %s (set EVENTDESK_TEST_REDIS_URL or start the server): %v", opt.Addr, err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
 }

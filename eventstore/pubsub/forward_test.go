@@ -5,19 +5,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill-redisstream/pkg/redisstream"
 	"github.com/ThreeDotsLabs/watermill/message"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/eventdesk/eventdesk/eventstore"
 	"github.com/eventdesk/eventdesk/eventstore/postgres"
 	"github.com/eventdesk/eventdesk/eventstore/postgres/pgtest"
 	"github.com/eventdesk/eventdesk/eventstore/pubsub"
+	"github.com/eventdesk/eventdesk/eventstore/pubsub/redistest"
 )
 
 // TestForwardToRedis forwards the committed log to a Redis stream with a
@@ -33,7 +32,7 @@ func TestForwardToRedis(t *testing.T) {
 	st := postgres.New(pgtest.DB(t), nil)
 	t.Cleanup(func() { st.Close() })
 	stream := "eventdesk_test_" + watermill.NewShortUUID()
-	admin := redisClient(t)
+	admin := redistest.Client(t)
 	t.Cleanup(func() { admin.Del(context.Background(), stream) })
 
 	// Events appended one after another, round robin over three streams.
@@ -62,7 +61,7 @@ func TestForwardToRedis(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { log.Close() })
-	redisPub, err := redisstream.NewPublisher(redisstream.PublisherConfig{Client: redisClient(t)}, logger)
+	redisPub, err := redisstream.NewPublisher(redisstream.PublisherConfig{Client: redistest.Client(t)}, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +79,7 @@ func TestForwardToRedis(t *testing.T) {
 	<-router.Running()
 
 	redisSub, err := redisstream.NewSubscriber(redisstream.SubscriberConfig{
-		Client:                        redisClient(t),
+		Client:                        redistest.Client(t),
 		ConsumerGroup:                 "node-a",
 		DisableIndefiniteInitialBlock: true,
 	}, watermill.NopLogger{}) // its reader logs on after Close, when t is gone
@@ -114,30 +113,4 @@ func TestForwardToRedis(t *testing.T) {
 		}
 		m.Ack()
 	}
-}
-
-// redisClient connects to EVENTDESK_TEST_REDIS_URL (default: the local
-// server) and fails the test when it does not answer.
-func redisClient(t *testing.T) *redis.Client {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("integration test: needs Redis (skipped by -short only)")
-	}
-	url := os.Getenv("EVENTDESK_TEST_REDIS_URL")
-	if url == "" {
-		url = "redis://127.0.0.1:6379/0"
-	}
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatalf("EVENTDESK_TEST_REDIS_URL: %v", err)
-	}
-	c := redis.NewClient(opt)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		c.Close()
-		t.Fatalf("Redis is not reachable at %s (set EVENTDESK_TEST_REDIS_URL or start the server): %v", opt.Addr, err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
 }
