@@ -34,12 +34,7 @@ func putConfig[R any](s *Server, w http.ResponseWriter, r *http.Request, field s
 		s.fail(w, r, invalid(FieldError{Field: field, Code: "required", Detail: field + " is required (a non-empty array)"}))
 		return
 	}
-	m, err := meta(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	ver, err := ifMatch(r)
+	m, ver, err := conditionalMeta(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return

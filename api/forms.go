@@ -68,12 +68,7 @@ func (s *Server) putForm(w http.ResponseWriter, r *http.Request) {
 			Detail: fmt.Sprintf("slug %q differs from the form's slug %q in the path; a form's slug never changes", req.Slug, slug)}))
 		return
 	}
-	m, err := meta(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	ver, err := ifMatch(r)
+	m, ver, err := conditionalMeta(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -188,23 +188,34 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		r = r.WithContext(context.WithValue(r.Context(), requestIDKey, id))
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
-			if p := recover(); p != nil {
-				if p == http.ErrAbortHandler {
-					panic(p)
-				}
-				s.Logger.ErrorContext(r.Context(), "panic", "panic", p, "stack", string(debug.Stack()))
-				if sw.status == 0 {
-					fail(sw, r, s.Logger, problem(http.StatusInternalServerError, "internal", "internal error; it has been logged"))
-				}
-			}
 			route := r.Pattern
 			if route == "" {
 				route = "unmatched"
 			}
 			s.requests.WithLabelValues(route, strconv.Itoa(sw.status)).Observe(time.Since(start).Seconds())
 		}()
+		defer RecoverPanic(r, s.Logger, "api", func() {
+			if sw.status == 0 {
+				fail(sw, r, s.Logger, problem(http.StatusInternalServerError, "internal", "internal error; it has been logged"))
+			}
+		})
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// RecoverPanic, deferred by a surface's handler, turns a panic into a
+// logged error (with its stack) and lets answer reply in the surface's own
+// error shape. http.ErrAbortHandler passes through, as net/http expects.
+func RecoverPanic(r *http.Request, log *slog.Logger, surface string, answer func()) {
+	p := recover()
+	if p == nil {
+		return
+	}
+	if p == http.ErrAbortHandler {
+		panic(p)
+	}
+	log.ErrorContext(r.Context(), surface+": panic", "route", r.Pattern, "panic", p, "stack", string(debug.Stack()))
+	answer()
 }
 
 // authenticate admits requests bearing a tenant's API key

@@ -152,6 +152,17 @@ type patchTicketRequest struct {
 	References  *ticket.References         `json:"references"`
 }
 
+// conditionalMeta is meta plus the If-Match version, for writes that may
+// be pinned to a version.
+func conditionalMeta(r *http.Request) (app.Meta, *int64, error) {
+	m, err := meta(r)
+	if err != nil {
+		return app.Meta{}, nil, err
+	}
+	ver, err := ifMatch(r)
+	return m, ver, err
+}
+
 // ifMatch parses If-Match: a ticket version, quoted or not.
 func ifMatch(r *http.Request) (*int64, error) {
 	h := strings.TrimSpace(r.Header.Get("If-Match"))
@@ -246,12 +257,7 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request, status int,
 // else (a history entry, an activity).
 func (s *Server) run(w http.ResponseWriter, r *http.Request,
 	decide func(t *ticket.Ticket, cfg ticket.Config, at time.Time, m app.Meta) error) (app.Result, bool) {
-	m, err := meta(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return app.Result{}, false
-	}
-	ver, err := ifMatch(r)
+	m, ver, err := conditionalMeta(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return app.Result{}, false

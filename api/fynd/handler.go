@@ -7,10 +7,10 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"runtime/debug"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/eventdesk/eventdesk/api"
 	"github.com/eventdesk/eventdesk/api/app"
 	"github.com/eventdesk/eventdesk/domain"
 	"github.com/eventdesk/eventdesk/domain/form"
@@ -108,15 +108,7 @@ type endpointFunc func(w http.ResponseWriter, r *http.Request, c caller) error
 // endpoint authenticates the request, runs f and answers f's error.
 func (h *Handler) endpoint(f endpointFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer func() {
-			if p := recover(); p != nil {
-				if p == http.ErrAbortHandler {
-					panic(p)
-				}
-				h.d.Logger.ErrorContext(r.Context(), "fynd: panic", "route", r.Pattern, "panic", p, "stack", string(debug.Stack()))
-				writeJSON(w, http.StatusInternalServerError, errorBody{Message: msgInternal})
-			}
-		}()
+		defer api.RecoverPanic(r, h.d.Logger, "fynd", func() { writeJSON(w, http.StatusInternalServerError, errorBody{Message: msgInternal}) })
 		c, err := h.authenticate(w, r)
 		if err == nil {
 			err = f(w, r, c)

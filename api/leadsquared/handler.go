@@ -7,11 +7,11 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/eventdesk/eventdesk/api"
 	"github.com/eventdesk/eventdesk/api/app"
 	"github.com/eventdesk/eventdesk/domain"
 	"github.com/eventdesk/eventdesk/domain/ticket"
@@ -87,15 +87,7 @@ type endpointFunc func(w http.ResponseWriter, r *http.Request, c caller) error
 // the rate limit, runs f and answers f's error in LeadSquared's envelope.
 func (h *Handler) endpoint(f endpointFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer func() {
-			if p := recover(); p != nil {
-				if p == http.ErrAbortHandler {
-					panic(p)
-				}
-				h.d.Logger.ErrorContext(r.Context(), "leadsquared: panic", "route", r.Pattern, "panic", p, "stack", string(debug.Stack()))
-				h.fail(w, r, errInternal)
-			}
-		}()
+		defer api.RecoverPanic(r, h.d.Logger, "leadsquared", func() { h.fail(w, r, errInternal) })
 		c, err := h.admit(w, r)
 		if err == nil {
 			err = f(w, r, c)

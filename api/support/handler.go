@@ -6,11 +6,11 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/eventdesk/eventdesk/api"
 	"github.com/eventdesk/eventdesk/api/app"
 	"github.com/eventdesk/eventdesk/domain"
 	"github.com/eventdesk/eventdesk/eventstore"
@@ -103,15 +103,7 @@ type endpointFunc func(w http.ResponseWriter, r *http.Request, tenant app.Tenant
 // envelope. A panic is answered as a 500 too.
 func (h *Handler) endpoint(f endpointFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer func() {
-			if p := recover(); p != nil {
-				if p == http.ErrAbortHandler {
-					panic(p)
-				}
-				h.d.Logger.ErrorContext(r.Context(), "support: panic", "route", r.Pattern, "panic", p, "stack", string(debug.Stack()))
-				h.fail(w, r, errInternal)
-			}
-		}()
+		defer api.RecoverPanic(r, h.d.Logger, "support", func() { h.fail(w, r, errInternal) })
 		t, err := h.authenticate(r)
 		if err == nil {
 			err = f(w, r, t)
