@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/eventdesk/eventdesk/api/app"
 	"github.com/eventdesk/eventdesk/domain"
 	"github.com/eventdesk/eventdesk/domain/videoroom"
 	"github.com/eventdesk/eventdesk/eventstore"
@@ -27,11 +28,14 @@ func writeParticipants(w http.ResponseWriter, status int, room videoroom.Snapsho
 	writeJSON(w, status, "application/json", map[string]any{"participants": room.Connected()})
 }
 
-// noBody refuses a body on endpoints that take none, unless it is an
-// empty JSON object.
-func (s *Server) noBody(r *http.Request) error {
+// noBody is request for writes that take no body: it refuses one unless
+// it is empty or an empty JSON object, and says who makes the write.
+func (s *Server) noBody(r *http.Request) (app.Meta, error) {
 	var none struct{}
-	return s.decodeOptional(r, &none)
+	if err := s.decodeOptional(r, &none); err != nil {
+		return app.Meta{}, err
+	}
+	return meta(r)
 }
 
 // openVideoRoom opens the video room of the ticket in the path (by id or
@@ -39,11 +43,7 @@ func (s *Server) noBody(r *http.Request) error {
 // request opened it (or re-opened a closed one), 200 when it was open
 // already. Two racing first opens may both answer 201; one room is opened.
 func (s *Server) openVideoRoom(w http.ResponseWriter, r *http.Request) {
-	if err := s.noBody(r); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	m, err := meta(r)
+	m, err := s.noBody(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -169,11 +169,7 @@ func (s *Server) listParticipants(w http.ResponseWriter, r *http.Request) {
 // it is closed already. Opening the ticket's room again starts a new
 // session.
 func (s *Server) closeVideoRoom(w http.ResponseWriter, r *http.Request) {
-	if err := s.noBody(r); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	m, err := meta(r)
+	m, err := s.noBody(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
