@@ -91,7 +91,7 @@ func (r *Runner) applyTx(ctx context.Context, p Projection, t Tables, evs []even
 		return err
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after Commit
-	if err := p.Apply(ctx, tx, t, evs); err != nil {
+	if err := apply(ctx, tx, p, t, evs); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -117,7 +117,7 @@ func (r *Runner) swap(ctx context.Context, p Projection, shadow Tables, q events
 		if len(evs) == 0 {
 			break
 		}
-		if err := p.Apply(ctx, tx, shadow, evs); err != nil {
+		if err := apply(ctx, tx, p, shadow, evs); err != nil {
 			return err
 		}
 		q.After = evs[len(evs)-1].Position

@@ -115,7 +115,7 @@ func (r *Runner) run(ctx context.Context, p Projection) {
 		r.logger.Error("projection failed; retrying", "projection", p.Name(), "err", err)
 	}}
 	err := r.consumer.Consume(ctx, p.Name(), opt, func(ctx context.Context, tx *sql.Tx, evs []eventstore.Event) error {
-		if err := p.Apply(ctx, tx, t, evs); err != nil {
+		if err := apply(ctx, tx, p, t, evs); err != nil {
 			return fmt.Errorf("%s: %w", p.Name(), err)
 		}
 		// The batch commits right after this returns; report it only then.
@@ -209,4 +209,15 @@ func (r *Runner) lag(ctx context.Context, p Projection, after eventstore.Positio
 		return 0, fmt.Errorf("lag of %s: %w", p.Name(), err)
 	}
 	return n, nil
+}
+
+// apply runs p.Apply on a batch. While a projection catches up its tables
+// grow faster than their statistics, and a planner that believes them
+// empty scans them whole for every batch: the batch is planned without
+// sequential scans.
+func apply(ctx context.Context, tx *sql.Tx, p Projection, t Tables, evs []eventstore.Event) error {
+	if _, err := tx.ExecContext(ctx, `SET LOCAL enable_seqscan = off`); err != nil {
+		return err
+	}
+	return p.Apply(ctx, tx, t, evs)
 }

@@ -92,11 +92,6 @@ type ticketState struct {
 // tickets it touches, one evolution per ticket and one write per table,
 // which is what makes catching up fast.
 func (Tickets) Apply(ctx context.Context, tx *sql.Tx, t Tables, evs []eventstore.Event) error {
-	// While catching up, the tables grow faster than their statistics; a
-	// planner that believes them empty would scan them whole per batch.
-	if _, err := tx.ExecContext(ctx, `SET LOCAL enable_seqscan = off`); err != nil {
-		return err
-	}
 	states, err := loadTickets(ctx, tx, t, evs)
 	if err != nil {
 		return err
