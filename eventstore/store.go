@@ -89,7 +89,7 @@ var (
 // ValidateAppend checks an append against the contract's rules before it
 // reaches storage. Stores call it; entry points may call it to fail early.
 func ValidateAppend(stream StreamRef, expected ExpectedVersion, events []EventData) error {
-	if err := validateStream(stream); err != nil {
+	if err := ValidateStream(stream); err != nil {
 		return err
 	}
 	if expected < Any {
@@ -132,7 +132,8 @@ func ValidateAppend(stream StreamRef, expected ExpectedVersion, events []EventDa
 	return nil
 }
 
-func validateStream(s StreamRef) error {
+// ValidateStream checks a stream reference (appends and reads).
+func ValidateStream(s StreamRef) error {
 	switch {
 	case s.TenantID == "" || len(s.TenantID) > MaxTenantIDLength || !utf8.ValidString(s.TenantID):
 		return &InvalidError{"tenant id", fmt.Sprintf("must be 1..%d bytes of UTF-8", MaxTenantIDLength)}
@@ -145,9 +146,6 @@ func validateStream(s StreamRef) error {
 	}
 	return nil
 }
-
-// ValidateStream checks a stream reference for reads.
-func ValidateStream(s StreamRef) error { return validateStream(s) }
 
 func isJSONObject(b json.RawMessage) bool {
 	b = bytes.TrimSpace(b)

@@ -141,25 +141,3 @@ func (s *Store) SaveCheckpoint(ctx context.Context, tx *sql.Tx, name string, p e
 	}
 	return nil
 }
-
-// Checkpoints lists every consumer's checkpoint by name.
-func (s *Store) Checkpoints(ctx context.Context) (map[string]eventstore.Position, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT name, tx_id::text, position FROM checkpoints`)
-	if err != nil {
-		return nil, fmt.Errorf("list checkpoints: %w", err)
-	}
-	defer rows.Close()
-	out := map[string]eventstore.Position{}
-	for rows.Next() {
-		var name, tx string
-		var p eventstore.Position
-		if err := rows.Scan(&name, &tx, &p.Seq); err != nil {
-			return nil, err
-		}
-		if p.TxID, err = strconv.ParseUint(tx, 10, 64); err != nil {
-			return nil, err
-		}
-		out[name] = p
-	}
-	return out, rows.Err()
-}
