@@ -37,6 +37,7 @@ const (
 	MaxStreamTypeLength = 64
 	MaxEventTypeLength  = 200
 	MaxTenantIDLength   = 64
+	MaxKeyLength        = 200
 )
 
 // ExpectedVersion is the version a stream must be at for an append to go
@@ -83,6 +84,14 @@ type EventData struct {
 	SchemaVersion int // 0 means 1
 	Data          json.RawMessage
 	Metadata      Metadata
+	// Key, if not empty, claims a name for the event's stream: unique among
+	// all streams of the tenant with the same stream type, for ever (the log
+	// is append-only, so a claim is never released). Store.Lookup finds the
+	// stream by it at once, with no projection in between — a ticket's
+	// readable number is one. A key is claimed once: Append fails with a
+	// *KeyTakenError when it is already claimed (by another stream, or
+	// earlier by the same one).
+	Key string
 }
 
 // Event is a stored event.
@@ -96,6 +105,7 @@ type Event struct {
 	SchemaVersion int
 	Data          json.RawMessage
 	Metadata      Metadata
+	Key           string // see EventData.Key; empty if none
 	RecordedAt    time.Time
 	Position      Position
 }
@@ -203,7 +213,24 @@ var (
 	// ErrDuplicateEvent: an event id is already stored but the retry does
 	// not match the original append (another stream, other events).
 	ErrDuplicateEvent = errors.New("eventstore: event id already used by another append")
+	// ErrKeyTaken: an appended event claims a key that another stream of
+	// the same tenant and stream type holds (see KeyTakenError).
+	ErrKeyTaken = errors.New("eventstore: key already claimed")
 )
+
+// KeyTakenError is returned when an append claims a key that is already
+// claimed. It matches ErrKeyTaken with errors.Is.
+type KeyTakenError struct {
+	Stream StreamRef // the stream the append was for
+	Key    string
+}
+
+func (e *KeyTakenError) Error() string {
+	return fmt.Sprintf("eventstore: key %q of %s streams is already claimed (append to %s)", e.Key, e.Stream.Type, e.Stream)
+}
+
+// Is makes errors.Is(err, ErrKeyTaken) true.
+func (e *KeyTakenError) Is(target error) bool { return target == ErrKeyTaken }
 
 // VersionConflictError is returned when an append's expected version does
 // not match. It matches ErrVersionConflict with errors.Is.

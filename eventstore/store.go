@@ -22,7 +22,9 @@ type Store interface {
 	// stream is at the expected version. It returns a *VersionConflictError
 	// (matching ErrVersionConflict) on a mismatch, an *InvalidError
 	// (matching ErrInvalid) for malformed input, and ErrDuplicateEvent when
-	// an event id is already stored for another append. When every event id
+	// an event id is already stored for another append, and a
+	// *KeyTakenError (matching ErrKeyTaken) when an event claims a key that
+	// is already claimed (nothing is written then). When every event id
 	// is already stored for this very stream, it returns the original result
 	// with Duplicate set and writes nothing. Append is always the first
 	// write of its own transaction, which is what keeps each stream's events
@@ -43,6 +45,11 @@ type Store interface {
 	// deliver for the tenant (all tenants if empty); lag is measured
 	// against it.
 	Head(ctx context.Context, tenantID string) (Position, error)
+
+	// Lookup returns the id of the tenant's stream of streamType whose
+	// events claimed key (see EventData.Key); ok is false if none did. It
+	// sees every append that returned before it was called.
+	Lookup(ctx context.Context, tenantID, streamType, key string) (streamID string, ok bool, err error)
 }
 
 // BatchHandler applies a batch of events inside tx. A durable consumer's
@@ -102,6 +109,7 @@ func ValidateAppend(stream StreamRef, expected ExpectedVersion, events []EventDa
 		return &InvalidError{"events", fmt.Sprintf("%d events, at most %d per append", len(events), MaxEventsPerAppend)}
 	}
 	seen := make(map[string]bool, len(events))
+	keys := map[string]bool{}
 	for i, e := range events {
 		if !uuidRE.MatchString(e.ID) {
 			return &InvalidError{fmt.Sprintf("events[%d].id", i), fmt.Sprintf("%q is not a UUID", e.ID)}
@@ -122,6 +130,15 @@ func ValidateAppend(stream StreamRef, expected ExpectedVersion, events []EventDa
 		}
 		if size := len(e.Data) + metadataSize(e.Metadata); size > MaxEventSize {
 			return &InvalidError{fmt.Sprintf("events[%d]", i), fmt.Sprintf("%d bytes, the limit is %d", size, MaxEventSize)}
+		}
+		if len(e.Key) > MaxKeyLength || !utf8.ValidString(e.Key) || strings.ContainsRune(e.Key, 0) {
+			return &InvalidError{fmt.Sprintf("events[%d].key", i), fmt.Sprintf("must be at most %d bytes of UTF-8 without NUL", MaxKeyLength)}
+		}
+		if e.Key != "" {
+			if keys[e.Key] {
+				return &InvalidError{fmt.Sprintf("events[%d].key", i), "claimed twice within the append"}
+			}
+			keys[e.Key] = true
 		}
 		if bytes.Contains(e.Data, []byte(`\u0000`)) {
 			// PostgreSQL's jsonb cannot hold NUL; refuse it here rather than

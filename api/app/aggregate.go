@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/eventdesk/eventdesk/domain"
 	"github.com/eventdesk/eventdesk/eventstore"
@@ -41,25 +42,103 @@ func readStream(ctx context.Context, store eventstore.Store, stream eventstore.S
 	}
 }
 
-// load rebuilds the aggregate in stream (version 0 if it has no events) and
-// returns it with the position of its last event.
-func (k kind[A]) load(ctx context.Context, store eventstore.Store, stream eventstore.StreamRef) (A, eventstore.Position, error) {
-	var zero A
-	evs, err := readStream(ctx, store, stream)
-	if err != nil {
-		return zero, eventstore.Position{}, err
+// history is a stream's decoded events, oldest first, and the position of
+// the last of them. Events are values that nothing mutates, so a history
+// is shared freely; it only ever grows by copying.
+type history struct {
+	events []domain.Event
+	last   eventstore.Position
+}
+
+func (h history) version() int64 { return int64(len(h.events)) }
+
+// then returns h followed by more, landed with the last at last. It never
+// writes into h's array, which other commands may be reading.
+func (h history) then(last eventstore.Position, more ...domain.Event) history {
+	n := len(h.events)
+	return history{events: append(h.events[:n:n], more...), last: last}
+}
+
+// Cache sizes: how many streams a repository keeps decoded, and the longest
+// history it keeps (longer ones are read whole each time).
+const (
+	cachedStreams      = 8192
+	maxCachedHistory   = 2000
+	maxCommandAttempts = 8 // lost races re-decided before giving up
+)
+
+// repository loads and changes aggregates of one kind in one store.
+//
+// It keeps recently used streams decoded in memory. A command trusts that
+// copy without reading the stream: its append names the version the copy
+// is at, so if anything was appended since — by this node or another —
+// the append fails and the command runs again on a fresh read. Every other
+// outcome of a command decided on the copy (a domain error, nothing to
+// record, an If-Match mismatch) is also decided again on a fresh read
+// before it is returned, so the copy can only ever save work, never change
+// an answer. Plain loads read the stream's tail after the copy, which
+// keeps them consistent with every committed write.
+type repository[A aggregate] struct {
+	kind[A]
+	store eventstore.Store
+	cache *lru.Cache[eventstore.StreamRef, history]
+}
+
+func newRepository[A aggregate](k kind[A], store eventstore.Store) *repository[A] {
+	c, _ := lru.New[eventstore.StreamRef, history](cachedStreams) // errs only on a size < 1
+	return &repository[A]{kind: k, store: store, cache: c}
+}
+
+// remember caches h as stream's history, if it is worth keeping.
+func (r *repository[A]) remember(stream eventstore.StreamRef, h history) {
+	if len(h.events) > 0 && len(h.events) <= maxCachedHistory {
+		r.cache.Add(stream, h)
+	} else {
+		r.cache.Remove(stream)
 	}
-	history := make([]domain.Event, len(evs))
-	for i, e := range evs {
-		if history[i], err = k.decode(e.Type, e.Data); err != nil {
-			return zero, eventstore.Position{}, err
+}
+
+// read returns stream's whole history: the cached part, if any, and every
+// event stored after it.
+func (r *repository[A]) read(ctx context.Context, stream eventstore.StreamRef) (history, error) {
+	h, _ := r.cache.Get(stream)
+	for {
+		evs, err := r.store.ReadStream(ctx, stream, h.version()+1, 1000)
+		if err != nil {
+			return history{}, fmt.Errorf("read %s: %w", stream, err)
+		}
+		more := make([]domain.Event, len(evs))
+		for i, e := range evs {
+			if more[i], err = r.decode(e.Type, e.Data); err != nil {
+				return history{}, err
+			}
+		}
+		if len(evs) > 0 {
+			h = h.then(evs[len(evs)-1].Position, more...)
+		}
+		if len(evs) < 1000 {
+			r.remember(stream, h)
+			return h, nil
 		}
 	}
-	var last eventstore.Position
-	if len(evs) > 0 {
-		last = evs[len(evs)-1].Position
+}
+
+// load rebuilds the aggregate in stream (version 0 if it has no events) and
+// returns it with the position of its last event. It reflects every write
+// that committed before the call.
+func (r *repository[A]) load(ctx context.Context, stream eventstore.StreamRef) (A, eventstore.Position, error) {
+	h, err := r.read(ctx, stream)
+	if err != nil {
+		var zero A
+		return zero, eventstore.Position{}, err
 	}
-	return k.rehydrate(history, int64(len(history))), last, nil
+	return r.rehydrate(h.events, h.version()), h.last, nil
+}
+
+// added records that events were appended to stream on top of h, the
+// last landing at last.
+func (r *repository[A]) added(stream eventstore.StreamRef, h history, last eventstore.Position, events []domain.Event) {
+	r.remember(stream, h.then(last, events...))
 }
 
 // run loads the aggregate, lets decide record events and appends them at
@@ -67,40 +146,68 @@ func (k kind[A]) load(ctx context.Context, store eventstore.Store, stream events
 // caller pinned ifVersion (If-Match), which then fails with
 // PreconditionFailed. A decision that records nothing appends nothing and
 // returns the position of the stream's last event.
-func (k kind[A]) run(ctx context.Context, store eventstore.Store, stream eventstore.StreamRef, ifVersion *int64,
+func (r *repository[A]) run(ctx context.Context, stream eventstore.StreamRef, ifVersion *int64,
 	now func() time.Time, m Meta, decide func(a A, at time.Time) error) (A, eventstore.Position, error) {
 	var zero A
-	for attempt := 0; ; attempt++ {
-		a, last, err := k.load(ctx, store, stream)
-		if err != nil {
-			return zero, last, err
+	h, cached := r.cache.Get(stream)
+	for attempt := 0; ; {
+		if !cached {
+			var err error
+			if h, err = r.read(ctx, stream); err != nil {
+				return zero, eventstore.Position{}, err
+			}
 		}
+		// retry says whether an outcome other than success must be decided
+		// again: always when it was decided on the cached copy.
+		retry := func() bool {
+			if cached {
+				cached = false
+				r.cache.Remove(stream)
+				return true
+			}
+			return false
+		}
+		a := r.rehydrate(h.events, h.version())
 		if ifVersion != nil && a.Version() != *ifVersion {
-			return zero, last, domain.PreconditionFailedf("%s is at version %d, If-Match says %d", stream.Type, a.Version(), *ifVersion)
+			if retry() {
+				continue
+			}
+			return zero, h.last, domain.PreconditionFailedf("%s is at version %d, If-Match says %d", stream.Type, a.Version(), *ifVersion)
 		}
 		if err := decide(a, now()); err != nil {
-			return zero, last, err
+			if retry() {
+				continue
+			}
+			return zero, h.last, err
 		}
 		pending := a.Pending()
 		if len(pending) == 0 {
-			return a, last, nil
-		}
-		data, err := encode(pending, m, k.encode)
-		if err != nil {
-			return zero, last, err
-		}
-		res, err := store.Append(ctx, stream, eventstore.Exact(a.Version()), data)
-		if errors.Is(err, eventstore.ErrVersionConflict) {
-			if ifVersion != nil {
-				return zero, last, domain.PreconditionFailedf("%s was changed concurrently; reload it", stream.Type)
+			if retry() {
+				continue
 			}
-			if attempt < maxRetries {
+			return a, h.last, nil
+		}
+		data, err := encode(pending, m, r.encode)
+		if err != nil {
+			return zero, h.last, err
+		}
+		res, err := r.store.Append(ctx, stream, eventstore.Exact(a.Version()), data)
+		if errors.Is(err, eventstore.ErrVersionConflict) {
+			if retry() {
+				continue
+			}
+			if ifVersion != nil {
+				return zero, h.last, domain.PreconditionFailedf("%s was changed concurrently; reload it", stream.Type)
+			}
+			if attempt++; attempt < maxCommandAttempts {
 				continue
 			}
 		}
 		if err != nil {
-			return zero, last, fmt.Errorf("%s: %w", stream, err)
+			r.cache.Remove(stream)
+			return zero, h.last, fmt.Errorf("%s: %w", stream, err)
 		}
+		r.added(stream, h, res.Last(), pending)
 		return a, res.Last(), nil
 	}
 }

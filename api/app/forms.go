@@ -15,7 +15,7 @@ import (
 	"github.com/eventdesk/eventdesk/eventstore"
 )
 
-var forms = kind[*form.Form]{encode: form.Encode, decode: form.Decode, rehydrate: form.Rehydrate}
+var formKind = kind[*form.Form]{encode: form.Encode, decode: form.Decode, rehydrate: form.Rehydrate}
 
 // formIndexNamespace derives index event ids from slugs, so a retried
 // create indexes its form once.
@@ -30,6 +30,7 @@ func formIndex(tenant string) eventstore.StreamRef {
 // Forms runs custom-form commands and submissions.
 type Forms struct {
 	store   eventstore.Store
+	forms   *repository[*form.Form]
 	tickets *Tickets
 	now     func() time.Time
 }
@@ -39,7 +40,7 @@ func NewForms(store eventstore.Store, tickets *Tickets, now func() time.Time) *F
 	if now == nil {
 		now = time.Now
 	}
-	return &Forms{store: store, tickets: tickets, now: now}
+	return &Forms{store: store, forms: newRepository(formKind, store), tickets: tickets, now: now}
 }
 
 func formStream(tenant, slug string) eventstore.StreamRef {
@@ -82,7 +83,7 @@ func (s *Forms) Update(ctx context.Context, tenant, slug string, d form.Definiti
 	if err != nil {
 		return form.Snapshot{}, eventstore.Position{}, err
 	}
-	f, pos, err := forms.run(ctx, s.store, formStream(tenant, slug), ifVersion, s.now, m, func(f *form.Form, at time.Time) error {
+	f, pos, err := s.forms.run(ctx, formStream(tenant, slug), ifVersion, s.now, m, func(f *form.Form, at time.Time) error {
 		return f.Update(form.UpdateForm{By: m.By, Source: m.Source, Definition: d}, cfg, at)
 	})
 	if err != nil {
@@ -96,7 +97,7 @@ func (s *Forms) Get(ctx context.Context, tenant, slug string) (form.Snapshot, er
 	if !form.ValidSlug(slug) {
 		return form.Snapshot{}, form.ErrNotFound
 	}
-	f, _, err := forms.load(ctx, s.store, formStream(tenant, slug))
+	f, _, err := s.forms.load(ctx, formStream(tenant, slug))
 	if err != nil {
 		return form.Snapshot{}, err
 	}

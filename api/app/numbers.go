@@ -18,8 +18,17 @@ import (
 // row would serialise them on every commit). The cost is the usual one of
 // sequences: a create that fails after taking a number leaves a gap.
 type numbers struct {
-	db    *sql.DB
-	known sync.Map // sequence name -> struct{}: created
+	db      *sql.DB
+	nextval *sql.Stmt // nextval, prepared: one round trip per number
+	known   sync.Map  // sequence name -> struct{}: created
+}
+
+const nextvalSQL = `SELECT nextval($1::regclass)`
+
+func newNumbers(db *sql.DB) *numbers {
+	n := &numbers{db: db}
+	n.nextval, _ = db.Prepare(nextvalSQL) // nil: run unprepared
+	return n
 }
 
 func sequenceName(tenant string) string {
@@ -41,8 +50,14 @@ func (n *numbers) next(ctx context.Context, tenant string) (int64, error) {
 		}
 		n.known.Store(name, struct{}{})
 	}
+	var row *sql.Row
+	if n.nextval != nil {
+		row = n.nextval.QueryRowContext(ctx, pq.QuoteIdentifier(name))
+	} else {
+		row = n.db.QueryRowContext(ctx, nextvalSQL, pq.QuoteIdentifier(name))
+	}
 	var v int64
-	if err := n.db.QueryRowContext(ctx, `SELECT nextval($1::regclass)`, pq.QuoteIdentifier(name)).Scan(&v); err != nil {
+	if err := row.Scan(&v); err != nil {
 		return 0, fmt.Errorf("next ticket number: %w", err)
 	}
 	return v, nil

@@ -9,7 +9,6 @@ package app
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"sync"
@@ -51,10 +50,12 @@ type Result struct {
 
 // Tickets runs ticket and ticket-configuration commands.
 type Tickets struct {
-	store   eventstore.Store
-	numbers *numbers
-	now     func() time.Time
-	configs sync.Map // tenant -> cachedConfig
+	store       eventstore.Store
+	tickets     *repository[*ticket.Ticket]
+	configs     *repository[*ticket.TenantConfig]
+	numbers     *numbers
+	now         func() time.Time
+	configCache sync.Map // tenant -> cachedConfig
 }
 
 // NewTickets returns the ticket service over store; db holds the ticket
@@ -63,29 +64,15 @@ func NewTickets(store eventstore.Store, db *sql.DB, now func() time.Time) *Ticke
 	if now == nil {
 		now = time.Now
 	}
-	return &Tickets{store: store, numbers: &numbers{db: db}, now: now}
-}
-
-// maxRetries bounds how often a command is re-decided after losing a race
-// with a concurrent write to the same ticket.
-const maxRetries = 8
-
-// numberStream maps ticket number n of a tenant to its ticket: a stream
-// per number, whose one event names the ticket. Appending to a stream of
-// its own never contends with other creates, and reading it back is
-// consistent the moment the create returns.
-func numberStream(tenant string, n int64) eventstore.StreamRef {
-	return eventstore.StreamRef{TenantID: tenant, Type: "ticket_number", ID: strconv.FormatInt(n, 10)}
-}
-
-// NumberAllocated is a number stream's event.
-type NumberAllocated struct {
-	TicketID string `json:"ticket_id"`
+	return &Tickets{store: store, tickets: newRepository(ticketKind, store), configs: newRepository(configKind, store),
+		numbers: newNumbers(db), now: now}
 }
 
 // Create opens a ticket: it allocates the tenant's next number, lets the
-// domain decide and appends TicketCreated. c.ID, if empty, is generated;
-// c.Number and c.TenantID are set here.
+// domain decide and appends TicketCreated, which claims the number as its
+// stream's key (eventstore.EventData.Key): one append, and the number
+// resolves to the ticket the moment the create returns. c.ID, if empty,
+// is generated; c.Number and c.TenantID are set here.
 func (s *Tickets) Create(ctx context.Context, tenant string, c ticket.CreateTicket, m Meta) (Result, error) {
 	chosen := c.ID != "" // by the client, who may be retrying
 	if !chosen {
@@ -105,37 +92,33 @@ func (s *Tickets) Create(ctx context.Context, tenant string, c ticket.CreateTick
 	// A retried create with a client-chosen id must not take a second
 	// number. (A fresh random id cannot exist yet: no need to look.)
 	if chosen {
-		if t, _, err := tickets.load(ctx, s.store, ticketStream(tenant, c.ID)); err != nil {
+		if t, _, err := s.tickets.load(ctx, ticketStream(tenant, c.ID)); err != nil {
 			return Result{}, err
 		} else if t.Exists() {
 			return Result{}, fmt.Errorf("create ticket %s: %w", c.ID, &eventstore.VersionConflictError{
 				Stream: ticketStream(tenant, c.ID), Expected: eventstore.NoStream, Actual: t.Version()})
 		}
 	}
-	n, err := s.allocate(ctx, tenant, c.ID, m)
-	if err != nil {
+	if c.Number, err = s.numbers.next(ctx, tenant); err != nil {
 		return Result{}, err
 	}
-	c.Number = n
 	t, err := ticket.New(c, cfg, s.now())
 	if err != nil {
 		return Result{}, err
 	}
-	return s.appendPending(ctx, tenant, t, eventstore.NoStream, m)
-}
-
-func (s *Tickets) allocate(ctx context.Context, tenant, ticketID string, m Meta) (int64, error) {
-	n, err := s.numbers.next(ctx, tenant)
+	pending := t.Pending()
+	data, err := encode(pending, m, ticket.Encode)
 	if err != nil {
-		return 0, err
+		return Result{}, err
 	}
-	data, _ := json.Marshal(NumberAllocated{TicketID: ticketID})
-	if _, err := s.store.Append(ctx, numberStream(tenant, n), eventstore.NoStream, []eventstore.EventData{{
-		ID: uuid.NewString(), Type: "ticket_number.allocated", Data: data, Metadata: m.metadata(),
-	}}); err != nil {
-		return 0, fmt.Errorf("allocate ticket number %d: %w", n, err)
+	data[0].Key = strconv.FormatInt(c.Number, 10) // TicketCreated
+	stream := ticketStream(tenant, t.ID())
+	ar, err := s.store.Append(ctx, stream, eventstore.NoStream, data)
+	if err != nil {
+		return Result{}, fmt.Errorf("ticket %s: %w", t.ID(), err)
 	}
-	return n, nil
+	s.tickets.added(stream, history{}, ar.Last(), pending)
+	return Result{Ticket: t.Snapshot(), Events: pending, Position: ar.Last()}, nil
 }
 
 // Resolve turns a ticket reference — its UUID, its number ("34") or its
@@ -156,24 +139,21 @@ func (s *Tickets) Resolve(ctx context.Context, tenant, ref string) (string, erro
 	if err != nil || n < 1 {
 		return "", ticket.ErrNotFound
 	}
-	evs, err := s.store.ReadStream(ctx, numberStream(tenant, n), 1, 1)
+	id, ok, err := s.store.Lookup(ctx, tenant, ticket.StreamType, strconv.FormatInt(n, 10))
 	if err != nil {
 		return "", err
 	}
-	if len(evs) == 0 {
+	if !ok {
 		return "", ticket.ErrNotFound
 	}
-	var a NumberAllocated
-	if err := json.Unmarshal(evs[0].Data, &a); err != nil {
-		return "", fmt.Errorf("number %d: %w", n, err)
-	}
-	return a.TicketID, nil
+	return id, nil
 }
 
-// tickets and configs say how ticket streams and config streams are stored.
+// ticketKind and configKind say how ticket streams and config streams are
+// stored.
 var (
-	tickets = kind[*ticket.Ticket]{encode: ticket.Encode, decode: ticket.Decode, rehydrate: ticket.Rehydrate}
-	configs = kind[*ticket.TenantConfig]{encode: ticket.Encode, decode: ticket.Decode, rehydrate: ticket.RehydrateConfig}
+	ticketKind = kind[*ticket.Ticket]{encode: ticket.Encode, decode: ticket.Decode, rehydrate: ticket.Rehydrate}
+	configKind = kind[*ticket.TenantConfig]{encode: ticket.Encode, decode: ticket.Decode, rehydrate: ticket.RehydrateConfig}
 )
 
 func ticketStream(tenant, id string) eventstore.StreamRef {
@@ -188,7 +168,7 @@ func (s *Tickets) Load(ctx context.Context, tenant, ref string) (*ticket.Ticket,
 	if err != nil {
 		return nil, eventstore.Position{}, err
 	}
-	t, pos, err := tickets.load(ctx, s.store, ticketStream(tenant, id))
+	t, pos, err := s.tickets.load(ctx, ticketStream(tenant, id))
 	if err == nil && !t.Exists() {
 		err = ticket.ErrNotFound
 	}
@@ -211,7 +191,7 @@ func (s *Tickets) Execute(ctx context.Context, tenant, ref string, ifVersion *in
 	if err != nil {
 		return Result{}, err
 	}
-	t, pos, err := tickets.run(ctx, s.store, ticketStream(tenant, id), ifVersion, s.now, m, func(t *ticket.Ticket, at time.Time) error {
+	t, pos, err := s.tickets.run(ctx, ticketStream(tenant, id), ifVersion, s.now, m, func(t *ticket.Ticket, at time.Time) error {
 		if !t.Exists() {
 			return ticket.ErrNotFound
 		}
@@ -231,21 +211,6 @@ func (s *Tickets) Execute(ctx context.Context, tenant, ref string, ifVersion *in
 	return res, nil
 }
 
-func (s *Tickets) appendPending(ctx context.Context, tenant string, t *ticket.Ticket, exp eventstore.ExpectedVersion, m Meta) (Result, error) {
-	pending := t.Pending()
-	res := Result{Ticket: t.Snapshot(), Events: pending}
-	data, err := encode(pending, m, ticket.Encode)
-	if err != nil {
-		return Result{}, err
-	}
-	ar, err := s.store.Append(ctx, ticketStream(tenant, t.ID()), exp, data)
-	if err != nil {
-		return Result{}, fmt.Errorf("ticket %s: %w", t.ID(), err)
-	}
-	res.Position = ar.Last()
-	return res, nil
-}
-
 func configStream(tenant string) eventstore.StreamRef {
 	return eventstore.StreamRef{TenantID: tenant, Type: ticket.ConfigStreamType, ID: ticket.ConfigStreamID}
 }
@@ -260,7 +225,7 @@ func configStream(tenant string) eventstore.StreamRef {
 // key for that long; it never corrupts history.
 func (s *Tickets) Config(ctx context.Context, tenant string) (ticket.Config, int64, error) {
 	now := s.now()
-	if v, ok := s.configs.Load(tenant); ok {
+	if v, ok := s.configCache.Load(tenant); ok {
 		if c := v.(cachedConfig); now.Sub(c.at) < configTTL {
 			return c.cfg.Clone(), c.version, nil
 		}
@@ -269,7 +234,7 @@ func (s *Tickets) Config(ctx context.Context, tenant string) (ticket.Config, int
 	if err != nil {
 		return ticket.Config{}, 0, err
 	}
-	s.configs.Store(tenant, cachedConfig{cfg: c.Config(), version: c.Version(), at: now})
+	s.configCache.Store(tenant, cachedConfig{cfg: c.Config(), version: c.Version(), at: now})
 	return c.Config(), c.Version(), nil
 }
 
@@ -283,7 +248,7 @@ type cachedConfig struct {
 }
 
 func (s *Tickets) loadConfig(ctx context.Context, tenant string) (*ticket.TenantConfig, error) {
-	c, _, err := configs.load(ctx, s.store, configStream(tenant))
+	c, _, err := s.configs.load(ctx, configStream(tenant))
 	return c, err
 }
 
@@ -292,8 +257,8 @@ func (s *Tickets) loadConfig(ctx context.Context, tenant string) (*ticket.Tenant
 // (else PreconditionFailed); without, a concurrent change is retried.
 func (s *Tickets) ChangeConfig(ctx context.Context, tenant string, ifVersion *int64, m Meta,
 	decide func(c *ticket.TenantConfig, at time.Time) error) (ticket.Config, eventstore.Position, error) {
-	c, pos, err := configs.run(ctx, s.store, configStream(tenant), ifVersion, s.now, m, decide)
-	s.configs.Delete(tenant)
+	c, pos, err := s.configs.run(ctx, configStream(tenant), ifVersion, s.now, m, decide)
+	s.configCache.Delete(tenant)
 	if err != nil {
 		return ticket.Config{}, eventstore.Position{}, err
 	}

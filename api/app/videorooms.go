@@ -13,7 +13,7 @@ import (
 	"github.com/eventdesk/eventdesk/eventstore"
 )
 
-var rooms = kind[*videoroom.Room]{encode: videoroom.Encode, decode: videoroom.Decode, rehydrate: videoroom.Rehydrate}
+var roomKind = kind[*videoroom.Room]{encode: videoroom.Encode, decode: videoroom.Decode, rehydrate: videoroom.Rehydrate}
 
 // TokenTTL is how long a video-room access token is valid.
 const TokenTTL = time.Hour
@@ -21,6 +21,7 @@ const TokenTTL = time.Hour
 // VideoRooms runs video-room commands and issues access tokens.
 type VideoRooms struct {
 	store   eventstore.Store
+	rooms   *repository[*videoroom.Room]
 	tickets *Tickets
 	tenants *Tenants
 	now     func() time.Time
@@ -31,7 +32,7 @@ func NewVideoRooms(store eventstore.Store, tickets *Tickets, tenants *Tenants, n
 	if now == nil {
 		now = time.Now
 	}
-	return &VideoRooms{store: store, tickets: tickets, tenants: tenants, now: now}
+	return &VideoRooms{store: store, rooms: newRepository(roomKind, store), tickets: tickets, tenants: tenants, now: now}
 }
 
 func roomStream(tenant, name string) eventstore.StreamRef {
@@ -55,7 +56,7 @@ func (s *VideoRooms) run(ctx context.Context, tenant, name string, m Meta,
 	if !videoroom.ValidUniqueName(name) {
 		return videoroom.Snapshot{}, eventstore.Position{}, videoroom.ErrNotFound
 	}
-	r, pos, err := rooms.run(ctx, s.store, roomStream(tenant, name), nil, s.now, m, decide)
+	r, pos, err := s.rooms.run(ctx, roomStream(tenant, name), nil, s.now, m, decide)
 	if err != nil {
 		return videoroom.Snapshot{}, eventstore.Position{}, err
 	}
@@ -67,7 +68,7 @@ func (s *VideoRooms) Get(ctx context.Context, tenant, name string) (videoroom.Sn
 	if !videoroom.ValidUniqueName(name) {
 		return videoroom.Snapshot{}, videoroom.ErrNotFound
 	}
-	r, _, err := rooms.load(ctx, s.store, roomStream(tenant, name))
+	r, _, err := s.rooms.load(ctx, roomStream(tenant, name))
 	if err != nil {
 		return videoroom.Snapshot{}, err
 	}
@@ -112,7 +113,7 @@ func (s *VideoRooms) Token(ctx context.Context, tenant, name, identity string) (
 	if !videoroom.ValidUniqueName(name) {
 		return "", time.Time{}, videoroom.ErrNotFound
 	}
-	r, _, err := rooms.load(ctx, s.store, roomStream(tenant, name))
+	r, _, err := s.rooms.load(ctx, roomStream(tenant, name))
 	if err != nil {
 		return "", time.Time{}, err
 	}

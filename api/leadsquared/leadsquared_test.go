@@ -621,3 +621,7 @@ func uniquePrefix(t testing.TB) string {
 	prefixSeq.Unlock()
 	return fmt.Sprintf("eventdesk-test:%s:%d:%d:", t.Name(), time.Now().UnixNano(), n)
 }
+
+func (s failingStore) Lookup(context.Context, string, string, string) (string, bool, error) {
+	return "", false, s.err
+}

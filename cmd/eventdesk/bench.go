@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -40,6 +41,13 @@ type benchOptions struct {
 	clients     int
 	events      int
 	cpuProfile  string
+	only        []string
+}
+
+// runs reports whether figure group g (store, http, projections) is
+// selected by --only.
+func (o benchOptions) runs(g string) bool {
+	return len(o.only) == 0 || slices.Contains(o.only, g)
 }
 
 func benchCmd(c *cli) *cobra.Command {
@@ -56,6 +64,7 @@ func benchCmd(c *cli) *cobra.Command {
 	cmd.Flags().IntVar(&o.connections, "connections", 16, "concurrent store writers")
 	cmd.Flags().IntVar(&o.clients, "clients", 32, "concurrent HTTP clients")
 	cmd.Flags().IntVar(&o.events, "events", 200_000, "events for the catch-up and rebuild figures")
+	cmd.Flags().StringSliceVar(&o.only, "only", nil, "run only these figure groups: store, http, projections (default all)")
 	cmd.Flags().StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (server and clients) to this file")
 	return cmd
 }
@@ -106,17 +115,26 @@ func bench(ctx context.Context, c *cli, o benchOptions) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	sdb, drop, err := scratch(ctx, c, "store")
-	if err != nil {
-		return err
+	for _, g := range o.only {
+		if g != "store" && g != "http" && g != "projections" {
+			return fmt.Errorf("--only: unknown figure group %q (want store, http or projections)", g)
+		}
 	}
-	figs, err := storebench.Run(ctx, sdb.DB, storebench.Options{Connections: o.connections, Duration: o.duration,
-		CatchUp: o.events, Progress: say})
-	drop()
-	if err != nil {
-		return err
+	var figs []storebench.Figure
+	var appendRate float64 // 0 when the store figures are not run
+	if o.runs("store") {
+		sdb, drop, err := scratch(ctx, c, "store")
+		if err != nil {
+			return err
+		}
+		figs, err = storebench.Run(ctx, sdb.DB, storebench.Options{Connections: o.connections, Duration: o.duration,
+			CatchUp: o.events, Progress: say})
+		drop()
+		if err != nil {
+			return err
+		}
+		appendRate = figs[1].Rate
 	}
-	appendRate := figs[1].Rate
 
 	tdb, drop, err := scratch(ctx, c, "tickets")
 	if err != nil {
@@ -200,29 +218,39 @@ func ticketBench(ctx context.Context, c *cli, db *database, o benchOptions, appe
 		var m map[string]any
 		return m, json.Unmarshal(rb, &m)
 	}
-	say(fmt.Sprintf("HTTP: create ticket + log history, %d clients", o.clients))
-	last := make([]string, o.clients)
-	httpFig, err := storebench.Measure(ctx, "http_ticket_writes", o.clients, o.duration, func(ctx context.Context, w, i int) error {
-		if i%2 == 0 {
-			m, err := post(ctx, "/v1/tickets", map[string]any{"title": "Printer on fire", "description": "Smoke", "priority": "high"})
-			if err == nil {
-				last[w], _ = m["id"].(string)
+	var figs []storebench.Figure
+	if o.runs("http") {
+		say(fmt.Sprintf("HTTP: create ticket + log history, %d clients", o.clients))
+		last := make([]string, o.clients)
+		httpFig, err := storebench.Measure(ctx, "http_ticket_writes", o.clients, o.duration, func(ctx context.Context, w, i int) error {
+			if i%2 == 0 {
+				m, err := post(ctx, "/v1/tickets", map[string]any{"title": "Printer on fire", "description": "Smoke", "priority": "high"})
+				if err == nil {
+					last[w], _ = m["id"].(string)
+				}
+				return err
 			}
+			_, err := post(ctx, "/v1/tickets/"+last[w]+"/history", map[string]any{"type": "comment", "value": map[string]any{"text": "on it"}})
 			return err
+		})
+		if err != nil {
+			return nil, err
 		}
-		_, err := post(ctx, "/v1/tickets/"+last[w]+"/history", map[string]any{"type": "comment", "value": map[string]any{"text": "on it"}})
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	httpFig.Unit = "requests/s"
-	httpFig.Extra = map[string]float64{"http_rps": httpFig.Rate, "append_tps": appendRate, "ratio": httpFig.Rate / appendRate}
+		httpFig.Unit = "requests/s"
+		httpFig.Extra = map[string]float64{"http_rps": httpFig.Rate}
+		if appendRate > 0 {
+			httpFig.Extra["append_tps"], httpFig.Extra["ratio"] = appendRate, httpFig.Rate/appendRate
+		}
 
-	say(fmt.Sprintf("HTTP: LeadSquared create ticket, %d clients", o.clients))
-	lsqFig, err := leadSquaredBench(ctx, e, tenant.ID, creds, client, o)
-	if err != nil {
-		return nil, err
+		say(fmt.Sprintf("HTTP: LeadSquared create ticket, %d clients", o.clients))
+		lsqFig, err := leadSquaredBench(ctx, e, tenant.ID, creds, client, o)
+		if err != nil {
+			return nil, err
+		}
+		figs = append(figs, httpFig, lsqFig)
+	}
+	if !o.runs("projections") {
+		return figs, nil
 	}
 
 	// Catch-up: with the runner stopped, load o.events ticket events, then
@@ -264,7 +292,7 @@ func ticketBench(ctx context.Context, c *cli, db *database, o benchOptions, appe
 	}
 	secs = time.Since(start).Seconds()
 	rebuild := storebench.Figure{Name: "tickets_v1_rebuild", Ops: total, Seconds: secs, Rate: float64(total) / secs, Unit: "events/s"}
-	return []storebench.Figure{httpFig, lsqFig, catch, rebuild}, nil
+	return append(figs, catch, rebuild), nil
 }
 
 // leadSquaredBench creates tickets through the LeadSquared surface with

@@ -28,14 +28,12 @@ func AppendInTx(ctx context.Context, tx *sql.Tx, stream eventstore.StreamRef, ex
 	if !first {
 		return eventstore.AppendResult{}, ErrNotFirstWrite
 	}
-	ids, types, svs, datas, metas, err := columns(events)
+	b, err := columns(events)
 	if err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	query := func(ctx context.Context, args ...any) (*sql.Rows, error) {
-		return tx.QueryContext(ctx, appendSQL, args...)
-	}
-	res, err := insert(ctx, query, stream, expected, ids, types, svs, datas, metas)
+	unprepared := &Store{append: &prepared{query: appendSQL}}
+	res, err := unprepared.insert(ctx, tx, stream, expected, b)
 	if errors.Is(err, errNoRows) {
 		return res, eventstore.ErrVersionConflict
 	}

@@ -42,14 +42,16 @@ var _ eventstore.Store = (*Store)(nil)
 // Store is the PostgreSQL event store. Create it with New and Close it when
 // done.
 type Store struct {
-	db     *sqlx.DB
-	append *sql.Stmt // appendSQL, prepared; nil if preparing failed
-	log    *slog.Logger
-	local  eventstore.Broadcaster
-	notify chan struct{}
-	done   chan struct{}
-	wg     sync.WaitGroup
-	close  sync.Once
+	db         *sqlx.DB
+	append     *prepared
+	readStream *prepared
+	lookup     *prepared
+	log        *slog.Logger
+	local      eventstore.Broadcaster
+	notify     chan struct{}
+	done       chan struct{}
+	wg         sync.WaitGroup
+	close      sync.Once
 }
 
 // New returns a store over db, which must be migrated. log may be nil.
@@ -58,13 +60,12 @@ func New(db *sqlx.DB, log *slog.Logger) *Store {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Store{db: db, log: log, notify: make(chan struct{}, 1), done: make(chan struct{})}
-	// Prepared once, the append is parsed and planned once per connection
-	// instead of on every call.
-	if stmt, err := db.Prepare(appendSQL); err == nil {
-		s.append = stmt
-	} else {
-		log.Warn("prepare append; appends will be planned each time", "err", err)
-	}
+	// The hot statements are parsed and planned once per connection, and
+	// each then costs one round trip (lib/pq sends an unprepared query with
+	// arguments in two).
+	s.append = prepare(db, log, "append", appendSQL)
+	s.readStream = prepare(db, log, "read stream", readStreamSQL)
+	s.lookup = prepare(db, log, "lookup", lookupSQL)
 	s.wg.Add(1)
 	go s.notifier()
 	return s
@@ -78,10 +79,44 @@ func (s *Store) DB() *sqlx.DB { return s.db }
 func (s *Store) Close() error {
 	s.close.Do(func() { close(s.done) })
 	s.wg.Wait()
-	if s.append != nil {
-		return s.append.Close()
+	return errors.Join(s.append.close(), s.readStream.close(), s.lookup.close())
+}
+
+// prepared is a statement prepared on every pool connection that runs it,
+// or run unprepared if preparing failed (say, before migrations ran).
+type prepared struct {
+	query string
+	stmt  *sql.Stmt
+	db    *sqlx.DB
+}
+
+func prepare(db *sqlx.DB, log *slog.Logger, name, query string) *prepared {
+	p := &prepared{query: query, db: db}
+	var err error
+	if p.stmt, err = db.Prepare(query); err != nil {
+		log.Warn("prepare "+name+"; it will be planned on every call", "err", err)
 	}
-	return nil
+	return p
+}
+
+// run queries on the pool, or inside tx if not nil.
+func (p *prepared) run(ctx context.Context, tx *sql.Tx, args ...any) (*sql.Rows, error) {
+	switch {
+	case p.stmt != nil && tx != nil:
+		return tx.StmtContext(ctx, p.stmt).QueryContext(ctx, args...)
+	case p.stmt != nil:
+		return p.stmt.QueryContext(ctx, args...)
+	case tx != nil:
+		return tx.QueryContext(ctx, p.query, args...)
+	}
+	return p.db.QueryContext(ctx, p.query, args...)
+}
+
+func (p *prepared) close() error {
+	if p.stmt == nil {
+		return nil
+	}
+	return p.stmt.Close()
 }
 
 // Notify implements eventstore.Notifier: it wakes on appends made through
@@ -156,9 +191,9 @@ WITH cur AS (
 	SELECT coalesce(max(version), 0) AS v FROM events
 	WHERE tenant_id = $1 AND stream_type = $2 AND stream_id = $3
 )
-INSERT INTO events (event_id, tenant_id, stream_type, stream_id, version, event_type, schema_version, data, metadata)
-SELECT e.id, $1, $2, $3, cur.v + e.ord, e.typ, e.sv, e.data::jsonb, e.meta::jsonb
-FROM cur, unnest($5::uuid[], $6::text[], $7::int[], $8::text[], $9::text[]) WITH ORDINALITY AS e(id, typ, sv, data, meta, ord)
+INSERT INTO events (event_id, tenant_id, stream_type, stream_id, version, event_type, schema_version, data, metadata, unique_key)
+SELECT e.id, $1, $2, $3, cur.v + e.ord, e.typ, e.sv, e.data::jsonb, e.meta::jsonb, nullif(e.key, '')
+FROM cur, unnest($5::uuid[], $6::text[], $7::int[], $8::text[], $9::text[], $10::text[]) WITH ORDINALITY AS e(id, typ, sv, data, meta, key, ord)
 WHERE $4::bigint < 0 OR cur.v = $4::bigint
 ORDER BY e.ord
 RETURNING tx_id::text, position, version`
@@ -172,7 +207,7 @@ func (s *Store) Append(ctx context.Context, stream eventstore.StreamRef, expecte
 	if err := eventstore.ValidateAppend(stream, expected, events); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	ids, types, svs, datas, metas, err := columns(events)
+	b, err := columns(events)
 	if err != nil {
 		return eventstore.AppendResult{}, err
 	}
@@ -180,9 +215,9 @@ func (s *Store) Append(ctx context.Context, stream eventstore.StreamRef, expecte
 		var res eventstore.AppendResult
 		var err error
 		if attempt == 0 {
-			res, err = insert(ctx, s.query(nil), stream, expected, ids, types, svs, datas, metas)
+			res, err = s.insert(ctx, nil, stream, expected, b)
 		} else {
-			res, err = s.insertLocked(ctx, stream, expected, ids, types, svs, datas, metas)
+			res, err = s.insertLocked(ctx, stream, expected, b)
 		}
 		if err == nil {
 			s.committed()
@@ -196,12 +231,21 @@ func (s *Store) Append(ctx context.Context, stream eventstore.StreamRef, expecte
 		// Either the expected version did not hold or a unique key was hit.
 		// A retry of an append that already landed looks exactly like that,
 		// so check for it first.
-		if res, ok, err := s.original(ctx, stream, ids); err != nil || ok {
+		if res, ok, err := s.original(ctx, stream, b.ids); err != nil || ok {
 			return res, err
 		}
 		if raced && pqErr.Constraint == "events_event_id_key" && attempt < maxAnyRetries {
 			// Our ids are not stored now, so the concurrent owner rolled back.
 			continue
+		}
+		if raced && pqErr.Constraint == "events_unique_key" {
+			if err := s.keyTaken(ctx, stream, b.keys); err != nil {
+				return eventstore.AppendResult{}, err
+			}
+			if attempt < maxAnyRetries {
+				continue // the claim we hit rolled back; try again
+			}
+			return eventstore.AppendResult{}, fmt.Errorf("append to %s: %w", stream, translate(err))
 		}
 		if expected == eventstore.Any && attempt < maxAnyRetries {
 			continue // lost the race for the next version; take the new one
@@ -219,29 +263,51 @@ func (s *Store) Append(ctx context.Context, stream eventstore.StreamRef, expecte
 
 var errNoRows = errors.New("expected version did not hold")
 
-// columns turns events into the parallel arrays appendSQL unnests.
-func columns(events []eventstore.EventData) (ids, types []string, svs []int64, datas, metas []string, err error) {
+// keyTaken reports which of keys another stream holds, as a
+// *KeyTakenError; nil if none does any more (its claim rolled back).
+func (s *Store) keyTaken(ctx context.Context, stream eventstore.StreamRef, keys []string) error {
+	for _, k := range keys {
+		if k == "" {
+			continue
+		}
+		if _, ok, err := s.Lookup(ctx, stream.TenantID, stream.Type, k); err != nil || ok {
+			if err == nil {
+				err = &eventstore.KeyTakenError{Stream: stream, Key: k}
+			}
+			return fmt.Errorf("append to %s: %w", stream, err)
+		}
+	}
+	return nil
+}
+
+// batch holds an append's events as the parallel arrays appendSQL
+// unnests.
+type batch struct {
+	ids, types, datas, metas, keys []string
+	svs                            []int64
+}
+
+func columns(events []eventstore.EventData) (batch, error) {
 	n := len(events)
-	ids, types, metas, datas = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	svs = make([]int64, n)
+	b := batch{ids: make([]string, n), types: make([]string, n), datas: make([]string, n), metas: make([]string, n),
+		keys: make([]string, n), svs: make([]int64, n)}
 	for i, e := range events {
-		ids[i], types[i], datas[i] = strings.ToLower(e.ID), e.Type, string(e.Data)
-		svs[i] = int64(max(e.SchemaVersion, 1))
+		b.ids[i], b.types[i], b.datas[i], b.keys[i] = strings.ToLower(e.ID), e.Type, string(e.Data), e.Key
+		b.svs[i] = int64(max(e.SchemaVersion, 1))
 		m, err := json.Marshal(e.Metadata)
 		if err != nil {
-			return nil, nil, nil, nil, nil, &eventstore.InvalidError{Field: fmt.Sprintf("events[%d].metadata", i), Reason: err.Error()}
+			return batch{}, &eventstore.InvalidError{Field: fmt.Sprintf("events[%d].metadata", i), Reason: err.Error()}
 		}
-		metas[i] = string(m)
+		b.metas[i] = string(m)
 	}
-	return ids, types, svs, datas, metas, nil
+	return b, nil
 }
 
 // insertLocked is the contended path: it queues behind other contended
 // appends to the same stream on a transaction-scoped advisory lock, so a
 // hot stream's writers take turns instead of retrying in a herd. The lock
 // is no write, so the insert is still the transaction's first write.
-func (s *Store) insertLocked(ctx context.Context, stream eventstore.StreamRef, expected eventstore.ExpectedVersion,
-	ids, types []string, svs []int64, datas, metas []string) (eventstore.AppendResult, error) {
+func (s *Store) insertLocked(ctx context.Context, stream eventstore.StreamRef, expected eventstore.ExpectedVersion, b batch) (eventstore.AppendResult, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return eventstore.AppendResult{}, err
@@ -250,39 +316,17 @@ func (s *Store) insertLocked(ctx context.Context, stream eventstore.StreamRef, e
 	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, stream.String()); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	res, err := insert(ctx, s.query(tx), stream, expected, ids, types, svs, datas, metas)
+	res, err := s.insert(ctx, tx, stream, expected, b)
 	if err != nil {
 		return res, err
 	}
 	return res, tx.Commit()
 }
 
-// runAppend runs appendSQL with args.
-type runAppend func(ctx context.Context, args ...any) (*sql.Rows, error)
-
-// query runs the prepared append on the pool, or inside tx if not nil.
-func (s *Store) query(tx *sql.Tx) runAppend {
-	switch {
-	case s.append != nil && tx != nil:
-		return func(ctx context.Context, args ...any) (*sql.Rows, error) {
-			return tx.StmtContext(ctx, s.append).QueryContext(ctx, args...)
-		}
-	case s.append != nil:
-		return s.append.QueryContext
-	case tx != nil:
-		return func(ctx context.Context, args ...any) (*sql.Rows, error) {
-			return tx.QueryContext(ctx, appendSQL, args...)
-		}
-	}
-	return func(ctx context.Context, args ...any) (*sql.Rows, error) {
-		return s.db.QueryContext(ctx, appendSQL, args...)
-	}
-}
-
-func insert(ctx context.Context, query runAppend, stream eventstore.StreamRef, expected eventstore.ExpectedVersion,
-	ids, types []string, svs []int64, datas, metas []string) (eventstore.AppendResult, error) {
-	rows, err := query(ctx, stream.TenantID, stream.Type, stream.ID, int64(expected),
-		pq.Array(ids), pq.Array(types), pq.Array(svs), pq.Array(datas), pq.Array(metas))
+// insert runs the append statement on the pool, or inside tx if not nil.
+func (s *Store) insert(ctx context.Context, tx *sql.Tx, stream eventstore.StreamRef, expected eventstore.ExpectedVersion, b batch) (eventstore.AppendResult, error) {
+	rows, err := s.append.run(ctx, tx, stream.TenantID, stream.Type, stream.ID, int64(expected),
+		pq.Array(b.ids), pq.Array(b.types), pq.Array(b.svs), pq.Array(b.datas), pq.Array(b.metas), pq.Array(b.keys))
 	if err != nil {
 		return eventstore.AppendResult{}, err
 	}
@@ -369,7 +413,7 @@ func (s *Store) version(ctx context.Context, stream eventstore.StreamRef) (int64
 // selectEvent names the text form of tx_id tx_text: an output column named
 // tx_id would capture "ORDER BY tx_id" and sort transaction ids as text.
 const selectEvent = `SELECT position, tx_id::text AS tx_text, event_id::text AS event_id, tenant_id, stream_type, stream_id,
-	version, event_type, schema_version, data, metadata, recorded_at FROM events`
+	version, event_type, schema_version, data, metadata, coalesce(unique_key, ''), recorded_at FROM events`
 
 // logPlan pins the plan of reads of the log to an ordered index scan. With
 // statistics that lag the table (a fresh database, a bulk import) the
@@ -425,7 +469,7 @@ func scanEvents(rows *sql.Rows, err error) ([]eventstore.Event, error) {
 			metadata []byte
 		)
 		if err := rows.Scan(&e.Position.Seq, &tx, &e.ID, &e.TenantID, &e.StreamType, &e.StreamID, &e.Version,
-			&e.Type, &e.SchemaVersion, &data, &metadata, &e.RecordedAt); err != nil {
+			&e.Type, &e.SchemaVersion, &data, &metadata, &e.Key, &e.RecordedAt); err != nil {
 			return nil, err
 		}
 		if e.Position.TxID, err = strconv.ParseUint(tx, 10, 64); err != nil {
@@ -450,13 +494,40 @@ func (s *Store) ReadStream(ctx context.Context, stream eventstore.StreamRef, fro
 	if limit <= 0 {
 		limit = 1000
 	}
-	evs, err := s.queryEvents(ctx, selectEvent+` WHERE tenant_id = $1 AND stream_type = $2 AND stream_id = $3
-		AND version >= $4 ORDER BY version LIMIT $5`, stream.TenantID, stream.Type, stream.ID, from, limit)
+	evs, err := scanEvents(s.readStream.run(ctx, nil, stream.TenantID, stream.Type, stream.ID, from, limit))
 	if err != nil {
 		return nil, fmt.Errorf("read stream %s: %w", stream, translate(err))
 	}
 	return evs, nil
 }
+
+const readStreamSQL = selectEvent + ` WHERE tenant_id = $1 AND stream_type = $2 AND stream_id = $3
+	AND version >= $4 ORDER BY version LIMIT $5`
+
+// Lookup implements eventstore.Store.
+func (s *Store) Lookup(ctx context.Context, tenantID, streamType, key string) (string, bool, error) {
+	if err := eventstore.ValidateStream(eventstore.StreamRef{TenantID: tenantID, Type: streamType, ID: "-"}); err != nil {
+		return "", false, err
+	}
+	if key == "" || len(key) > eventstore.MaxKeyLength {
+		return "", false, nil // no stream can hold it
+	}
+	rows, err := s.lookup.run(ctx, nil, tenantID, streamType, key)
+	if err != nil {
+		return "", false, fmt.Errorf("look up key %q of %s streams: %w", key, streamType, translate(err))
+	}
+	defer rows.Close()
+	var id string
+	if !rows.Next() {
+		return "", false, translate(rows.Err())
+	}
+	if err := rows.Scan(&id); err != nil {
+		return "", false, err
+	}
+	return id, true, rows.Err()
+}
+
+const lookupSQL = `SELECT stream_id FROM events WHERE tenant_id = $1 AND stream_type = $2 AND unique_key = $3`
 
 // fence keeps only rows no in-flight transaction can precede.
 const fence = `tx_id < pg_snapshot_xmin(pg_current_snapshot())`

@@ -41,6 +41,12 @@ func Run(t *testing.T, newStore func(*testing.T) eventstore.Store) {
 		{"ReadAllFilters", readAllFilters},
 		{"TenantIsolation", tenantIsolation},
 		{"BadInput", badInput},
+		{"KeyClaim", keyClaim},
+		{"KeyTaken", keyTaken},
+		{"KeyScope", keyScope},
+		{"KeyIdempotentRetry", keyIdempotentRetry},
+		{"KeyRaceOneWinner", keyRaceOneWinner},
+		{"KeyBadInput", keyBadInput},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
