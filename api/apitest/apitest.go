@@ -55,7 +55,7 @@ type Tenant struct {
 func New(t testing.TB) *Env {
 	t.Helper()
 	db := pgtest.DB(t)
-	store := postgres.New(db, nil)
+	store := postgres.New(db, nil, postgres.WithGroupCommit(4))
 	t.Cleanup(func() { store.Close() })
 	runner := projections.NewRunner(db.DB, store, store, nil, 20*time.Millisecond, projections.Tickets{})
 	ctx, cancel := context.WithCancel(context.Background())

@@ -7,7 +7,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
+	"time"
 
 	"github.com/lib/pq"
 )
@@ -17,18 +19,42 @@ import (
 // creates in one tenant never queue behind each other (a counter stream or
 // row would serialise them on every commit). The cost is the usual one of
 // sequences: a create that fails after taking a number leaves a gap.
+//
+// Creates that arrive while a tenant's numbers are being fetched wait for
+// the next fetch, which takes one number for each of them in one round
+// trip: under load a tenant's creates cost a fraction of a statement each,
+// and no number is ever taken for nobody.
 type numbers struct {
 	db      *sql.DB
-	nextval *sql.Stmt // nextval, prepared: one round trip per number
-	known   sync.Map  // sequence name -> struct{}: created
+	nextval *sql.Stmt // numbersSQL, prepared; nil: run unprepared
+	tenants sync.Map  // tenant -> *tenantNumbers
 }
 
-const nextvalSQL = `SELECT nextval($1::regclass)`
+// numbersSQL takes $2 numbers from sequence $1.
+const numbersSQL = `SELECT nextval($1::regclass) FROM generate_series(1, $2::int)`
+
+// fetchTimeout bounds one fetch; it serves many callers, so it follows
+// none of their contexts.
+const fetchTimeout = 10 * time.Second
 
 func newNumbers(db *sql.DB) *numbers {
 	n := &numbers{db: db}
-	n.nextval, _ = db.Prepare(nextvalSQL) // nil: run unprepared
+	n.nextval, _ = db.Prepare(numbersSQL)
 	return n
+}
+
+// tenantNumbers is one tenant's queue of creates waiting for a number.
+type tenantNumbers struct {
+	sequence string // quoted name
+	mu       sync.Mutex
+	created  bool
+	fetching bool
+	waiting  []chan numberResult
+}
+
+type numberResult struct {
+	n   int64
+	err error
 }
 
 func sequenceName(tenant string) string {
@@ -39,26 +65,87 @@ func sequenceName(tenant string) string {
 // next returns the tenant's next ticket number, creating its sequence on
 // first use.
 func (n *numbers) next(ctx context.Context, tenant string) (int64, error) {
-	name := sequenceName(tenant)
-	if _, ok := n.known.Load(name); !ok {
-		if _, err := n.db.ExecContext(ctx, `CREATE SEQUENCE IF NOT EXISTS `+pq.QuoteIdentifier(name)); err != nil {
-			var pqErr *pq.Error
-			// Two creators raced past IF NOT EXISTS; the sequence exists.
-			if !errors.As(err, &pqErr) || pqErr.Code != "23505" {
-				return 0, fmt.Errorf("ticket number sequence: %w", err)
+	v, _ := n.tenants.LoadOrStore(tenant, &tenantNumbers{sequence: pq.QuoteIdentifier(sequenceName(tenant))})
+	t := v.(*tenantNumbers)
+	ch := make(chan numberResult, 1)
+	t.mu.Lock()
+	t.waiting = append(t.waiting, ch)
+	if !t.fetching {
+		t.fetching = true
+		go n.fetch(t)
+	}
+	t.mu.Unlock()
+	select {
+	case r := <-ch:
+		return r.n, r.err
+	case <-ctx.Done():
+		return 0, ctx.Err() // its number, if fetched, is a gap
+	}
+}
+
+// fetch serves t's waiting creates, a round trip per group, until none
+// is left.
+func (n *numbers) fetch(t *tenantNumbers) {
+	for {
+		t.mu.Lock()
+		group := t.waiting
+		t.waiting = nil
+		if len(group) == 0 {
+			t.fetching = false
+			t.mu.Unlock()
+			return
+		}
+		t.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), fetchTimeout)
+		got, err := n.take(ctx, t, len(group))
+		cancel()
+		for i, ch := range group {
+			if err != nil {
+				ch <- numberResult{err: err}
+			} else {
+				ch <- numberResult{n: got[i]}
 			}
 		}
-		n.known.Store(name, struct{}{})
 	}
-	var row *sql.Row
+}
+
+// take fetches k numbers from t's sequence, in increasing order.
+func (n *numbers) take(ctx context.Context, t *tenantNumbers, k int) ([]int64, error) {
+	if !t.created {
+		if _, err := n.db.ExecContext(ctx, `CREATE SEQUENCE IF NOT EXISTS `+t.sequence); err != nil {
+			var pqErr *pq.Error
+			// Two nodes raced past IF NOT EXISTS; the sequence exists.
+			if !errors.As(err, &pqErr) || pqErr.Code != "23505" {
+				return nil, fmt.Errorf("ticket number sequence: %w", err)
+			}
+		}
+		t.created = true // only fetch, which runs alone per tenant, touches it
+	}
+	var rows *sql.Rows
+	var err error
 	if n.nextval != nil {
-		row = n.nextval.QueryRowContext(ctx, pq.QuoteIdentifier(name))
+		rows, err = n.nextval.QueryContext(ctx, t.sequence, k)
 	} else {
-		row = n.db.QueryRowContext(ctx, nextvalSQL, pq.QuoteIdentifier(name))
+		rows, err = n.db.QueryContext(ctx, numbersSQL, t.sequence, k)
 	}
-	var v int64
-	if err := row.Scan(&v); err != nil {
-		return 0, fmt.Errorf("next ticket number: %w", err)
+	if err != nil {
+		return nil, fmt.Errorf("next ticket numbers: %w", err)
 	}
-	return v, nil
+	defer rows.Close()
+	got := make([]int64, 0, k)
+	for rows.Next() {
+		var v int64
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		got = append(got, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("next ticket numbers: %w", err)
+	}
+	if len(got) != k {
+		return nil, fmt.Errorf("next ticket numbers: got %d of %d", len(got), k)
+	}
+	slices.Sort(got)
+	return got, nil
 }

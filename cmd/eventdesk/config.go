@@ -37,6 +37,7 @@ type config struct {
 	PollInterval    time.Duration // EVENTDESK_POLL_INTERVAL
 	EmbeddedPG      string        // EVENTDESK_EMBEDDED_PG: embeddedAuto or embeddedNever
 	MaxUploadBytes  int           // EVENTDESK_MAX_UPLOAD_BYTES: the largest attachment accepted
+	GroupCommit     int           // EVENTDESK_GROUP_COMMIT: concurrent append groups; 0 commits each append alone
 
 	// DefaultDatabase is true when DatabaseURL is defaultDatabaseURL, the
 	// only case in which the embedded cluster may stand in for it. Tests
@@ -65,6 +66,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		PollInterval:    p.duration("EVENTDESK_POLL_INTERVAL", 500*time.Millisecond),
 		EmbeddedPG:      p.oneOf("EVENTDESK_EMBEDDED_PG", embeddedAuto, embeddedAuto, embeddedNever),
 		MaxUploadBytes:  p.integer("EVENTDESK_MAX_UPLOAD_BYTES", 25<<20, 1, 1<<30),
+		GroupCommit:     p.integer("EVENTDESK_GROUP_COMMIT", 4, 0, 64),
 		EmbeddedDir:     p.abs("var/pg"),
 		PGBinDirs:       append(installedPGBinDirs(), filepath.SplitList(getenv("PATH"))...),
 	}

@@ -37,7 +37,7 @@ type engine struct {
 // newEngine wires the engine over db. reg may be nil (no metrics); rdb
 // is nil on a single node (limits and fan-out stay in-process).
 func newEngine(db *database, cfg config, log *slog.Logger, reg prometheus.Registerer, rdb *redis.Client) *engine {
-	store := postgres.New(db.DB, log)
+	store := postgres.New(db.DB, log, postgres.WithGroupCommit(cfg.GroupCommit))
 	runner := projections.NewRunner(db.DB.DB, store, store, log, cfg.PollInterval, allProjections()...)
 	queries := projections.NewTicketQueries(db.DB.DB)
 	e := &engine{store: store, runner: runner,

@@ -22,7 +22,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -46,16 +45,20 @@ type Store struct {
 	append     *prepared
 	readStream *prepared
 	lookup     *prepared
-	log        *slog.Logger
-	local      eventstore.Broadcaster
-	notify     chan struct{}
-	done       chan struct{}
-	wg         sync.WaitGroup
-	close      sync.Once
+	group      *prepared
+	// groups feeds the group writers (nil without WithGroupCommit).
+	groups       chan *groupAppend
+	groupWriters int
+	log          *slog.Logger
+	local        eventstore.Broadcaster
+	notify       chan struct{}
+	done         chan struct{}
+	wg           sync.WaitGroup
+	close        sync.Once
 }
 
 // New returns a store over db, which must be migrated. log may be nil.
-func New(db *sqlx.DB, log *slog.Logger) *Store {
+func New(db *sqlx.DB, log *slog.Logger, opts ...Option) *Store {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -66,6 +69,16 @@ func New(db *sqlx.DB, log *slog.Logger) *Store {
 	s.append = prepare(db, log, "append", appendSQL)
 	s.readStream = prepare(db, log, "read stream", readStreamSQL)
 	s.lookup = prepare(db, log, "lookup", lookupSQL)
+	for _, o := range opts {
+		o(s)
+	}
+	if s.groups != nil {
+		s.group = prepare(db, log, "group append", groupSQL)
+		for range s.groupWriters {
+			s.wg.Add(1)
+			go s.groupWriter()
+		}
+	}
 	s.wg.Add(1)
 	go s.notifier()
 	return s
@@ -79,7 +92,11 @@ func (s *Store) DB() *sqlx.DB { return s.db }
 func (s *Store) Close() error {
 	s.close.Do(func() { close(s.done) })
 	s.wg.Wait()
-	return errors.Join(s.append.close(), s.readStream.close(), s.lookup.close())
+	err := errors.Join(s.append.close(), s.readStream.close(), s.lookup.close())
+	if s.group != nil {
+		err = errors.Join(err, s.group.close())
+	}
+	return err
 }
 
 // prepared is a statement prepared on every pool connection that runs it,
@@ -211,6 +228,15 @@ func (s *Store) Append(ctx context.Context, stream eventstore.StreamRef, expecte
 	if err != nil {
 		return eventstore.AppendResult{}, err
 	}
+	if s.groups != nil {
+		return s.appendGrouped(ctx, stream, expected, b)
+	}
+	return s.appendAlone(ctx, stream, expected, b)
+}
+
+// appendAlone appends b to stream in a statement of its own, settling
+// conflicts, retries and races.
+func (s *Store) appendAlone(ctx context.Context, stream eventstore.StreamRef, expected eventstore.ExpectedVersion, b batch) (eventstore.AppendResult, error) {
 	for attempt := 0; ; attempt++ {
 		var res eventstore.AppendResult
 		var err error
@@ -331,14 +357,10 @@ func (s *Store) insert(ctx context.Context, tx *sql.Tx, stream eventstore.Stream
 		return eventstore.AppendResult{}, err
 	}
 	defer rows.Close()
-	type landed struct {
-		pos     eventstore.Position
-		version int64
-	}
-	var got []landed
+	var got []landedEvent
 	for rows.Next() {
 		var tx string
-		var l landed
+		var l landedEvent
 		if err := rows.Scan(&tx, &l.pos.Seq, &l.version); err != nil {
 			return eventstore.AppendResult{}, err
 		}
@@ -353,12 +375,7 @@ func (s *Store) insert(ctx context.Context, tx *sql.Tx, stream eventstore.Stream
 	if len(got) == 0 {
 		return eventstore.AppendResult{}, errNoRows
 	}
-	sort.Slice(got, func(i, j int) bool { return got[i].version < got[j].version })
-	res := eventstore.AppendResult{FirstVersion: got[0].version, LastVersion: got[len(got)-1].version}
-	for _, l := range got {
-		res.Positions = append(res.Positions, l.pos)
-	}
-	return res, nil
+	return result(got), nil
 }
 
 // original looks for an earlier append of the same event ids. ok is true

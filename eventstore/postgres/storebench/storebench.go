@@ -116,6 +116,9 @@ type Options struct {
 	Duration    time.Duration // per throughput figure; 5s by default
 	CatchUp     int           // events to catch up over; 200,000 by default
 	Progress    func(string)  // told what is being measured, if set
+	// GroupCommit, if positive, adds a figure for appends to distinct
+	// streams through a store with postgres.WithGroupCommit(GroupCommit).
+	GroupCommit int
 }
 
 // Run measures the store on db (a freshly migrated scratch database) and
@@ -162,15 +165,30 @@ func Run(ctx context.Context, db *sqlx.DB, opt Options) ([]Figure, error) {
 		return nil, err
 	}
 	say("Append, distinct streams")
-	distinct, err := Measure(ctx, "append_distinct_streams", opt.Connections, opt.Duration, func(ctx context.Context, w, i int) error {
-		st := eventstore.StreamRef{TenantID: "bench", Type: "ticket", ID: fmt.Sprintf("d-%d-%d", w, i)}
-		_, err := s.Append(ctx, st, eventstore.NoStream, []eventstore.EventData{{ID: uuid.NewString(), Type: "ticket.created", Data: data, Metadata: meta}})
-		return err
-	})
+	appendDistinct := func(s *postgres.Store, prefix string) func(ctx context.Context, w, i int) error {
+		return func(ctx context.Context, w, i int) error {
+			st := eventstore.StreamRef{TenantID: "bench", Type: "ticket", ID: fmt.Sprintf("%s-%d-%d", prefix, w, i)}
+			_, err := s.Append(ctx, st, eventstore.NoStream, []eventstore.EventData{{ID: uuid.NewString(), Type: "ticket.created", Data: data, Metadata: meta}})
+			return err
+		}
+	}
+	distinct, err := Measure(ctx, "append_distinct_streams", opt.Connections, opt.Duration, appendDistinct(s, "d"))
 	if err != nil {
 		return nil, err
 	}
 	distinct.Extra = map[string]float64{"append_tps": distinct.Rate, "raw_insert_tps": raw.Rate, "ratio": distinct.Rate / raw.Rate}
+	figs := []Figure{raw, distinct}
+	if opt.GroupCommit > 0 {
+		say(fmt.Sprintf("Append, distinct streams, group commit (%d groups)", opt.GroupCommit))
+		gs := postgres.New(db, nil, postgres.WithGroupCommit(opt.GroupCommit))
+		grouped, err := Measure(ctx, "append_grouped", opt.Connections, opt.Duration, appendDistinct(gs, "g"))
+		gs.Close()
+		if err != nil {
+			return nil, err
+		}
+		grouped.Extra = map[string]float64{"append_tps": grouped.Rate, "raw_insert_tps": raw.Rate, "ratio": grouped.Rate / raw.Rate}
+		figs = append(figs, grouped)
+	}
 	say("Append, 8 hot streams")
 	hot, err := Measure(ctx, "append_8_hot_streams", opt.Connections, opt.Duration, func(ctx context.Context, w, i int) error {
 		st := eventstore.StreamRef{TenantID: "bench", Type: "ticket", ID: fmt.Sprintf("hot-%d", (w+i)%8)}
@@ -187,7 +205,7 @@ func Run(ctx context.Context, db *sqlx.DB, opt Options) ([]Figure, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []Figure{raw, distinct, hot, catch}, nil
+	return append(figs, hot, catch), nil
 }
 
 // catchUp loads n events into a tenant of their own and times a follower

@@ -1,0 +1,157 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/eventdesk/eventdesk/eventstore"
+	"github.com/eventdesk/eventdesk/eventstore/postgres"
+	"github.com/eventdesk/eventdesk/eventstore/postgres/pgtest"
+	"github.com/eventdesk/eventdesk/eventstore/storetest"
+)
+
+func newGroupedStore(t *testing.T) *postgres.Store {
+	s := postgres.New(pgtest.DB(t), nil, postgres.WithGroupCommit(4))
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// TestStoreGrouped runs the whole contract with group commit on: every
+// guarantee of Append must hold unchanged.
+func TestStoreGrouped(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) eventstore.Store { return newGroupedStore(t) })
+}
+
+// TestGroupCommit has 32 writers append to 40 streams through a grouped
+// store — exact expectations on their own streams, Any on shared ones,
+// keyed and multi-event appends — while a follower reads live. Every
+// append that succeeded is delivered exactly once, each stream in version
+// order with no gap, and appends of different streams did share commits
+// (several streams in one transaction), which is the point of grouping.
+func TestGroupCommit(t *testing.T) {
+	s := newGroupedStore(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c := newCollector()
+	done := make(chan error, 1)
+	go func() {
+		done <- eventstore.Follow(ctx, s, eventstore.Query{TenantID: "t1", Limit: 300},
+			eventstore.FollowOptions{Notifier: s, Poll: 50 * time.Millisecond},
+			func(_ context.Context, evs []eventstore.Event) error { c.add(evs); return nil })
+	}()
+	var (
+		mu        sync.Mutex
+		committed = map[string]bool{}
+		wg        sync.WaitGroup
+	)
+	for w := range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			own := eventstore.StreamRef{TenantID: "t1", Type: "ticket", ID: fmt.Sprintf("own%d", w)}
+			version := int64(0)
+			for i := range 60 {
+				st, exp := own, eventstore.Exact(version)
+				evs := []eventstore.EventData{storetest.Ev("x", i)}
+				switch {
+				case i%5 == 0:
+					st, exp = eventstore.StreamRef{TenantID: "t1", Type: "ticket", ID: fmt.Sprintf("shared%d", i%8)}, eventstore.Any
+				case i%7 == 0:
+					evs = append(evs, storetest.Ev("y", i), storetest.Ev("z", i))
+				case i%11 == 0:
+					evs[0].Key = fmt.Sprintf("k-%d-%d", w, i)
+				}
+				res, err := s.Append(ctx, st, exp, evs)
+				if err != nil {
+					t.Errorf("writer %d append %d to %s: %v", w, i, st.ID, err)
+					return
+				}
+				if st == own {
+					if res.FirstVersion != version+1 || res.LastVersion != version+int64(len(evs)) {
+						t.Errorf("writer %d: landed at %d..%d, want from %d", w, res.FirstVersion, res.LastVersion, version+1)
+					}
+					version = res.LastVersion
+				}
+				mu.Lock()
+				for _, e := range evs {
+					committed[e.ID] = true
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	waitFor(t, fmt.Sprintf("%d committed events", len(committed)), func() bool { return c.count() >= len(committed) },
+		func() string { return fmt.Sprintf("received %d", c.count()) })
+	time.Sleep(200 * time.Millisecond) // let any extra (wrong) delivery show up
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Follow = %v, want context.Canceled", err)
+	}
+	checkDelivered(t, c, committed)
+
+	evs, err := s.ReadAll(context.Background(), eventstore.Query{TenantID: "t1", Limit: 100_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	streamsPerTx := map[uint64]map[string]bool{}
+	for _, e := range evs {
+		if streamsPerTx[e.Position.TxID] == nil {
+			streamsPerTx[e.Position.TxID] = map[string]bool{}
+		}
+		streamsPerTx[e.Position.TxID][e.StreamID] = true
+	}
+	shared := 0
+	for _, streams := range streamsPerTx {
+		if len(streams) > 1 {
+			shared++
+		}
+	}
+	if shared == 0 {
+		t.Errorf("%d appends in %d transactions, none shared by two streams: nothing was grouped", 32*60, len(streamsPerTx))
+	}
+	t.Logf("%d events in %d transactions; %d held several streams", len(evs), len(streamsPerTx), shared)
+}
+
+// TestGroupSettlesConflictsAlone puts a stale append in a group with good
+// ones: the stale one fails with the stream's actual version, the others
+// land, and nothing of the stale one is stored.
+func TestGroupSettlesConflictsAlone(t *testing.T) {
+	s := newGroupedStore(t)
+	ctx := context.Background()
+	stale := eventstore.StreamRef{TenantID: "t1", Type: "ticket", ID: "stale"}
+	if _, err := s.Append(ctx, stale, eventstore.NoStream, []eventstore.EventData{storetest.Ev("x", 0), storetest.Ev("x", 1)}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 16)
+	for i := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st, exp := eventstore.StreamRef{TenantID: "t1", Type: "ticket", ID: fmt.Sprintf("good%d", i)}, eventstore.NoStream
+			if i%4 == 0 {
+				st, exp = stale, eventstore.Exact(1)
+			}
+			_, errs[i] = s.Append(ctx, st, exp, []eventstore.EventData{storetest.Ev("y", i)})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		var vc *eventstore.VersionConflictError
+		switch {
+		case i%4 == 0 && (!errors.As(err, &vc) || vc.Actual != 2):
+			t.Errorf("stale append %d: %v, want a version conflict at actual version 2", i, err)
+		case i%4 != 0 && err != nil:
+			t.Errorf("append %d: %v", i, err)
+		}
+	}
+	evs, err := s.ReadStream(ctx, stale, 1, 100)
+	if err != nil || len(evs) != 2 {
+		t.Errorf("stale stream holds %d events (%v), want its 2", len(evs), err)
+	}
+}
