@@ -33,6 +33,7 @@ func TestLoadConfig_Defaults(t *testing.T) {
 		PollInterval:    500 * time.Millisecond,
 		EmbeddedPG:      "auto",
 		MaxUploadBytes:  25 << 20,
+		GroupCommit:     4,
 		DefaultDatabase: true,
 		EmbeddedDir:     pgDir,
 	}
@@ -54,6 +55,7 @@ func TestLoadConfig_Values(t *testing.T) {
 		"EVENTDESK_POLL_INTERVAL":      "50ms",
 		"EVENTDESK_EMBEDDED_PG":        "never",
 		"EVENTDESK_MAX_UPLOAD_BYTES":   "1048576",
+		"EVENTDESK_GROUP_COMMIT":       "0",
 		"PATH":                         "/opt/pg/bin:/usr/bin",
 	}))
 	if err != nil {
