@@ -127,9 +127,11 @@ func bench(ctx context.Context, c *cli, o benchOptions) error {
 		if err != nil {
 			return err
 		}
+		// Dropped at the very end: DROP DATABASE forces a checkpoint, whose
+		// writes would land in the middle of the next figure.
+		defer drop()
 		figs, err = storebench.Run(ctx, sdb.DB, storebench.Options{Connections: o.connections, Duration: o.duration,
 			CatchUp: o.events, Progress: say, GroupCommit: c.Cfg.GroupCommit})
-		drop()
 		if err != nil {
 			return err
 		}

@@ -66,7 +66,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		PollInterval:    p.duration("EVENTDESK_POLL_INTERVAL", 500*time.Millisecond),
 		EmbeddedPG:      p.oneOf("EVENTDESK_EMBEDDED_PG", embeddedAuto, embeddedAuto, embeddedNever),
 		MaxUploadBytes:  p.integer("EVENTDESK_MAX_UPLOAD_BYTES", 25<<20, 1, 1<<30),
-		GroupCommit:     p.integer("EVENTDESK_GROUP_COMMIT", 4, 0, 64),
+		GroupCommit:     p.integer("EVENTDESK_GROUP_COMMIT", 2, 0, 64),
 		EmbeddedDir:     p.abs("var/pg"),
 		PGBinDirs:       append(installedPGBinDirs(), filepath.SplitList(getenv("PATH"))...),
 	}

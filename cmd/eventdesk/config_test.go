@@ -33,7 +33,7 @@ func TestLoadConfig_Defaults(t *testing.T) {
 		PollInterval:    500 * time.Millisecond,
 		EmbeddedPG:      "auto",
 		MaxUploadBytes:  25 << 20,
-		GroupCommit:     4,
+		GroupCommit:     2,
 		DefaultDatabase: true,
 		EmbeddedDir:     pgDir,
 	}

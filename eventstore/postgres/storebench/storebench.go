@@ -27,6 +27,7 @@ import (
 type Figure struct {
 	Name    string             `json:"figure"`
 	Ops     int64              `json:"ops"`
+	Warmup  int64              `json:"warmup_ops,omitempty"` // ops run before counting began
 	Seconds float64            `json:"seconds"`
 	Rate    float64            `json:"rate"`
 	Unit    string             `json:"unit"`
@@ -52,11 +53,18 @@ func (f Figure) MarshalJSON() ([]byte, error) {
 	return json.Marshal(m)
 }
 
-// Measure runs op from workers goroutines for d and reports throughput
-// and latency percentiles. op gets the worker number and a per-worker
+// Warmup is how long Measure runs op before it starts counting: the
+// pool opens its connections, statements get prepared and caches fill,
+// none of which a long-running server pays again.
+const Warmup = time.Second
+
+// Measure runs op from workers goroutines for Warmup (at most d/2), then
+// for d, and reports the throughput and latency percentiles of the ops
+// started after the warm-up. op gets the worker number and a per-worker
 // sequence number; its first error stops the run and is returned.
 func Measure(ctx context.Context, name string, workers int, d time.Duration, op func(ctx context.Context, worker, i int) error) (Figure, error) {
-	ctx, cancel := context.WithTimeout(ctx, d)
+	warm := min(Warmup, d/2)
+	ctx, cancel := context.WithTimeout(ctx, warm+d)
 	defer cancel()
 	var (
 		wg       sync.WaitGroup
@@ -64,8 +72,9 @@ func Measure(ctx context.Context, name string, workers int, d time.Duration, op 
 		lats     []time.Duration
 		firstErr error
 		ops      atomic.Int64
+		warmOps  atomic.Int64
 	)
-	start := time.Now()
+	start := time.Now().Add(warm) // ops started before it are not counted
 	for w := range workers {
 		wg.Add(1)
 		go func() {
@@ -86,6 +95,10 @@ func Measure(ctx context.Context, name string, workers int, d time.Duration, op 
 					cancel()
 					break
 				}
+				if t0.Before(start) {
+					warmOps.Add(1)
+					continue
+				}
 				local = append(local, time.Since(t0))
 				ops.Add(1)
 			}
@@ -100,7 +113,7 @@ func Measure(ctx context.Context, name string, workers int, d time.Duration, op 
 		return Figure{}, firstErr
 	}
 	slices.Sort(lats)
-	f := Figure{Name: name, Ops: ops.Load(), Seconds: elapsed, Rate: float64(ops.Load()) / elapsed, Unit: "ops/s"}
+	f := Figure{Name: name, Ops: ops.Load(), Warmup: warmOps.Load(), Seconds: elapsed, Rate: float64(ops.Load()) / elapsed, Unit: "ops/s"}
 	if len(lats) > 0 {
 		f.P50ms = ms(lats[len(lats)/2])
 		f.P99ms = ms(lats[len(lats)*99/100])
