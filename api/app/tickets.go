@@ -4,6 +4,11 @@
 // domain decide, append its events with the version it was loaded at, and
 // retry on a concurrent write — and to manage tenants and their
 // credentials. It knows nothing of HTTP.
+//
+// Repositories (aggregate.go) keep recently used streams decoded in
+// memory; a command decided on such a copy counts only if its append at
+// the copy's version succeeds, so the copy saves a read per command and
+// never changes an answer, on one node or many.
 package app
 
 import (

@@ -10,6 +10,14 @@
 // the stream's previous version committed; that keeps each stream's events
 // in version order in the global log.
 //
+// Group commit. With WithGroupCommit, concurrent appends to different
+// streams share one statement and one commit (see group.go); every
+// guarantee above holds unchanged.
+//
+// Keys. An event may claim a key (eventstore.EventData.Key), unique per
+// tenant and stream type; a partial unique index enforces it and Lookup
+// reads it.
+//
 // Wake-ups. NOTIFY inside the appending transaction would take a
 // cluster-wide lock at commit and serialise all writers, so the store sends
 // one coalesced NOTIFY after commit from a single goroutine instead.
