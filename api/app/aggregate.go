@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -59,10 +62,12 @@ func (h history) then(last eventstore.Position, more ...domain.Event) history {
 	return history{events: append(h.events[:n:n], more...), last: last}
 }
 
-// Cache sizes: how many streams a repository keeps decoded, and the longest
-// history it keeps (longer ones are read whole each time).
+// Cache sizes: how many streams and events in all a repository keeps
+// decoded (least recently used go first), and the longest history it
+// keeps (longer ones are read whole each time).
 const (
 	cachedStreams      = 8192
+	cachedEvents       = 100_000
 	maxCachedHistory   = 2000
 	maxCommandAttempts = 8 // lost races re-decided before giving up
 )
@@ -80,21 +85,36 @@ const (
 // keeps them consistent with every committed write.
 type repository[A aggregate] struct {
 	kind[A]
-	store eventstore.Store
-	cache *lru.Cache[eventstore.StreamRef, history]
+	store  eventstore.Store
+	cache  *lru.Cache[eventstore.StreamRef, history]
+	mu     sync.Mutex   // serialises remember, so events counts what cache holds
+	events atomic.Int64 // events held by cache
 }
 
 func newRepository[A aggregate](k kind[A], store eventstore.Store) *repository[A] {
-	c, _ := lru.New[eventstore.StreamRef, history](cachedStreams) // errs only on a size < 1
-	return &repository[A]{kind: k, store: store, cache: c}
+	r := &repository[A]{kind: k, store: store}
+	r.cache, _ = lru.NewWithEvict(cachedStreams, func(_ eventstore.StreamRef, h history) { // errs only on a size < 1
+		r.events.Add(-h.version())
+	})
+	return r
 }
 
-// remember caches h as stream's history, if it is worth keeping.
+// remember caches h as stream's history, if it is worth keeping, and
+// evicts the least recently used streams while the cache holds more than
+// cachedEvents events.
 func (r *repository[A]) remember(stream eventstore.StreamRef, h history) {
-	if len(h.events) > 0 && len(h.events) <= maxCachedHistory {
-		r.cache.Add(stream, h)
-	} else {
-		r.cache.Remove(stream)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.cache.Remove(stream) // counted out by the eviction callback
+	if len(h.events) == 0 || len(h.events) > maxCachedHistory {
+		return
+	}
+	r.cache.Add(stream, h)
+	r.events.Add(h.version())
+	for r.events.Load() > cachedEvents {
+		if _, _, ok := r.cache.RemoveOldest(); !ok {
+			return
+		}
 	}
 }
 
@@ -200,6 +220,13 @@ func (r *repository[A]) run(ctx context.Context, stream eventstore.StreamRef, if
 				return zero, h.last, domain.PreconditionFailedf("%s was changed concurrently; reload it", stream.Type)
 			}
 			if attempt++; attempt < maxCommandAttempts {
+				// Writers colliding on one stream spread out a little
+				// before trying again, or they collide again.
+				select {
+				case <-time.After(rand.N(time.Duration(attempt) * time.Millisecond)):
+				case <-ctx.Done():
+					return zero, h.last, ctx.Err()
+				}
 				continue
 			}
 		}

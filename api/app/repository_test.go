@@ -443,3 +443,27 @@ func TestResolve_AcrossNodes(t *testing.T) {
 		t.Errorf("Execute(globex, #2) = %v, want ticket.ErrNotFound", err)
 	}
 }
+
+// TestRepositoryCacheBound fills a repository's cache past its event budget:
+// the count of cached events stays within it and matches what is cached.
+func TestRepositoryCacheBound(t *testing.T) {
+	r := newRepository(ticketKind, nil)
+	ev := make([]domain.Event, 1500)
+	for i := range 200 {
+		stream := eventstore.StreamRef{TenantID: "t", Type: "ticket", ID: fmt.Sprint(i)}
+		r.remember(stream, history{events: ev[:1000+i%500]})
+		r.remember(stream, history{events: ev[:1000+i%500+1]}) // replaced, not added twice
+	}
+	r.remember(eventstore.StreamRef{TenantID: "t", Type: "ticket", ID: "huge"}, history{events: make([]domain.Event, maxCachedHistory+1)})
+	var held int64
+	for _, k := range r.cache.Keys() {
+		h, _ := r.cache.Peek(k)
+		held += h.version()
+	}
+	if got := r.events.Load(); got != held || held > cachedEvents || held == 0 {
+		t.Errorf("cache counts %d events and holds %d; want equal, positive and at most %d", got, held, cachedEvents)
+	}
+	if _, ok := r.cache.Peek(eventstore.StreamRef{TenantID: "t", Type: "ticket", ID: "huge"}); ok {
+		t.Errorf("a history over %d events was cached", maxCachedHistory)
+	}
+}
