@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/eventdesk/eventdesk/eventstore"
 	"github.com/eventdesk/eventdesk/eventstore/postgres"
@@ -34,15 +33,8 @@ func TestStoreGrouped(t *testing.T) {
 // (several streams in one transaction), which is the point of grouping.
 func TestGroupCommit(t *testing.T) {
 	s := newGroupedStore(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	c := newCollector()
-	done := make(chan error, 1)
-	go func() {
-		done <- eventstore.Follow(ctx, s, eventstore.Query{TenantID: "t1", Limit: 300},
-			eventstore.FollowOptions{Notifier: s, Poll: 50 * time.Millisecond},
-			func(_ context.Context, evs []eventstore.Event) error { c.add(evs); return nil })
-	}()
+	ctx := context.Background()
+	check := follow(t, s, "t1")
 	var (
 		mu        sync.Mutex
 		committed = map[string]bool{}
@@ -85,16 +77,9 @@ func TestGroupCommit(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	waitFor(t, fmt.Sprintf("%d committed events", len(committed)), func() bool { return c.count() >= len(committed) },
-		func() string { return fmt.Sprintf("received %d", c.count()) })
-	time.Sleep(200 * time.Millisecond) // let any extra (wrong) delivery show up
-	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Errorf("Follow = %v, want context.Canceled", err)
-	}
-	checkDelivered(t, c, committed)
+	check(committed)
 
-	evs, err := s.ReadAll(context.Background(), eventstore.Query{TenantID: "t1", Limit: 100_000})
+	evs, err := s.ReadAll(ctx, eventstore.Query{TenantID: "t1", Limit: 100_000})
 	if err != nil {
 		t.Fatal(err)
 	}

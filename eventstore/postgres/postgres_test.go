@@ -188,24 +188,36 @@ func TestFollowGapFree(t *testing.T) {
 	db := pgtest.DB(t)
 	s := postgres.New(db, nil)
 	defer s.Close()
+	check := follow(t, s, "t1")
+	committed := writeLoad(t, db.DB, "t1", 32, 300, 50)
+	check(committed)
+	t.Logf("%d committed events delivered exactly once, in order", len(committed))
+}
+
+// follow starts a live follower of tenant's events on s. The function it
+// returns waits until the follower has received every committed event
+// (ids), stops it and checks that it saw each exactly once, in order.
+func follow(t *testing.T, s *postgres.Store, tenant string) func(committed map[string]bool) {
 	c := newCollector()
 	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
 	done := make(chan error, 1)
 	go func() {
-		done <- eventstore.Follow(ctx, s, eventstore.Query{TenantID: "t1", Limit: 200},
+		done <- eventstore.Follow(ctx, s, eventstore.Query{TenantID: tenant, Limit: 200},
 			eventstore.FollowOptions{Notifier: s, Poll: 50 * time.Millisecond},
 			func(_ context.Context, evs []eventstore.Event) error { c.add(evs); return nil })
 	}()
-	committed := writeLoad(t, db.DB, "t1", 32, 300, 50)
-	waitFor(t, fmt.Sprintf("%d committed events", len(committed)), func() bool { return c.count() >= len(committed) },
-		func() string { return fmt.Sprintf("received %d", c.count()) })
-	time.Sleep(200 * time.Millisecond) // let any extra (wrong) delivery show up
-	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Errorf("Follow = %v, want context.Canceled", err)
+	return func(committed map[string]bool) {
+		t.Helper()
+		waitFor(t, fmt.Sprintf("%d committed events", len(committed)), func() bool { return c.count() >= len(committed) },
+			func() string { return fmt.Sprintf("received %d", c.count()) })
+		time.Sleep(200 * time.Millisecond) // let any extra (wrong) delivery show up
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Errorf("Follow = %v, want context.Canceled", err)
+		}
+		checkDelivered(t, c, committed)
 	}
-	checkDelivered(t, c, committed)
-	t.Logf("%d committed events delivered exactly once, in order", len(committed))
 }
 
 // TestConsumeResume stops a checkpointed consumer mid-stream, while writers
