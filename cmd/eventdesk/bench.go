@@ -228,6 +228,9 @@ func ticketBench(ctx context.Context, c *cli, db *database, o benchOptions, appe
 	var figs []storebench.Figure
 	if o.runs("http") {
 		say(fmt.Sprintf("HTTP: create ticket + log history, %d clients", o.clients))
+		if err := storebench.Settle(ctx, db.DB.DB); err != nil {
+			return nil, err
+		}
 		last := make([]string, o.clients)
 		httpFig, err := storebench.Measure(ctx, "http_ticket_writes", o.clients, o.duration, func(ctx context.Context, w, i int) error {
 			if i%2 == 0 {
@@ -248,6 +251,9 @@ func ticketBench(ctx context.Context, c *cli, db *database, o benchOptions, appe
 		}
 
 		say(fmt.Sprintf("HTTP: LeadSquared create ticket, %d clients", o.clients))
+		if err := storebench.Settle(ctx, db.DB.DB); err != nil {
+			return nil, err
+		}
 		lsqFig, err := leadSquaredBench(ctx, e, tenant.ID, creds, client, o)
 		if err != nil {
 			return nil, err
