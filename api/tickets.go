@@ -11,8 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/eventdesk/eventdesk/api/app"
 	"github.com/eventdesk/eventdesk/domain"
 	"github.com/eventdesk/eventdesk/domain/ticket"
@@ -342,7 +340,7 @@ func (s *Server) logHistory(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	entryID := uuid.NewString()
+	entryID := app.NewID()
 	res, ok := s.run(w, r, func(t *ticket.Ticket, _ ticket.Config, at time.Time, m app.Meta) error {
 		return t.LogHistory(ticket.LogHistory{By: m.By, Source: m.Source, EntryID: entryID,
 			Type: ticket.HistoryType(req.Type), Value: req.Value, Visibility: ticket.Visibility(req.Visibility)}, at)
@@ -456,7 +454,7 @@ func (s *Server) addActivity(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	id := uuid.NewString()
+	id := app.NewID()
 	res, ok := s.run(w, r, func(t *ticket.Ticket, _ ticket.Config, at time.Time, m app.Meta) error {
 		return t.AddActivity(ticket.AddActivity{By: m.By, Source: m.Source, ActivityID: id, Text: req.Text,
 			Direction: ticket.Direction(req.Direction)}, at)

@@ -467,3 +467,16 @@ func TestRepositoryCacheBound(t *testing.T) {
 		t.Errorf("a history over %d events was cached", maxCachedHistory)
 	}
 }
+
+// TestNewIDOrdered: ids the engine chooses are canonical UUIDs of version
+// 7, each greater than the one before, so their indexes grow at one edge.
+func TestNewIDOrdered(t *testing.T) {
+	prev := ""
+	for range 10_000 {
+		id := NewID()
+		if !domain.ValidUUID(id) || id[14] != '7' || id <= prev {
+			t.Fatalf("NewID() = %q after %q; want a lower-case version-7 UUID greater than the last", id, prev)
+		}
+		prev = id
+	}
+}

@@ -81,7 +81,7 @@ func NewTickets(store eventstore.Store, db *sql.DB, now func() time.Time) *Ticke
 func (s *Tickets) Create(ctx context.Context, tenant string, c ticket.CreateTicket, m Meta) (Result, error) {
 	chosen := c.ID != "" // by the client, who may be retrying
 	if !chosen {
-		c.ID = uuid.NewString()
+		c.ID = NewID()
 	}
 	c.TenantID, c.By, c.Source = tenant, m.By, m.Source
 	cfg, _, err := s.Config(ctx, tenant)

@@ -9,8 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/google/uuid"
-
+	"github.com/eventdesk/eventdesk/api/app"
 	"github.com/eventdesk/eventdesk/domain/ticket"
 )
 
@@ -132,7 +131,7 @@ func (h *Handler) createHistory(w http.ResponseWriter, r *http.Request, c caller
 	if err := body.err(); err != nil {
 		return err
 	}
-	entryID := uuid.NewString()
+	entryID := app.NewID()
 	res, err := h.d.Tickets.Execute(r.Context(), c.tenant.ID, r.PathValue("id"), nil, c.meta,
 		func(t *ticket.Ticket, _ ticket.Config, at time.Time) error {
 			return t.LogHistory(ticket.LogHistory{By: c.meta.By, Source: c.meta.Source, EntryID: entryID,

@@ -9,8 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
+	"github.com/eventdesk/eventdesk/api/app"
 	"github.com/eventdesk/eventdesk/domain"
 	"github.com/eventdesk/eventdesk/domain/ticket"
 )
@@ -52,7 +51,7 @@ func (h *Handler) addActivity(w http.ResponseWriter, r *http.Request, c caller) 
 	}
 	ref := r.PathValue("ticketId")
 	m := meta(w, r, domain.SourcePortal)
-	id := uuid.NewString()
+	id := app.NewID()
 	res, err := h.d.Tickets.Execute(r.Context(), c.tenant.ID, ref, nil, m,
 		func(t *ticket.Ticket, _ ticket.Config, at time.Time) error {
 			return t.AddActivity(ticket.AddActivity{By: m.By, Source: m.Source, ActivityID: id, Text: txt, Direction: direction}, at)
