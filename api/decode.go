@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // MaxBodyBytes is the largest JSON request body the native API reads;
@@ -76,9 +77,7 @@ func decodeJSON(body []byte, dst any) (present map[string]bool, err error) {
 	var nestedUnknown []string
 	for _, name := range slices.Sorted(maps.Keys(members)) {
 		present[name] = true
-		dec := json.NewDecoder(bytes.NewReader(members[name]))
-		dec.DisallowUnknownFields()
-		err := dec.Decode(v.FieldByIndex(fields[name]).Addr().Interface())
+		err := decodeMember(members[name], v.FieldByIndex(fields[name]).Addr().Interface())
 		if err == nil {
 			continue
 		}
@@ -124,8 +123,54 @@ func fieldErrors(fields []string, code, detail string) []FieldError {
 	return out
 }
 
+// decodeMember decodes one member's value into dst, refusing unknown
+// members of nested objects. Values that hold no struct (the common case:
+// strings, numbers, lists of them, free-form maps) skip the Decoder and its
+// buffer.
+func decodeMember(raw json.RawMessage, dst any) error {
+	if !holdsStruct(reflect.TypeOf(dst).Elem()) {
+		return json.Unmarshal(raw, dst)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	return dec.Decode(dst)
+}
+
+// holdsStruct says whether values of t can contain a struct that unknown
+// JSON members would be silently dropped from.
+func holdsStruct(t reflect.Type) bool {
+	for {
+		switch t.Kind() {
+		case reflect.Pointer, reflect.Slice, reflect.Array:
+			t = t.Elem()
+		case reflect.Map:
+			t = t.Elem()
+		case reflect.Struct:
+			return !t.Implements(unmarshalerType) && !reflect.PointerTo(t).Implements(unmarshalerType)
+		default:
+			return false
+		}
+	}
+}
+
+var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+
+// fieldCache holds jsonFields per request type: requests decode into a
+// handful of types, and walking one by reflection on every request costs
+// more than the decoding.
+var fieldCache sync.Map // reflect.Type -> map[string][]int
+
 // jsonFields maps the JSON member names of struct type t to field indexes.
 func jsonFields(t reflect.Type) map[string][]int {
+	if f, ok := fieldCache.Load(t); ok {
+		return f.(map[string][]int)
+	}
+	f := walkFields(t)
+	fieldCache.Store(t, f)
+	return f
+}
+
+func walkFields(t reflect.Type) map[string][]int {
 	out := map[string][]int{}
 	for _, f := range reflect.VisibleFields(t) {
 		if !f.IsExported() || f.Anonymous {
