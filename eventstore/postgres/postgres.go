@@ -473,11 +473,6 @@ func (s *Store) inLogPlan(ctx context.Context, fn func(*sql.Tx) error) error {
 	return fn(tx)
 }
 
-// queryEvents runs a selectEvent query on the pool.
-func (s *Store) queryEvents(ctx context.Context, query string, args ...any) ([]eventstore.Event, error) {
-	return scanEvents(s.db.QueryContext(ctx, query, args...))
-}
-
 // scanEvents scans selectEvent rows straight into events (no reflection:
 // this is every follower's hot path).
 func scanEvents(rows *sql.Rows, err error) ([]eventstore.Event, error) {
