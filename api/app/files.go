@@ -153,45 +153,105 @@ func (f *Files) Attach(ctx context.Context, tenant, ref, kind, filename string, 
 	case strings.HasPrefix(ct, "video/"):
 		asset = ticket.AssetVideo
 	}
+	// The index row goes in first and the event second: a file whose event
+	// did not land is never listed on a ticket, and reads check every row
+	// against the ticket's own stream, so a row left behind by a crash in
+	// between is never served.
+	file.CreatedAt = f.tickets.now().UTC().Truncate(time.Microsecond)
+	if _, err := f.db.ExecContext(ctx, `INSERT INTO attachments (tenant_id, attachment_id, ticket_id, kind, filename, content_type, size, sha256, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, tenant, file.ID, id, kind, file.Filename, ct, size, sum, file.CreatedAt); err != nil {
+		return File{}, Result{}, fmt.Errorf("index attachment: %w", err)
+	}
 	res, err := f.tickets.Execute(ctx, tenant, id, nil, m, func(t *ticket.Ticket, _ ticket.Config, at time.Time) error {
-		file.CreatedAt = at.UTC()
 		return t.AddAttachment(ticket.AddAttachment{By: m.By, Source: m.Source, Attachment: ticket.Attachment{
 			Type: asset, Value: "/v1/attachments/" + file.ID, Display: file.Filename,
 			File: &ticket.File{ID: file.ID, Filename: file.Filename, ContentType: ct, Size: size, SHA256: sum},
 		}}, at)
 	})
 	if err != nil {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if _, derr := f.db.ExecContext(dctx, `DELETE FROM attachments WHERE tenant_id = $1 AND attachment_id = $2`, tenant, file.ID); derr != nil {
+			err = errors.Join(err, fmt.Errorf("unindex attachment: %w", derr))
+		}
 		return File{}, Result{}, err
-	}
-	if _, err := f.db.ExecContext(ctx, `INSERT INTO attachments (tenant_id, attachment_id, ticket_id, kind, filename, content_type, size, sha256, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, tenant, file.ID, id, kind, file.Filename, ct, size, sum, file.CreatedAt); err != nil {
-		return File{}, Result{}, fmt.Errorf("index attachment: %w", err)
 	}
 	return file, res, nil
 }
 
 // Get returns attachment id of the tenant.
 func (f *Files) Get(ctx context.Context, tenant, id string) (File, error) {
-	return f.one(ctx, `WHERE tenant_id = $1 AND attachment_id = $2`, tenant, id)
+	files, err := f.attached(ctx, tenant, `WHERE tenant_id = $1 AND attachment_id = $2`, id)
+	if err != nil || len(files) == 0 {
+		return File{}, err
+	}
+	return files[0], nil
 }
 
 // Latest returns the newest file of kind on ticket id.
 func (f *Files) Latest(ctx context.Context, tenant, ticketID, kind string) (File, error) {
-	return f.one(ctx, `WHERE tenant_id = $1 AND ticket_id = $2 AND kind = $3 ORDER BY created_at DESC LIMIT 1`, tenant, ticketID, kind)
+	files, err := f.attached(ctx, tenant, `WHERE tenant_id = $1 AND ticket_id = $2 AND kind = $3 ORDER BY created_at DESC`, ticketID, kind)
+	if err != nil || len(files) == 0 {
+		return File{}, err
+	}
+	return files[0], nil
 }
 
-func (f *Files) one(ctx context.Context, where string, args ...any) (File, error) {
-	var file File
-	err := f.db.QueryRowContext(ctx, `SELECT attachment_id, ticket_id, kind, filename, content_type, size, sha256, created_at
-		FROM attachments `+where, args...).Scan(&file.ID, &file.TicketID, &file.Kind, &file.Filename, &file.ContentType,
-		&file.Size, &file.SHA256, &file.CreatedAt)
-	if errors.Is(err, sql.ErrNoRows) {
-		return File{}, ErrFileNotFound
-	}
+// attached returns the tenant's indexed files that where selects ($1 is
+// the tenant, args the rest) and that their ticket records (the index row
+// of an attach that failed half-way is not one of them), in the query's
+// order. None is ErrFileNotFound.
+func (f *Files) attached(ctx context.Context, tenant, where string, args ...any) ([]File, error) {
+	files, err := f.indexed(ctx, where, append([]any{tenant}, args...)...)
 	if err != nil {
-		return File{}, fmt.Errorf("attachment: %w", err)
+		return nil, err
 	}
-	return file, nil
+	on := map[string]map[string]bool{} // ticket -> its attachment ids
+	var out []File
+	for _, file := range files {
+		ids, ok := on[file.TicketID]
+		if !ok {
+			t, _, err := f.tickets.Load(ctx, tenant, file.TicketID)
+			if err != nil && !errors.Is(err, ticket.ErrNotFound) {
+				return nil, err
+			}
+			ids = map[string]bool{}
+			if err == nil {
+				for _, a := range t.Snapshot().Attachments {
+					if a.File != nil {
+						ids[a.File.ID] = true
+					}
+				}
+			}
+			on[file.TicketID] = ids
+		}
+		if ids[file.ID] {
+			out = append(out, file)
+		}
+	}
+	if len(out) == 0 {
+		return nil, ErrFileNotFound
+	}
+	return out, nil
+}
+
+func (f *Files) indexed(ctx context.Context, where string, args ...any) ([]File, error) {
+	rows, err := f.db.QueryContext(ctx, `SELECT attachment_id, ticket_id, kind, filename, content_type, size, sha256, created_at
+		FROM attachments `+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("attachment: %w", err)
+	}
+	defer rows.Close()
+	var out []File
+	for rows.Next() {
+		var file File
+		if err := rows.Scan(&file.ID, &file.TicketID, &file.Kind, &file.Filename, &file.ContentType,
+			&file.Size, &file.SHA256, &file.CreatedAt); err != nil {
+			return nil, fmt.Errorf("attachment: %w", err)
+		}
+		out = append(out, file)
+	}
+	return out, rows.Err()
 }
 
 // Open opens a file's content.
