@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"sort"
@@ -240,14 +241,22 @@ func (s *Store) insertGroup(group []*groupAppend) (map[string]landedEvent, error
 	if err != nil {
 		return nil, err
 	}
+	return scanLanded(rows)
+}
+
+// scanLanded reads the rows an append statement returns (event id,
+// transaction id, position, version) into where each event id landed,
+// and closes them.
+func scanLanded(rows *sql.Rows) (map[string]landedEvent, error) {
 	defer rows.Close()
-	landed := make(map[string]landedEvent, len(ids))
+	landed := map[string]landedEvent{}
 	for rows.Next() {
 		var id, tx string
 		var l landedEvent
 		if err := rows.Scan(&id, &tx, &l.pos.Seq, &l.version); err != nil {
 			return nil, err
 		}
+		var err error
 		if l.pos.TxID, err = strconv.ParseUint(tx, 10, 64); err != nil {
 			return nil, fmt.Errorf("tx id %q: %w", tx, err)
 		}

@@ -221,7 +221,7 @@ SELECT e.id, $1, $2, $3, cur.v + e.ord, e.typ, e.sv, e.data::jsonb, e.meta::json
 FROM cur, unnest($5::uuid[], $6::text[], $7::int[], $8::text[], $9::text[], $10::text[]) WITH ORDINALITY AS e(id, typ, sv, data, meta, key, ord)
 WHERE $4::bigint < 0 OR cur.v = $4::bigint
 ORDER BY e.ord
-RETURNING tx_id::text, position, version`
+RETURNING event_id::text, tx_id::text, position, version`
 
 // maxAnyRetries bounds how often an Any append retries after losing a race
 // for the next version.
@@ -364,21 +364,13 @@ func (s *Store) insert(ctx context.Context, tx *sql.Tx, stream eventstore.Stream
 	if err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	defer rows.Close()
-	var got []landedEvent
-	for rows.Next() {
-		var tx string
-		var l landedEvent
-		if err := rows.Scan(&tx, &l.pos.Seq, &l.version); err != nil {
-			return eventstore.AppendResult{}, err
-		}
-		if l.pos.TxID, err = strconv.ParseUint(tx, 10, 64); err != nil {
-			return eventstore.AppendResult{}, err
-		}
-		got = append(got, l)
-	}
-	if err := rows.Err(); err != nil {
+	landed, err := scanLanded(rows)
+	if err != nil {
 		return eventstore.AppendResult{}, err
+	}
+	got := make([]landedEvent, 0, len(landed))
+	for _, l := range landed {
+		got = append(got, l)
 	}
 	if len(got) == 0 {
 		return eventstore.AppendResult{}, errNoRows
