@@ -31,8 +31,13 @@ type kind[A aggregate] struct {
 
 // readStream returns every event of stream, oldest first.
 func readStream(ctx context.Context, store eventstore.Store, stream eventstore.StreamRef) ([]eventstore.Event, error) {
+	return readStreamFrom(ctx, store, stream, 1)
+}
+
+// readStreamFrom returns the events of stream from version from on.
+func readStreamFrom(ctx context.Context, store eventstore.Store, stream eventstore.StreamRef, from int64) ([]eventstore.Event, error) {
 	var all []eventstore.Event
-	for from := int64(1); ; {
+	for {
 		evs, err := store.ReadStream(ctx, stream, from, 1000)
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", stream, err)
@@ -122,25 +127,21 @@ func (r *repository[A]) remember(stream eventstore.StreamRef, h history) {
 // event stored after it.
 func (r *repository[A]) read(ctx context.Context, stream eventstore.StreamRef) (history, error) {
 	h, _ := r.cache.Get(stream)
-	for {
-		evs, err := r.store.ReadStream(ctx, stream, h.version()+1, 1000)
-		if err != nil {
-			return history{}, fmt.Errorf("read %s: %w", stream, err)
-		}
+	evs, err := readStreamFrom(ctx, r.store, stream, h.version()+1)
+	if err != nil {
+		return history{}, err
+	}
+	if len(evs) > 0 {
 		more := make([]domain.Event, len(evs))
 		for i, e := range evs {
 			if more[i], err = r.decode(e.Type, e.Data); err != nil {
 				return history{}, err
 			}
 		}
-		if len(evs) > 0 {
-			h = h.then(evs[len(evs)-1].Position, more...)
-		}
-		if len(evs) < 1000 {
-			r.remember(stream, h)
-			return h, nil
-		}
+		h = h.then(evs[len(evs)-1].Position, more...)
 	}
+	r.remember(stream, h)
+	return h, nil
 }
 
 // load rebuilds the aggregate in stream (version 0 if it has no events) and
