@@ -149,13 +149,24 @@ func ValidateAppend(stream StreamRef, expected ExpectedVersion, events []EventDa
 	return nil
 }
 
+// ValidateStreamType checks a tenant id and a stream type: what a stream
+// reference holds besides its id (key lookups name no stream).
+func ValidateStreamType(tenantID, streamType string) error {
+	switch {
+	case tenantID == "" || len(tenantID) > MaxTenantIDLength || !utf8.ValidString(tenantID):
+		return &InvalidError{"tenant id", fmt.Sprintf("must be 1..%d bytes of UTF-8", MaxTenantIDLength)}
+	case len(streamType) > MaxStreamTypeLength || !streamTypeRE.MatchString(streamType):
+		return &InvalidError{"stream type", fmt.Sprintf("%q must match %s and be at most %d bytes", streamType, streamTypeRE, MaxStreamTypeLength)}
+	}
+	return nil
+}
+
 // ValidateStream checks a stream reference (appends and reads).
 func ValidateStream(s StreamRef) error {
+	if err := ValidateStreamType(s.TenantID, s.Type); err != nil {
+		return err
+	}
 	switch {
-	case s.TenantID == "" || len(s.TenantID) > MaxTenantIDLength || !utf8.ValidString(s.TenantID):
-		return &InvalidError{"tenant id", fmt.Sprintf("must be 1..%d bytes of UTF-8", MaxTenantIDLength)}
-	case len(s.Type) > MaxStreamTypeLength || !streamTypeRE.MatchString(s.Type):
-		return &InvalidError{"stream type", fmt.Sprintf("%q must match %s and be at most %d bytes", s.Type, streamTypeRE, MaxStreamTypeLength)}
 	case s.ID == "" || len(s.ID) > MaxStreamIDLength:
 		return &InvalidError{"stream id", fmt.Sprintf("must be 1..%d bytes", MaxStreamIDLength)}
 	case !utf8.ValidString(s.ID) || strings.ContainsRune(s.ID, 0):

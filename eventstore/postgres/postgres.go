@@ -518,7 +518,7 @@ const readStreamSQL = selectEvent + ` WHERE tenant_id = $1 AND stream_type = $2 
 
 // Lookup implements eventstore.Store.
 func (s *Store) Lookup(ctx context.Context, tenantID, streamType, key string) (string, bool, error) {
-	if err := eventstore.ValidateStream(eventstore.StreamRef{TenantID: tenantID, Type: streamType, ID: "-"}); err != nil {
+	if err := eventstore.ValidateStreamType(tenantID, streamType); err != nil {
 		return "", false, err
 	}
 	if key == "" || len(key) > eventstore.MaxKeyLength {
