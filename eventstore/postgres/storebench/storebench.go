@@ -1,9 +1,12 @@
 // Package storebench measures the PostgreSQL event store against the
 // machine's own ceiling, side by side in one run on one scratch database:
 // a raw single-row INSERT of a row shaped like an event (same columns, same
-// indexes, one commit each), Append to distinct streams, Append to a few hot
-// streams, and the catch-up read rate of a subscription. `eventdesk bench`
-// runs it; the figures go to the README.
+// indexes, one commit each), Append to distinct streams (one commit each,
+// and with group commit when asked), Append to a few hot streams, and the
+// catch-up read rate of a subscription. Each throughput figure starts
+// after a CHECKPOINT (Settle) and a warm-up. `eventdesk bench` runs it,
+// and measures the HTTP path with Measure too; the figures go to the
+// README.
 package storebench
 
 import (
