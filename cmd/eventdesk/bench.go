@@ -1,21 +1,18 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"runtime/pprof"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"text/tabwriter"
@@ -195,28 +192,18 @@ func ticketBench(ctx context.Context, c *cli, db *database, o benchOptions, appe
 	if err != nil {
 		return nil, err
 	}
-	base := "http://" + ln.Addr().String()
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: o.clients * 2, MaxConnsPerHost: o.clients * 2}}
 	// The load generator shares the machine's cores with the server: it
 	// sends bodies encoded once and reads back only the id it needs.
-	post := func(ctx context.Context, path string, body []byte) (string, error) {
-		req, err := http.NewRequestWithContext(ctx, "POST", base+path, bytes.NewReader(body))
+	client := newBenchClient(ln.Addr().String(), o.clients, map[string]string{
+		"Authorization": "Bearer " + creds.APIKey, "Content-Type": "application/json"})
+	defer client.close()
+	post := func(ctx context.Context, w int, path string, body []byte) (string, error) {
+		status, rb, err := client.post(ctx, w, path, body)
 		if err != nil {
 			return "", err
 		}
-		req.Header.Set("Authorization", "Bearer "+creds.APIKey)
-		req.Header.Set("Content-Type", "application/json")
-		res, err := client.Do(req)
-		if err != nil {
-			return "", err
-		}
-		defer res.Body.Close()
-		rb, err := io.ReadAll(res.Body)
-		if err != nil {
-			return "", err
-		}
-		if res.StatusCode != http.StatusCreated {
-			return "", fmt.Errorf("POST %s: %d %s", path, res.StatusCode, rb)
+		if status != http.StatusCreated {
+			return "", fmt.Errorf("POST %s: %d %s", path, status, rb)
 		}
 		var created struct {
 			ID string `json:"id"`
@@ -234,11 +221,11 @@ func ticketBench(ctx context.Context, c *cli, db *database, o benchOptions, appe
 		last := make([]string, o.clients)
 		httpFig, err := storebench.Measure(ctx, "http_ticket_writes", o.clients, o.duration, func(ctx context.Context, w, i int) error {
 			if i%2 == 0 {
-				id, err := post(ctx, "/v1/tickets", createBody)
+				id, err := post(ctx, w, "/v1/tickets", createBody)
 				last[w] = id
 				return err
 			}
-			_, err := post(ctx, "/v1/tickets/"+last[w]+"/history", historyBody)
+			_, err := post(ctx, w, "/v1/tickets/"+last[w]+"/history", historyBody)
 			return err
 		})
 		if err != nil {
@@ -254,7 +241,7 @@ func ticketBench(ctx context.Context, c *cli, db *database, o benchOptions, appe
 		if err := storebench.Settle(ctx, db.DB.DB); err != nil {
 			return nil, err
 		}
-		lsqFig, err := leadSquaredBench(ctx, e, tenant.ID, creds, client, o)
+		lsqFig, err := leadSquaredBench(ctx, e, tenant.ID, creds, o)
 		if err != nil {
 			return nil, err
 		}
@@ -309,7 +296,7 @@ func ticketBench(ctx context.Context, c *cli, db *database, o benchOptions, appe
 // leadSquaredBench creates tickets through the LeadSquared surface with
 // its documented sample body. Its limiter lets everything through, so the
 // figure is the surface's own cost, limiter check included.
-func leadSquaredBench(ctx context.Context, e *engine, tenant string, creds app.Credentials, client *http.Client, o benchOptions) (storebench.Figure, error) {
+func leadSquaredBench(ctx context.Context, e *engine, tenant string, creds app.Credentials, o benchOptions) (storebench.Figure, error) {
 	mux := http.NewServeMux()
 	leadsquared.New(leadsquared.Deps{Tickets: e.tickets, Tenants: e.tenants,
 		Limiter: leadsquared.NewMemoryLimiter(leadsquared.Limit{Calls: 1 << 30, Per: time.Second}, nil)}).Register(mux)
@@ -320,23 +307,18 @@ func leadSquaredBench(ctx context.Context, e *engine, tenant string, creds app.C
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln) //nolint:errcheck // ends with Close below
 	defer srv.Close()
-	url := "http://" + ln.Addr().String() + "/api/tenants/" + tenant + "/ticket"
-	f, err := storebench.Measure(ctx, "http_leadsquared_create", o.clients, o.duration, func(ctx context.Context, _, _ int) error {
-		req, err := http.NewRequestWithContext(ctx, "POST", url, strings.NewReader(leadsquared.SampleCreateTicket))
+	path := "/api/tenants/" + tenant + "/ticket"
+	client := newBenchClient(ln.Addr().String(), o.clients, map[string]string{"X-LSQ-ACCESS-KEY": creds.LSQAccessKey,
+		"X-LSQ-SECRET-KEY": creds.LSQSecretKey, "Content-Type": "application/json"})
+	defer client.close()
+	body := []byte(leadsquared.SampleCreateTicket)
+	f, err := storebench.Measure(ctx, "http_leadsquared_create", o.clients, o.duration, func(ctx context.Context, w, _ int) error {
+		status, b, err := client.post(ctx, w, path, body)
 		if err != nil {
 			return err
 		}
-		req.Header.Set("X-LSQ-ACCESS-KEY", creds.LSQAccessKey)
-		req.Header.Set("X-LSQ-SECRET-KEY", creds.LSQSecretKey)
-		req.Header.Set("Content-Type", "application/json")
-		res, err := client.Do(req)
-		if err != nil {
-			return err
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		if res.StatusCode != http.StatusOK {
-			return fmt.Errorf("LeadSquared create: %d %s", res.StatusCode, b)
+		if status != http.StatusOK {
+			return fmt.Errorf("LeadSquared create: %d %s", status, b)
 		}
 		return nil
 	})
