@@ -39,3 +39,13 @@ func AppendInTx(ctx context.Context, tx *sql.Tx, stream eventstore.StreamRef, ex
 	}
 	return res, err
 }
+
+// Statements are the store's prepared statements that find a stream's
+// events, with arguments for EXPLAIN EXECUTE: one stream of tenant t.
+var Statements = []struct{ Name, SQL, Args string }{
+	{"append", appendSQL, `('t', 'ticket', 's1', -1, '{}', '{}', '{}', '{}', '{}', '{}')`},
+	{"group", groupSQL, `('{t}', '{ticket}', '{s1}', '{-1}', '{1}', '{1}', ` +
+		`'{00000000-0000-0000-0000-000000000001}', '{x}', '{1}', '{"{}"}', '{"{}"}', '{""}')`},
+	{"version", `SELECT ` + streamVersionSQL, `('t', 'ticket', 's1')`},
+	{"read stream", readStreamSQL, `('t', 'ticket', 's1', 1, 100)`},
+}

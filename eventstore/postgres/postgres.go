@@ -211,11 +211,18 @@ func (s *Store) Listen(ctx context.Context, dsn string) error {
 	}
 }
 
+// streamVersionSQL is a stream's current version, 0 if it has no events.
+// It is written as ORDER BY ... LIMIT 1, not max(version): prepared
+// statements keep a generic plan, and planned over a young, empty events
+// table, max() picks the (tenant_id, tx_id, position) index and scans a
+// tenant's whole log for every append once the table has grown. The
+// ordered form can only be served well by the stream's own index, and the
+// planner knows it at any size (TestGenericPlans).
+const streamVersionSQL = `coalesce((SELECT version FROM events
+	WHERE tenant_id = $1 AND stream_type = $2 AND stream_id = $3 ORDER BY version DESC LIMIT 1), 0)`
+
 const appendSQL = `
-WITH cur AS (
-	SELECT coalesce(max(version), 0) AS v FROM events
-	WHERE tenant_id = $1 AND stream_type = $2 AND stream_id = $3
-)
+WITH cur AS (SELECT ` + streamVersionSQL + ` AS v)
 INSERT INTO events (event_id, tenant_id, stream_type, stream_id, version, event_type, schema_version, data, metadata, unique_key)
 SELECT e.id, $1, $2, $3, cur.v + e.ord, e.typ, e.sv, e.data::jsonb, e.meta::jsonb, nullif(e.key, '')
 FROM cur, unnest($5::uuid[], $6::text[], $7::int[], $8::text[], $9::text[], $10::text[]) WITH ORDINALITY AS e(id, typ, sv, data, meta, key, ord)
@@ -419,8 +426,7 @@ func (s *Store) original(ctx context.Context, stream eventstore.StreamRef, ids [
 
 func (s *Store) version(ctx context.Context, stream eventstore.StreamRef) (int64, error) {
 	var v int64
-	err := s.db.GetContext(ctx, &v, `SELECT coalesce(max(version), 0) FROM events
-		WHERE tenant_id = $1 AND stream_type = $2 AND stream_id = $3`, stream.TenantID, stream.Type, stream.ID)
+	err := s.db.GetContext(ctx, &v, `SELECT `+streamVersionSQL, stream.TenantID, stream.Type, stream.ID)
 	if err != nil {
 		return 0, fmt.Errorf("version of %s: %w", stream, translate(err))
 	}
