@@ -43,14 +43,6 @@ func Open(ctx context.Context, dsn string, opt OpenOptions) (*sqlx.DB, error) {
 	// The log's reads are large index scans the planner prices high enough
 	// to JIT-compile, which costs more than it saves on every batch.
 	q.Set("jit", "off")
-	// Plan every execution of a prepared statement for its arguments and
-	// the tables as they are now. A generic plan, kept once chosen, is
-	// priced on the table sizes and statistics of its sixth execution: on
-	// a young events table (and with no ANALYZE since, as where autovacuum
-	// is off) the append's stream lookup came out as a scan of the
-	// tenant's whole log, 100-380 ms per append once the log had grown.
-	// Planning these statements costs tens of microseconds.
-	q.Set("plan_cache_mode", "force_custom_plan")
 	if opt.StatementTimeout > 0 {
 		q.Set("statement_timeout", fmt.Sprint(opt.StatementTimeout.Milliseconds()))
 	}

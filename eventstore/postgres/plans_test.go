@@ -54,18 +54,3 @@ func TestGenericPlans(t *testing.T) {
 		}
 	}
 }
-
-// TestOpenPlansEachExecution: sessions from Open plan every execution of
-// a prepared statement afresh (see Open), so no statement keeps a plan
-// priced on a younger, smaller table.
-func TestOpenPlansEachExecution(t *testing.T) {
-	t.Parallel()
-	db := pgtest.DB(t)
-	var mode string
-	if err := db.QueryRow(`SHOW plan_cache_mode`).Scan(&mode); err != nil {
-		t.Fatal(err)
-	}
-	if mode != "force_custom_plan" {
-		t.Errorf("plan_cache_mode = %q, want force_custom_plan", mode)
-	}
-}
