@@ -212,12 +212,11 @@ func (s *Store) Listen(ctx context.Context, dsn string) error {
 }
 
 // streamVersionSQL is a stream's current version, 0 if it has no events.
-// It is written as ORDER BY ... LIMIT 1, not max(version): prepared
-// statements keep a generic plan, and planned over a young, empty events
-// table, max() picks the (tenant_id, tx_id, position) index and scans a
-// tenant's whole log for every append once the table has grown. The
-// ordered form can only be served well by the stream's own index, and the
-// planner knows it at any size (TestGenericPlans).
+// Prepared statements keep a generic plan priced once, possibly on a
+// young table without statistics: written as ORDER BY ... LIMIT 1, not
+// max(version), the lookup is one that only the stream's own index serves
+// without a sort, and the tenant feed's index cannot serve it at all
+// (migration 00007). TestGenericPlans checks the plans.
 const streamVersionSQL = `coalesce((SELECT version FROM events
 	WHERE tenant_id = $1 AND stream_type = $2 AND stream_id = $3 ORDER BY version DESC LIMIT 1), 0)`
 
@@ -547,6 +546,11 @@ func (s *Store) Lookup(ctx context.Context, tenantID, streamType, key string) (s
 
 const lookupSQL = `SELECT stream_id FROM events WHERE tenant_id = $1 AND stream_type = $2 AND unique_key = $3`
 
+// tenantKey is how a query over the log names its tenant to reach the
+// tenant feed's index, which is keyed on tenant_id COLLATE "C" so that no
+// lookup of one stream can choose it (migration 00007).
+const tenantKey = `(tenant_id COLLATE "C")`
+
 // fence keeps only rows no in-flight transaction can precede.
 const fence = `tx_id < pg_snapshot_xmin(pg_current_snapshot())`
 
@@ -556,7 +560,7 @@ func filter(q eventstore.Query) (string, []any) {
 	args := []any{strconv.FormatUint(q.After.TxID, 10), q.After.Seq}
 	if q.TenantID != "" {
 		args = append(args, q.TenantID)
-		where = append(where, fmt.Sprintf("tenant_id = $%d", len(args)))
+		where = append(where, fmt.Sprintf("%s = $%d", tenantKey, len(args)))
 	}
 	if q.StreamType != "" {
 		args = append(args, q.StreamType)
@@ -574,14 +578,19 @@ func (s *Store) ReadAll(ctx context.Context, q eventstore.Query) ([]eventstore.E
 	if q.Limit <= 0 {
 		q.Limit = 500
 	}
-	where, args := filter(q)
-	args = append(args, q.Limit)
-	query := selectEvent + where + fmt.Sprintf(" ORDER BY events.tx_id, events.position LIMIT $%d", len(args))
+	query, args := readAllSQL(q)
 	evs, err := s.readLog(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read all after %s: %w", q.After, translate(err))
 	}
 	return evs, nil
+}
+
+// readAllSQL is ReadAll's query for q, and its arguments.
+func readAllSQL(q eventstore.Query) (string, []any) {
+	where, args := filter(q)
+	args = append(args, q.Limit)
+	return selectEvent + where + fmt.Sprintf(" ORDER BY events.tx_id, events.position LIMIT $%d", len(args)), args
 }
 
 // Count returns how many events ReadAll could deliver for q (ignoring
@@ -603,7 +612,7 @@ func (s *Store) Head(ctx context.Context, tenantID string) (eventstore.Position,
 	query := `SELECT tx_id::text, position FROM events WHERE ` + fence
 	args := []any{}
 	if tenantID != "" {
-		query += ` AND tenant_id = $1`
+		query += ` AND ` + tenantKey + ` = $1`
 		args = append(args, tenantID)
 	}
 	query += ` ORDER BY events.tx_id DESC, events.position DESC LIMIT 1`
