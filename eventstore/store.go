@@ -65,6 +65,9 @@ type ConsumeOptions struct {
 	Query Query
 	// Poll bounds the wait between reads when idle; zero means 500ms.
 	Poll time.Duration
+	// Linger is FollowOptions.Linger: under load, how long to let events
+	// gather before the next live batch.
+	Linger time.Duration
 	// OnError is told of failures (read errors, handler errors) before the
 	// consumer retries after Poll; nil returns them instead.
 	OnError func(error)

@@ -62,6 +62,14 @@ type Log interface {
 	Count(ctx context.Context, q eventstore.Query, limit int64) (int64, error)
 }
 
+// liveLinger is how long a live projection lets events gather after a
+// batch of several (eventstore.FollowOptions.Linger). Under load a ticket
+// often changes several times within it (created, then assigned,
+// commented), and its read-model row is then written once per batch, not
+// once per change; a min_position read waits for it at most this much
+// longer. A quiet log is still applied event by event, at once.
+const liveLinger = 50 * time.Millisecond
+
 // Runner runs projections against the log and keeps their status.
 type Runner struct {
 	db       *sql.DB
@@ -111,7 +119,7 @@ func (r *Runner) run(ctx context.Context, p Projection) {
 		q.Limit = 500
 	}
 	t := live(p)
-	opt := eventstore.ConsumeOptions{Query: q, Poll: r.poll, OnError: func(err error) {
+	opt := eventstore.ConsumeOptions{Query: q, Poll: r.poll, Linger: liveLinger, OnError: func(err error) {
 		r.logger.Error("projection failed; retrying", "projection", p.Name(), "err", err)
 	}}
 	err := r.consumer.Consume(ctx, p.Name(), opt, func(ctx context.Context, tx *sql.Tx, evs []eventstore.Event) error {

@@ -35,7 +35,7 @@ func (s *Store) Consume(ctx context.Context, name string, opt ConsumeOptions, h 
 		if err == nil {
 			q := opt.Query
 			q.After = from
-			err = eventstore.Follow(ctx, s, q, eventstore.FollowOptions{Notifier: s, Poll: opt.Poll, OnError: opt.OnError},
+			err = eventstore.Follow(ctx, s, q, eventstore.FollowOptions{Notifier: s, Poll: opt.Poll, Linger: opt.Linger, OnError: opt.OnError},
 				func(ctx context.Context, evs []eventstore.Event) error {
 					return s.applyBatch(ctx, name, from, evs, h, &from)
 				})

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/eventdesk/eventdesk/eventstore/postgres"
 	"github.com/eventdesk/eventdesk/eventstore/postgres/pgtest"
 	"github.com/eventdesk/eventdesk/eventstore/storetest"
+	"github.com/google/uuid"
 )
 
 func newStore(t *testing.T) *postgres.Store {
@@ -466,5 +468,61 @@ func TestOrderAcrossDigitCounts(t *testing.T) {
 	}
 	if head, err := s.Head(context.Background(), "t1"); err != nil || head.TxID != 100000 {
 		t.Errorf("Head = %v, %v; want transaction 100000", head, err)
+	}
+}
+
+// TestFollowLinger: a live follower with a Linger hands a lone event on at
+// once, but after a batch of several it lets the next events gather, so
+// two appends made right after such a batch arrive as one batch.
+func TestFollowLinger(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	batches := make(chan []string, 16)
+	go eventstore.Follow(ctx, s, eventstore.Query{TenantID: "acme", Limit: 100}, //nolint:errcheck // ends with ctx
+		eventstore.FollowOptions{Notifier: s, Poll: 5 * time.Second, Linger: 400 * time.Millisecond},
+		func(_ context.Context, evs []eventstore.Event) error {
+			var types []string
+			for _, e := range evs {
+				types = append(types, e.Type)
+			}
+			batches <- types
+			return nil
+		})
+	appendTypes := func(types ...string) {
+		t.Helper()
+		var data []eventstore.EventData
+		for _, ty := range types {
+			data = append(data, eventstore.EventData{ID: uuid.NewString(), Type: ty, Data: []byte(`{}`)})
+		}
+		stream := eventstore.StreamRef{TenantID: "acme", Type: "ticket", ID: uuid.NewString()}
+		if _, err := s.Append(ctx, stream, eventstore.NoStream, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	next := func() []string {
+		t.Helper()
+		select {
+		case b := <-batches:
+			return b
+		case <-time.After(3 * time.Second):
+			t.Fatal("no batch within 3s (a lone event must not wait for Poll)")
+			return nil
+		}
+	}
+	appendTypes("a.happened")
+	if got := next(); !slices.Equal(got, []string{"a.happened"}) {
+		t.Fatalf("first batch = %v, want [a.happened]", got)
+	}
+	appendTypes("b.happened", "c.happened")
+	if got := next(); !slices.Equal(got, []string{"b.happened", "c.happened"}) {
+		t.Fatalf("second batch = %v, want [b.happened c.happened]", got)
+	}
+	// The follower now lingers: two separate appends arrive together.
+	appendTypes("d.happened")
+	appendTypes("e.happened")
+	if got := next(); !slices.Equal(got, []string{"d.happened", "e.happened"}) {
+		t.Errorf("batch after lingering = %v, want [d.happened e.happened]", got)
 	}
 }
