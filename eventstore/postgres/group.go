@@ -127,14 +127,12 @@ func (s *Store) groupWriter() {
 // groupSQL is appendSQL for many streams at once: each request's expected
 // version is checked against its own stream, and only the requests whose
 // check holds are inserted.
-const groupSQL = `
+var groupSQL = `
 WITH req AS (
 	SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) WITH ORDINALITY AS r(tenant, stype, sid, expected, idx)
 ), cur AS (
 	SELECT r.idx, r.tenant, r.stype, r.sid, r.expected,
-		coalesce((SELECT version FROM events e
-		 WHERE e.tenant_id = r.tenant AND e.stream_type = r.stype AND e.stream_id = r.sid
-		 ORDER BY version DESC LIMIT 1), 0) AS v -- see streamVersionSQL
+		` + streamVersion("r.tenant", "r.stype", "r.sid") + ` AS v
 	FROM req r
 )
 INSERT INTO events (event_id, tenant_id, stream_type, stream_id, version, event_type, schema_version, data, metadata, unique_key)

@@ -211,16 +211,23 @@ func (s *Store) Listen(ctx context.Context, dsn string) error {
 	}
 }
 
-// streamVersionSQL is a stream's current version, 0 if it has no events.
+// streamVersion is the SQL expression for a stream's current version, 0
+// if it has no events, with the stream named by the SQL expressions
+// tenant, streamType and id (parameters, or columns of an outer query).
 // Prepared statements keep a generic plan priced once, possibly on a
 // young table without statistics: written as ORDER BY ... LIMIT 1, not
 // max(version), the lookup is one that only the stream's own index serves
 // without a sort, and the tenant feed's index cannot serve it at all
 // (migration 00007). TestGenericPlans checks the plans.
-const streamVersionSQL = `coalesce((SELECT version FROM events
-	WHERE tenant_id = $1 AND stream_type = $2 AND stream_id = $3 ORDER BY version DESC LIMIT 1), 0)`
+func streamVersion(tenant, streamType, id string) string {
+	return `coalesce((SELECT version FROM events WHERE tenant_id = ` + tenant + ` AND stream_type = ` + streamType +
+		` AND stream_id = ` + id + ` ORDER BY version DESC LIMIT 1), 0)`
+}
 
-const appendSQL = `
+// streamVersionSQL is streamVersion of the stream in parameters $1-$3.
+var streamVersionSQL = streamVersion("$1", "$2", "$3")
+
+var appendSQL = `
 WITH cur AS (SELECT ` + streamVersionSQL + ` AS v)
 INSERT INTO events (event_id, tenant_id, stream_type, stream_id, version, event_type, schema_version, data, metadata, unique_key)
 SELECT e.id, $1, $2, $3, cur.v + e.ord, e.typ, e.sv, e.data::jsonb, e.meta::jsonb, nullif(e.key, '')
