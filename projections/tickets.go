@@ -22,8 +22,10 @@ const TicketsName = "tickets.v1"
 
 // Tickets projects ticket streams into ticket_list (one row per ticket, with
 // the ticket's snapshot, filter columns and a full-text search vector) and
-// ticket_timeline (one row per ticket event: history entries, activities
-// and every other change).
+// ticket_timeline (the ticket's conversation: one row per history entry and
+// per activity). A ticket's other changes are not copied: its own stream is
+// their audit trail (GET /v1/tickets/{id}/events), and a row per change
+// cost the live projection about a seventh of the machine under write load.
 type Tickets struct{}
 
 var _ Projection = Tickets{}
@@ -39,47 +41,36 @@ func (Tickets) Query() eventstore.Query {
 	return eventstore.Query{StreamType: ticket.StreamType, Limit: 1000}
 }
 
+// ticketRow is one ticket_list row.
 type ticketRow struct {
-	TenantID    string          `json:"tenant_id"`
-	TicketID    string          `json:"ticket_id"`
-	Number      int64           `json:"number"`
-	Title       string          `json:"title"`
-	Description string          `json:"description"`
-	Status      string          `json:"status"`
-	StatusKind  string          `json:"status_kind"`
-	Priority    string          `json:"priority"`
-	Category    string          `json:"category"`
-	SubCategory string          `json:"sub_category"`
-	Source      string          `json:"source"`
-	Channel     string          `json:"channel"`
-	Assignee    string          `json:"assignee"`
-	Tags        []string        `json:"tags"`
-	Comments    string          `json:"comments"`
-	Doc         json.RawMessage `json:"doc"`
-	CreatedAt   time.Time       `json:"created_at"`
-	UpdatedAt   time.Time       `json:"updated_at"`
-	Version     int64           `json:"version"`
+	TenantID, TicketID                     string
+	Number                                 int64
+	Title, Description, Status, StatusKind string
+	Priority, Category, SubCategory        string
+	Source, Channel, Assignee              string
+	Tags                                   []string
+	Comments                               string
+	Doc                                    []byte
+	CreatedAt, UpdatedAt                   time.Time
+	Version                                int64
 }
 
+// timelineRow is one ticket_timeline row.
 type timelineRow struct {
-	TenantID   string          `json:"tenant_id"`
-	TicketID   string          `json:"ticket_id"`
-	Version    int64           `json:"version"`
-	EntryID    string          `json:"entry_id"`
-	Kind       string          `json:"kind"`
-	Type       string          `json:"type"`
-	Visibility string          `json:"visibility"`
-	Value      json.RawMessage `json:"value"`
-	CreatedBy  domain.Actor    `json:"created_by"`
-	Source     string          `json:"source"`
-	CreatedAt  time.Time       `json:"created_at"`
+	TenantID, TicketID string
+	Version            int64
+	EntryID, Kind      string
+	Type, Visibility   string
+	Value              json.RawMessage
+	CreatedBy          domain.Actor
+	Source             string
+	CreatedAt          time.Time
 }
 
 // Timeline entry kinds.
 const (
 	KindHistory  = "history"
 	KindActivity = "activity"
-	KindChange   = "change"
 )
 
 type ticketState struct {
@@ -116,7 +107,10 @@ func (Tickets) Apply(ctx context.Context, tx *sql.Tx, t Tables, evs []eventstore
 			order = append(order, st)
 		}
 		st.fresh = append(st.fresh, de)
-		row := timelineEntry(e, de)
+		row, ok := timelineEntry(e, de)
+		if !ok {
+			continue
+		}
 		if row.Kind == KindHistory && row.Type == string(ticket.HistoryComment) && row.Visibility == string(ticket.Public) {
 			st.comments = append(st.comments, strings.Join(texts(row.Value), " "))
 		}
@@ -189,23 +183,38 @@ func upsertTickets(ctx context.Context, tx *sql.Tx, t Tables, rows []ticketRow) 
 	if len(rows) == 0 {
 		return nil
 	}
-	b, err := json.Marshal(rows)
-	if err != nil {
-		return err
+	n := len(rows)
+	var (
+		tenant, id, title, desc, status, kind = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		prio, cat, sub, source, channel, asg  = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		tags, comments, doc, created, updated = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		number, version                       = make([]int64, n), make([]int64, n)
+	)
+	for i, r := range rows {
+		tenant[i], id[i], number[i], version[i] = r.TenantID, r.TicketID, r.Number, r.Version
+		title[i], desc[i], status[i], kind[i] = r.Title, r.Description, r.Status, r.StatusKind
+		prio[i], cat[i], sub[i], source[i], channel[i], asg[i] = r.Priority, r.Category, r.SubCategory, r.Source, r.Channel, r.Assignee
+		tags[i], comments[i], doc[i] = textArray(r.Tags).literal(), r.Comments, string(r.Doc)
+		created[i], updated[i] = timestamp(r.CreatedAt), timestamp(r.UpdatedAt)
 	}
-	_, err = tx.ExecContext(ctx, fmt.Sprintf(`INSERT INTO %[1]s AS l (tenant_id, ticket_id, number, title, description, status,
+	_, err := tx.ExecContext(ctx, fmt.Sprintf(`INSERT INTO %[1]s AS l (tenant_id, ticket_id, number, title, description, status,
 		status_kind, priority, category, sub_category, source, channel, assignee, tags, comments, doc, created_at, updated_at, version)
 	SELECT tenant_id, ticket_id, number, title, description, status, status_kind, priority, category, sub_category, source,
-		channel, assignee, coalesce(tags, '{}'), comments, doc, created_at, updated_at, version
-	FROM jsonb_to_recordset($1::jsonb) AS r(tenant_id text, ticket_id text, number bigint, title text, description text,
-		status text, status_kind text, priority text, category text, sub_category text, source text, channel text,
-		assignee text, tags text[], comments text, doc jsonb, created_at timestamptz, updated_at timestamptz, version bigint)
+		channel, assignee, tags::text[], comments, doc, created_at, updated_at, version
+	FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+		$10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::jsonb[], $17::timestamptz[],
+		$18::timestamptz[], $19::bigint[])
+		AS r(tenant_id, ticket_id, number, title, description, status, status_kind, priority, category, sub_category, source,
+		channel, assignee, tags, comments, doc, created_at, updated_at, version)
 	ON CONFLICT (tenant_id, ticket_id) DO UPDATE SET title = EXCLUDED.title, description = EXCLUDED.description,
 		status = EXCLUDED.status, status_kind = EXCLUDED.status_kind, priority = EXCLUDED.priority,
 		category = EXCLUDED.category, sub_category = EXCLUDED.sub_category, channel = EXCLUDED.channel,
 		assignee = EXCLUDED.assignee, tags = EXCLUDED.tags, comments = EXCLUDED.comments, doc = EXCLUDED.doc,
 		updated_at = EXCLUDED.updated_at, version = EXCLUDED.version
-	WHERE l.version < EXCLUDED.version`, pq.QuoteIdentifier(t.Of("ticket_list"))), string(b))
+	WHERE l.version < EXCLUDED.version`, pq.QuoteIdentifier(t.Of("ticket_list"))),
+		textArray(tenant), textArray(id), pq.Array(number), textArray(title), textArray(desc), textArray(status), textArray(kind),
+		textArray(prio), textArray(cat), textArray(sub), textArray(source), textArray(channel), textArray(asg), textArray(tags),
+		textArray(comments), textArray(doc), textArray(created), textArray(updated), pq.Array(version))
 	if err != nil {
 		return fmt.Errorf("upsert tickets: %w", err)
 	}
@@ -216,41 +225,55 @@ func insertTimeline(ctx context.Context, tx *sql.Tx, t Tables, rows []timelineRo
 	if len(rows) == 0 {
 		return nil
 	}
-	b, err := json.Marshal(rows)
-	if err != nil {
-		return err
+	n := len(rows)
+	var (
+		tenant, id, entry, kind, typ = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		vis, value, by, source, at   = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		version                      = make([]int64, n)
+	)
+	for i, r := range rows {
+		b, err := json.Marshal(r.CreatedBy)
+		if err != nil {
+			return err
+		}
+		tenant[i], id[i], version[i], entry[i], kind[i], typ[i] = r.TenantID, r.TicketID, r.Version, r.EntryID, r.Kind, r.Type
+		vis[i], value[i], by[i], source[i], at[i] = r.Visibility, string(r.Value), string(b), r.Source, timestamp(r.CreatedAt)
 	}
-	_, err = tx.ExecContext(ctx, fmt.Sprintf(`INSERT INTO %s (tenant_id, ticket_id, version, entry_id, kind, type, visibility,
+	_, err := tx.ExecContext(ctx, fmt.Sprintf(`INSERT INTO %s (tenant_id, ticket_id, version, entry_id, kind, type, visibility,
 		value, created_by, source, created_at)
-	SELECT tenant_id, ticket_id, version, entry_id, kind, type, visibility, value, created_by, source, created_at
-	FROM jsonb_to_recordset($1::jsonb) AS r(tenant_id text, ticket_id text, version bigint, entry_id text, kind text,
-		type text, visibility text, value jsonb, created_by jsonb, source text, created_at timestamptz)
-	ON CONFLICT DO NOTHING`, pq.QuoteIdentifier(t.Of("ticket_timeline"))), string(b))
+	SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[],
+		$9::jsonb[], $10::text[], $11::timestamptz[])
+	ON CONFLICT DO NOTHING`, pq.QuoteIdentifier(t.Of("ticket_timeline"))),
+		textArray(tenant), textArray(id), pq.Array(version), textArray(entry), textArray(kind), textArray(typ), textArray(vis),
+		textArray(value), textArray(by), textArray(source), textArray(at))
 	if err != nil {
 		return fmt.Errorf("insert timeline: %w", err)
 	}
 	return nil
 }
 
-// timelineEntry describes one ticket event as a timeline row.
-func timelineEntry(e eventstore.Event, de domain.Event) timelineRow {
-	row := timelineRow{TenantID: e.TenantID, TicketID: e.StreamID, Version: e.Version, EntryID: e.ID,
-		Kind: KindChange, Type: e.Type, Visibility: string(ticket.Public), Value: e.Data, CreatedAt: e.RecordedAt}
-	if a, ok := de.(domain.Audited); ok {
+// timelineEntry describes a history or activity event as a timeline row;
+// ok is false for every other event.
+func timelineEntry(e eventstore.Event, de domain.Event) (row timelineRow, ok bool) {
+	row = timelineRow{TenantID: e.TenantID, TicketID: e.StreamID, Version: e.Version, Visibility: string(ticket.Public),
+		CreatedAt: e.RecordedAt}
+	switch ev := de.(type) {
+	case ticket.HistoryLogged:
+		row.Kind, row.EntryID, row.Type, row.Value = KindHistory, ev.EntryID, string(ev.Type), ev.Value
+		if ev.Visibility != "" {
+			row.Visibility = string(ev.Visibility)
+		}
+	case ticket.ActivityAdded:
+		v, _ := json.Marshal(map[string]string{"text": ev.Text, "direction": string(ev.Direction)}) // strings always marshal
+		row.Kind, row.EntryID, row.Type, row.Value = KindActivity, ev.ActivityID, string(ev.Direction), v
+	default:
+		return row, false
+	}
+	if a, audited := de.(domain.Audited); audited {
 		ch := a.Audit()
 		row.CreatedBy, row.Source, row.CreatedAt = ch.By, string(ch.Source), ch.At
 	}
-	switch ev := de.(type) {
-	case ticket.HistoryLogged:
-		row.Kind, row.EntryID, row.Type, row.Visibility, row.Value = KindHistory, ev.EntryID, string(ev.Type), string(ev.Visibility), ev.Value
-	case ticket.ActivityAdded:
-		v, _ := json.Marshal(map[string]string{"text": ev.Text, "direction": string(ev.Direction)})
-		row.Kind, row.EntryID, row.Type, row.Value = KindActivity, ev.ActivityID, string(ev.Direction), v
-	}
-	if row.Visibility == "" {
-		row.Visibility = string(ticket.Public)
-	}
-	return row
+	return row, true
 }
 
 // texts returns the string leaves of a JSON value, for full-text search.

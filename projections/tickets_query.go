@@ -159,7 +159,7 @@ type TimelineEntry struct {
 // TimelineFilter selects part of a ticket's timeline.
 type TimelineFilter struct {
 	TenantID, TicketID string
-	// Kinds keeps only these kinds (history, activity, change); empty: all.
+	// Kinds keeps only these kinds (history, activity); empty: both.
 	Kinds []string
 	// IncludeInternal includes internal comments.
 	IncludeInternal bool

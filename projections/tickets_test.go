@@ -133,6 +133,10 @@ func TestTicketsProjection(t *testing.T) {
 		Type: ticket.HistoryComment, Visibility: ticket.Internal, Value: json.RawMessage(`{"text": "secret sauce"}`)}, noon); err != nil {
 		t.Fatal(err)
 	}
+	if err := printer.AddActivity(ticket.AddActivity{By: agent, Source: domain.SourcePortal, ActivityID: uuid.NewString(),
+		Text: "called the customer", Direction: ticket.Outbound}, noon); err != nil {
+		t.Fatal(err)
+	}
 	if err := printer.ChangeStatus(ticket.ChangeStatus{By: agent, Source: domain.SourceAPI, Status: "resolved"}, ticket.DefaultConfig(), noon); err != nil {
 		t.Fatal(err)
 	}
@@ -187,8 +191,15 @@ func TestTicketsProjection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(all) != 5 {
-		t.Errorf("full timeline has %d entries, want 5 (created, assigned, 2 comments, resolved)", len(all))
+	// The timeline is the conversation; the created, assigned and resolved
+	// changes stay in the ticket's own stream.
+	var kinds []string
+	for _, e := range all {
+		kinds = append(kinds, fmt.Sprintf("v%d %s %s %s", e.Version, e.Kind, e.Type, e.Visibility))
+	}
+	want := []string{"v3 history comment public", "v4 history comment internal", "v5 activity OUTBOUND public"}
+	if diff := cmp.Diff(want, kinds); diff != "" {
+		t.Errorf("full timeline (-want +got):\n%s", diff)
 	}
 	page, err := f.q.List(context.Background(), projections.TicketFilter{TenantID: "t1", Status: []string{"resolved"}})
 	if err != nil || len(page.Tickets) != 1 {
