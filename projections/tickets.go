@@ -184,12 +184,11 @@ func upsertTickets(ctx context.Context, tx *sql.Tx, t Tables, rows []ticketRow) 
 		return nil
 	}
 	n := len(rows)
-	var (
-		tenant, id, title, desc, status, kind = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		prio, cat, sub, source, channel, asg  = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		tags, comments, doc, created, updated = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		number, version                       = make([]int64, n), make([]int64, n)
-	)
+	text := func() textArray { return make(textArray, n) }
+	tenant, id, title, desc, status, kind := text(), text(), text(), text(), text(), text()
+	prio, cat, sub, source, channel, asg := text(), text(), text(), text(), text(), text()
+	tags, comments, doc, created, updated := text(), text(), text(), text(), text()
+	number, version := make([]int64, n), make([]int64, n)
 	for i, r := range rows {
 		tenant[i], id[i], number[i], version[i] = r.TenantID, r.TicketID, r.Number, r.Version
 		title[i], desc[i], status[i], kind[i] = r.Title, r.Description, r.Status, r.StatusKind
@@ -212,9 +211,8 @@ func upsertTickets(ctx context.Context, tx *sql.Tx, t Tables, rows []ticketRow) 
 		assignee = EXCLUDED.assignee, tags = EXCLUDED.tags, comments = EXCLUDED.comments, doc = EXCLUDED.doc,
 		updated_at = EXCLUDED.updated_at, version = EXCLUDED.version
 	WHERE l.version < EXCLUDED.version`, pq.QuoteIdentifier(t.Of("ticket_list"))),
-		textArray(tenant), textArray(id), pq.Array(number), textArray(title), textArray(desc), textArray(status), textArray(kind),
-		textArray(prio), textArray(cat), textArray(sub), textArray(source), textArray(channel), textArray(asg), textArray(tags),
-		textArray(comments), textArray(doc), textArray(created), textArray(updated), pq.Array(version))
+		tenant, id, pq.Array(number), title, desc, status, kind, prio, cat, sub, source, channel, asg, tags, comments, doc,
+		created, updated, pq.Array(version))
 	if err != nil {
 		return fmt.Errorf("upsert tickets: %w", err)
 	}
@@ -226,11 +224,10 @@ func insertTimeline(ctx context.Context, tx *sql.Tx, t Tables, rows []timelineRo
 		return nil
 	}
 	n := len(rows)
-	var (
-		tenant, id, entry, kind, typ = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		vis, value, by, source, at   = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		version                      = make([]int64, n)
-	)
+	text := func() textArray { return make(textArray, n) }
+	tenant, id, entry, kind, typ := text(), text(), text(), text(), text()
+	vis, value, by, source, at := text(), text(), text(), text(), text()
+	version := make([]int64, n)
 	for i, r := range rows {
 		b, err := json.Marshal(r.CreatedBy)
 		if err != nil {
@@ -244,8 +241,7 @@ func insertTimeline(ctx context.Context, tx *sql.Tx, t Tables, rows []timelineRo
 	SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[],
 		$9::jsonb[], $10::text[], $11::timestamptz[])
 	ON CONFLICT DO NOTHING`, pq.QuoteIdentifier(t.Of("ticket_timeline"))),
-		textArray(tenant), textArray(id), pq.Array(version), textArray(entry), textArray(kind), textArray(typ), textArray(vis),
-		textArray(value), textArray(by), textArray(source), textArray(at))
+		tenant, id, pq.Array(version), entry, kind, typ, vis, value, by, source, at)
 	if err != nil {
 		return fmt.Errorf("insert timeline: %w", err)
 	}
