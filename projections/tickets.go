@@ -41,18 +41,36 @@ func (Tickets) Query() eventstore.Query {
 	return eventstore.Query{StreamType: ticket.StreamType, Limit: 1000}
 }
 
-// ticketRow is one ticket_list row.
-type ticketRow struct {
-	TenantID, TicketID                     string
-	Number                                 int64
-	Title, Description, Status, StatusKind string
-	Priority, Category, SubCategory        string
-	Source, Channel, Assignee              string
-	Tags                                   []string
-	Comments                               string
-	Doc                                    []byte
-	CreatedAt, UpdatedAt                   time.Time
-	Version                                int64
+// ticketColumns is a batch of ticket_list rows, column by column, the way
+// upsertTickets sends them.
+type ticketColumns struct {
+	tenant, id, title, desc, status, kind, prio, cat, sub, source, channel, asg textArray
+	tags, comments, doc, created, updated                                       textArray
+	number, version                                                             []int64
+}
+
+// add appends the row of ticket s, whose public comments are comments.
+func (c *ticketColumns) add(s ticket.Snapshot, comments string) error {
+	doc, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	assignee := ""
+	if s.Assignee != nil {
+		assignee = s.Assignee.ID
+		if assignee == "" {
+			assignee = s.Assignee.Email
+		}
+	}
+	c.tenant, c.id = append(c.tenant, s.TenantID), append(c.id, s.ID)
+	c.number, c.version = append(c.number, s.Number), append(c.version, s.Version)
+	c.title, c.desc = append(c.title, s.Title), append(c.desc, s.Description)
+	c.status, c.kind, c.prio = append(c.status, s.Status), append(c.kind, string(s.StatusKind)), append(c.prio, string(s.Priority))
+	c.cat, c.sub, c.asg = append(c.cat, s.Category), append(c.sub, s.SubCategory), append(c.asg, assignee)
+	c.source, c.channel = append(c.source, string(s.Source)), append(c.channel, s.Channel)
+	c.tags, c.comments, c.doc = append(c.tags, textArray(s.Tags).literal()), append(c.comments, comments), append(c.doc, string(doc))
+	c.created, c.updated = append(c.created, timestamp(s.CreatedAt)), append(c.updated, timestamp(s.UpdatedAt))
+	return nil
 }
 
 // timelineRow is one ticket_timeline row.
@@ -116,29 +134,13 @@ func (Tickets) Apply(ctx context.Context, tx *sql.Tx, t Tables, evs []eventstore
 		}
 		timeline = append(timeline, row)
 	}
-	rows := make([]ticketRow, 0, len(order))
+	var list ticketColumns
 	for _, st := range order {
-		s := ticket.Evolve(st.snap, st.fresh...)
-		doc, err := json.Marshal(s)
-		if err != nil {
+		if err := list.add(ticket.Evolve(st.snap, st.fresh...), strings.Join(st.comments, "\n")); err != nil {
 			return err
 		}
-		assignee := ""
-		if s.Assignee != nil {
-			assignee = s.Assignee.ID
-			if assignee == "" {
-				assignee = s.Assignee.Email
-			}
-		}
-		rows = append(rows, ticketRow{
-			TenantID: s.TenantID, TicketID: s.ID, Number: s.Number, Title: s.Title, Description: s.Description,
-			Status: s.Status, StatusKind: string(s.StatusKind), Priority: string(s.Priority),
-			Category: s.Category, SubCategory: s.SubCategory, Source: string(s.Source), Channel: s.Channel,
-			Assignee: assignee, Tags: s.Tags, Comments: strings.Join(st.comments, "\n"), Doc: doc,
-			CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt, Version: s.Version,
-		})
 	}
-	if err := upsertTickets(ctx, tx, t, rows); err != nil {
+	if err := upsertTickets(ctx, tx, t, list); err != nil {
 		return err
 	}
 	return insertTimeline(ctx, tx, t, timeline)
@@ -179,22 +181,9 @@ func loadTickets(ctx context.Context, tx *sql.Tx, t Tables, evs []eventstore.Eve
 	return out, rows.Err()
 }
 
-func upsertTickets(ctx context.Context, tx *sql.Tx, t Tables, rows []ticketRow) error {
-	if len(rows) == 0 {
+func upsertTickets(ctx context.Context, tx *sql.Tx, t Tables, c ticketColumns) error {
+	if len(c.id) == 0 {
 		return nil
-	}
-	n := len(rows)
-	text := func() textArray { return make(textArray, n) }
-	tenant, id, title, desc, status, kind := text(), text(), text(), text(), text(), text()
-	prio, cat, sub, source, channel, asg := text(), text(), text(), text(), text(), text()
-	tags, comments, doc, created, updated := text(), text(), text(), text(), text()
-	number, version := make([]int64, n), make([]int64, n)
-	for i, r := range rows {
-		tenant[i], id[i], number[i], version[i] = r.TenantID, r.TicketID, r.Number, r.Version
-		title[i], desc[i], status[i], kind[i] = r.Title, r.Description, r.Status, r.StatusKind
-		prio[i], cat[i], sub[i], source[i], channel[i], asg[i] = r.Priority, r.Category, r.SubCategory, r.Source, r.Channel, r.Assignee
-		tags[i], comments[i], doc[i] = textArray(r.Tags).literal(), r.Comments, string(r.Doc)
-		created[i], updated[i] = timestamp(r.CreatedAt), timestamp(r.UpdatedAt)
 	}
 	_, err := tx.ExecContext(ctx, fmt.Sprintf(`INSERT INTO %[1]s AS l (tenant_id, ticket_id, number, title, description, status,
 		status_kind, priority, category, sub_category, source, channel, assignee, tags, comments, doc, created_at, updated_at, version)
@@ -211,8 +200,8 @@ func upsertTickets(ctx context.Context, tx *sql.Tx, t Tables, rows []ticketRow) 
 		assignee = EXCLUDED.assignee, tags = EXCLUDED.tags, comments = EXCLUDED.comments, doc = EXCLUDED.doc,
 		updated_at = EXCLUDED.updated_at, version = EXCLUDED.version
 	WHERE l.version < EXCLUDED.version`, pq.QuoteIdentifier(t.Of("ticket_list"))),
-		tenant, id, pq.Array(number), title, desc, status, kind, prio, cat, sub, source, channel, asg, tags, comments, doc,
-		created, updated, pq.Array(version))
+		c.tenant, c.id, pq.Array(c.number), c.title, c.desc, c.status, c.kind, c.prio, c.cat, c.sub, c.source, c.channel,
+		c.asg, c.tags, c.comments, c.doc, c.created, c.updated, pq.Array(c.version))
 	if err != nil {
 		return fmt.Errorf("upsert tickets: %w", err)
 	}
