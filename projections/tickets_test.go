@@ -66,7 +66,7 @@ func (f *fixture) append(t *testing.T, tenant, id string, exp int64, evs ...doma
 		if err != nil {
 			t.Fatal(err)
 		}
-		data[i] = eventstore.EventData{ID: uuid.NewString(), Type: e.EventType(), Data: b}
+		data[i] = eventstore.EventData{ID: uuid.NewString(), Type: e.EventType(), SchemaVersion: ticket.Codec().Version(e.EventType()), Data: b}
 	}
 	res, err := f.store.Append(context.Background(), eventstore.StreamRef{TenantID: tenant, Type: ticket.StreamType, ID: id},
 		eventstore.Exact(exp), data)

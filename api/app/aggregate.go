@@ -13,6 +13,7 @@ import (
 	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/eventdesk/eventdesk/domain"
+	"github.com/eventdesk/eventdesk/domain/catalog"
 	"github.com/eventdesk/eventdesk/eventstore"
 )
 
@@ -22,10 +23,12 @@ type aggregate interface {
 	Pending() []domain.Event
 }
 
-// kind describes how to store one aggregate type.
+// kind describes how to store one aggregate type. decode takes the event
+// type, the schema version the data was stored at and the data, and
+// upcasts older versions (domain.Codec.Decode).
 type kind[A aggregate] struct {
 	encode    func(domain.Event) ([]byte, error)
-	decode    func(string, []byte) (domain.Event, error)
+	decode    func(eventType string, schemaVersion int, data []byte) (domain.Event, error)
 	rehydrate func([]domain.Event, int64) A
 }
 
@@ -134,7 +137,7 @@ func (r *repository[A]) read(ctx context.Context, stream eventstore.StreamRef) (
 	if len(evs) > 0 {
 		more := make([]domain.Event, len(evs))
 		for i, e := range evs {
-			if more[i], err = r.decode(e.Type, e.Data); err != nil {
+			if more[i], err = r.decode(e.Type, e.SchemaVersion, e.Data); err != nil {
 				return history{}, err
 			}
 		}
@@ -240,14 +243,23 @@ func (r *repository[A]) run(ctx context.Context, stream eventstore.StreamRef, if
 	}
 }
 
+// encode turns evs into what the store appends, each with the schema
+// version its data is encoded at: the current version of its type, which
+// the catalog of every domain codec knows. An event type the catalog does
+// not know is an error, so that no event is ever stored without its
+// version.
 func encode(evs []domain.Event, m Meta, enc func(domain.Event) ([]byte, error)) ([]eventstore.EventData, error) {
 	out := make([]eventstore.EventData, len(evs))
 	for i, e := range evs {
+		v, ok := catalog.Version(e.EventType())
+		if !ok {
+			return nil, fmt.Errorf("encode %s: event type not in domain/catalog", e.EventType())
+		}
 		b, err := enc(e)
 		if err != nil {
 			return nil, err
 		}
-		out[i] = eventstore.EventData{ID: NewID(), Type: e.EventType(), Data: b, Metadata: m.metadata()}
+		out[i] = eventstore.EventData{ID: NewID(), Type: e.EventType(), SchemaVersion: v, Data: b, Metadata: m.metadata()}
 	}
 	return out, nil
 }

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -21,10 +20,10 @@ var formKind = kind[*form.Form]{encode: form.Encode, decode: form.Decode, rehydr
 // create indexes its form once.
 var formIndexNamespace = uuid.MustParse("6f1b0c9e-6a43-4a55-9d1e-6b8f5d0e7a21")
 
-// formIndex is a tenant's list of form slugs: one event per created form,
-// so listing forms needs no scan of the whole log.
+// formIndex is a tenant's list of form slugs: one form.FormIndexed per
+// created form, so listing forms needs no scan of the whole log.
 func formIndex(tenant string) eventstore.StreamRef {
-	return eventstore.StreamRef{TenantID: tenant, Type: "form_index", ID: "forms"}
+	return eventstore.StreamRef{TenantID: tenant, Type: form.IndexStreamType, ID: form.IndexStreamID}
 }
 
 // Forms runs custom-form commands and submissions.
@@ -68,10 +67,12 @@ func (s *Forms) Create(ctx context.Context, tenant, slug string, d form.Definiti
 	if err != nil {
 		return form.Snapshot{}, eventstore.Position{}, fmt.Errorf("create form %s: %w", slug, err)
 	}
-	if _, err := s.store.Append(ctx, formIndex(tenant), eventstore.Any, []eventstore.EventData{{
-		ID: uuid.NewSHA1(formIndexNamespace, []byte(tenant+"/form/"+slug)).String(), Type: "form_index.added",
-		Data: []byte(fmt.Sprintf(`{"slug": %q}`, slug)), Metadata: m.metadata(),
-	}}); err != nil {
+	entry, err := encode([]domain.Event{form.FormIndexed{Slug: slug}}, m, form.IndexCodec().Encode)
+	if err != nil {
+		return form.Snapshot{}, eventstore.Position{}, fmt.Errorf("index form %s: %w", slug, err)
+	}
+	entry[0].ID = uuid.NewSHA1(formIndexNamespace, []byte(tenant+"/form/"+slug)).String()
+	if _, err := s.store.Append(ctx, formIndex(tenant), eventstore.Any, entry); err != nil {
 		return form.Snapshot{}, eventstore.Position{}, fmt.Errorf("index form %s: %w", slug, err)
 	}
 	return f.Snapshot(), res.Last(), nil
@@ -115,11 +116,13 @@ func (s *Forms) List(ctx context.Context, tenant string) ([]form.Snapshot, error
 	}
 	out := make([]form.Snapshot, 0, len(evs))
 	for _, e := range evs {
-		var entry struct {
-			Slug string `json:"slug"`
+		de, err := form.IndexCodec().Decode(e.Type, e.SchemaVersion, e.Data)
+		if err != nil {
+			return nil, fmt.Errorf("form index event %s: %w", e.ID, err)
 		}
-		if err := json.Unmarshal(e.Data, &entry); err != nil {
-			return nil, err
+		entry, ok := de.(form.FormIndexed)
+		if !ok {
+			continue // the index has no other events yet
 		}
 		f, err := s.Get(ctx, tenant, entry.Slug)
 		if err != nil {

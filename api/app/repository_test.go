@@ -370,7 +370,7 @@ func TestStaleCache_Concurrent(t *testing.T) {
 		if e.Version != int64(i+1) {
 			t.Fatalf("event %d has version %d, want %d", i, e.Version, i+1)
 		}
-		d, err := ticket.Decode(e.Type, e.Data)
+		d, err := ticket.Decode(e.Type, e.SchemaVersion, e.Data)
 		if err != nil {
 			t.Fatalf("decode event %d: %v", e.Version, err)
 		}

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/eventdesk/eventdesk/domain"
+	"github.com/eventdesk/eventdesk/domain/tenant"
 	"github.com/eventdesk/eventdesk/eventstore"
 )
 
@@ -49,14 +49,6 @@ const (
 
 // ErrUnauthenticated: no tenant has these credentials.
 var ErrUnauthenticated = errors.New("unknown or missing credentials")
-
-// TenantCreated is the tenant stream's first event. Credentials are not in
-// it: the log is immutable and readable by analysts, secrets must be
-// neither.
-type TenantCreated struct {
-	Name string    `json:"name"`
-	At   time.Time `json:"at"`
-}
 
 // Tenants creates tenants and authenticates their credentials.
 type Tenants struct {
@@ -95,10 +87,14 @@ func (s *Tenants) Create(ctx context.Context, name string) (Tenant, Credentials,
 		return Tenant{}, Credentials{}, domain.Invalidf("name", "name must be 1..%d bytes of UTF-8", MaxTenantNameLength)
 	}
 	t := Tenant{ID: uuid.NewString(), Name: name, CreatedAt: s.now().UTC().Truncate(time.Microsecond)}
-	data, _ := json.Marshal(TenantCreated{Name: name, At: t.CreatedAt})
-	_, err := s.store.Append(ctx, eventstore.StreamRef{TenantID: t.ID, Type: "tenant", ID: t.ID}, eventstore.NoStream,
-		[]eventstore.EventData{{ID: uuid.NewString(), Type: "tenant.created", Data: data,
-			Metadata: eventstore.Metadata{Actor: "system:cli", Source: "cli"}}})
+	created := tenant.TenantCreated{Name: name, At: t.CreatedAt} // no credentials: see package tenant
+	data, err := tenant.Encode(created)
+	if err != nil {
+		return Tenant{}, Credentials{}, fmt.Errorf("create tenant: %w", err)
+	}
+	_, err = s.store.Append(ctx, eventstore.StreamRef{TenantID: t.ID, Type: tenant.StreamType, ID: t.ID}, eventstore.NoStream,
+		[]eventstore.EventData{{ID: uuid.NewString(), Type: created.EventType(), SchemaVersion: tenant.Codec().Version(created.EventType()),
+			Data: data, Metadata: eventstore.Metadata{Actor: "system:cli", Source: "cli"}}})
 	if err != nil {
 		return Tenant{}, Credentials{}, fmt.Errorf("create tenant: %w", err)
 	}

@@ -12,13 +12,13 @@ import (
 	"github.com/eventdesk/eventdesk/domain"
 )
 
-// CodecRoundTrip checks that samples holds one event of every type in
-// types, in that order, and that each is Audited, encodes (with encode) to
-// a JSON object carrying "by", "source" and "at", and decodes (with decode)
-// back to an equal value.
-func CodecRoundTrip(t *testing.T, samples []domain.Event, types []string,
-	encode func(domain.Event) ([]byte, error), decode func(string, []byte) (domain.Event, error)) {
+// CodecRoundTrip checks that samples holds one event of every type c
+// knows, in documentation order, and that each is Audited, encodes to a
+// JSON object carrying "by", "source" and "at", and decodes (at its current
+// schema version) back to an equal value.
+func CodecRoundTrip(t *testing.T, samples []domain.Event, c *domain.Codec) {
 	t.Helper()
+	types := c.Types()
 	var covered []string
 	for _, e := range samples {
 		typ := e.EventType()
@@ -27,7 +27,7 @@ func CodecRoundTrip(t *testing.T, samples []domain.Event, types []string,
 			if _, ok := e.(domain.Audited); !ok {
 				t.Fatalf("%T is not domain.Audited", e)
 			}
-			b, err := encode(e)
+			b, err := c.Encode(e)
 			if err != nil {
 				t.Fatalf("Encode() = %v", err)
 			}
@@ -43,7 +43,7 @@ func CodecRoundTrip(t *testing.T, samples []domain.Event, types []string,
 					t.Errorf("encoded %s lacks %q: %s", typ, k, b)
 				}
 			}
-			got, err := decode(typ, b)
+			got, err := c.Decode(typ, c.Version(typ), b)
 			if err != nil {
 				t.Fatalf("Decode() = %v", err)
 			}
@@ -69,36 +69,30 @@ func CheckErr(t testing.TB, err, want error) {
 	}
 }
 
-// RoundTrip encodes and decodes events as a store would.
-func RoundTrip(t testing.TB, events []domain.Event,
-	encode func(domain.Event) ([]byte, error), decode func(string, []byte) (domain.Event, error)) []domain.Event {
+// RoundTrip encodes and decodes events with c as a store would, each at
+// its type's current schema version.
+func RoundTrip(t testing.TB, events []domain.Event, c *domain.Codec) []domain.Event {
 	t.Helper()
 	out := make([]domain.Event, len(events))
 	for i, e := range events {
-		b, err := encode(e)
+		b, err := c.Encode(e)
 		if err != nil {
 			t.Fatalf("Encode(%T) = %v", e, err)
 		}
-		if out[i], err = decode(e.EventType(), b); err != nil {
+		if out[i], err = c.Decode(e.EventType(), c.Version(e.EventType()), b); err != nil {
 			t.Fatalf("Decode(%s) = %v", e.EventType(), err)
 		}
 	}
 	return out
 }
 
-// Codec is an aggregate package's event codec.
-type Codec struct {
-	Encode func(domain.Event) ([]byte, error)
-	Decode func(string, []byte) (domain.Event, error)
-}
-
 // CheckReplay checks that all, stored and loaded, rebuild the state want
 // (through rehydrate) and that read models folding evolve over them agree.
 // States compare by their JSON form, which is what read models keep.
-func CheckReplay[A interface{ Snapshot() S }, S any](t testing.TB, all []domain.Event, want S, c Codec,
+func CheckReplay[A interface{ Snapshot() S }, S any](t testing.TB, all []domain.Event, want S, c *domain.Codec,
 	rehydrate func([]domain.Event, int64) A, evolve func(S, domain.Event) S) {
 	t.Helper()
-	if got := rehydrate(RoundTrip(t, all, c.Encode, c.Decode), int64(len(all))).Snapshot(); !sameJSON(got, want) {
+	if got := rehydrate(RoundTrip(t, all, c), int64(len(all))).Snapshot(); !sameJSON(got, want) {
 		t.Fatalf("state after replay:\n got %s\nwant %s", show(got), show(want))
 	}
 	if len(all) == 0 {

@@ -9,10 +9,17 @@ var codec = domain.NewCodec("form",
 // EventTypes returns the type of every event a Form records.
 func EventTypes() []string { return codec.Types() }
 
-// Encode returns the JSON object stored as e's data.
+// Codec returns the codec of the events a Form records. It is immutable; tests
+// derive variants from it with With.
+func Codec() *domain.Codec { return codec }
+
+// Encode returns the JSON object stored as e's data, at the current schema
+// version of its type (Codec().Version), which the append must store with
+// it.
 func Encode(e domain.Event) ([]byte, error) { return codec.Encode(e) }
 
-// Decode turns stored data of the given event type back into the event.
-func Decode(eventType string, data []byte) (domain.Event, error) {
-	return codec.Decode(eventType, data)
+// Decode turns data stored as eventType at schema version version (0 means
+// 1) back into the event, upcasting older versions first.
+func Decode(eventType string, version int, data []byte) (domain.Event, error) {
+	return codec.Decode(eventType, version, data)
 }

@@ -98,7 +98,7 @@ func raw(s string) json.RawMessage { return json.RawMessage(s) }
 
 func given(events ...domain.Event) []domain.Event { return events }
 
-var codec = domaintest.Codec{Encode: form.Encode, Decode: form.Decode}
+var codec = form.Codec()
 
 // scenario is one given/when/then case: given stored events, when a
 // command runs at noon, then it records these events or fails with wantErr

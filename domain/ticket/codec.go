@@ -35,14 +35,21 @@ func ConfigEventTypes() []string { return typesOf(configKinds) }
 // ConfigEventTypes.
 func EventTypes() []string { return codec.Types() }
 
-// Encode returns the JSON object stored as e's data. Events of this
-// package never fail to encode; the error is for foreign events.
+// Codec returns the codec of both aggregates' events. It is immutable;
+// tests derive variants from it with With.
+func Codec() *domain.Codec { return codec }
+
+// Encode returns the JSON object stored as e's data, at the current schema
+// version of its type (Codec().Version), which the append must store with
+// it. Events of this package never fail to encode; the error is for
+// foreign events.
 func Encode(e domain.Event) ([]byte, error) { return codec.Encode(e) }
 
-// Decode turns stored data of the given event type back into the event
-// (a value, e.g. TicketCreated). Unknown JSON members are ignored so that
-// older code can read events written by newer code; an unknown type or
-// malformed data is an error.
-func Decode(eventType string, data []byte) (domain.Event, error) {
-	return codec.Decode(eventType, data)
+// Decode turns data stored as eventType at schema version version (0 means
+// 1) back into the event (a value, e.g. TicketCreated), upcasting older
+// versions first. Unknown JSON members are ignored so that older code can
+// read events written by newer code; an unknown type, a version newer than
+// this code knows or malformed data is an error.
+func Decode(eventType string, version int, data []byte) (domain.Event, error) {
+	return codec.Decode(eventType, version, data)
 }

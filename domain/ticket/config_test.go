@@ -27,7 +27,7 @@ func runConfig(t *testing.T, tests []configScenario) {
 			err := tt.when(c)
 			domaintest.CheckErr(t, err, tt.wantErr)
 			domaintest.CheckEvents(t, c.Pending(), tt.then)
-			replayed := ticket.RehydrateConfig(domaintest.RoundTrip(t, append(append([]domain.Event{}, tt.given...), c.Pending()...), codec.Encode, codec.Decode), 0)
+			replayed := ticket.RehydrateConfig(domaintest.RoundTrip(t, append(append([]domain.Event{}, tt.given...), c.Pending()...), codec), 0)
 			if got, want := replayed.Config(), c.Config(); !reflect.DeepEqual(got, want) {
 				t.Fatalf("config after replay:\n got %+v\nwant %+v", got, want)
 			}

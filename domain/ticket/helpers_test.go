@@ -64,7 +64,7 @@ func testConfig() ticket.Config {
 
 func ptr[T any](v T) *T { return &v }
 
-var codec = domaintest.Codec{Encode: ticket.Encode, Decode: ticket.Decode}
+var codec = ticket.Codec()
 
 func raw(s string) json.RawMessage { return json.RawMessage(s) }
 

@@ -21,7 +21,7 @@ func samples() []domain.Event {
 }
 
 func TestCodec_RoundTrip(t *testing.T) {
-	domaintest.CodecRoundTrip(t, samples(), videoroom.EventTypes(), videoroom.Encode, videoroom.Decode)
+	domaintest.CodecRoundTrip(t, samples(), videoroom.Codec())
 }
 
 // TestCodec_Persisted pins the stored form of the events: their JSON names
@@ -50,17 +50,17 @@ func TestCodec_Persisted(t *testing.T) {
 }
 
 func TestCodec_Errors(t *testing.T) {
-	if _, err := videoroom.Decode("video_room.exploded", []byte(`{}`)); err == nil {
+	if _, err := videoroom.Decode("video_room.exploded", 1, []byte(`{}`)); err == nil {
 		t.Errorf("Decode(unknown type) = nil error")
 	}
-	if _, err := videoroom.Decode("video_room.closed", []byte(`{"disconnected":`)); err == nil {
+	if _, err := videoroom.Decode("video_room.closed", 1, []byte(`{"disconnected":`)); err == nil {
 		t.Errorf("Decode(malformed) = nil error")
 	}
 	if _, err := videoroom.Encode(foreign{}); err == nil {
 		t.Errorf("Encode(foreign event) = nil error")
 	}
 	// Readers ignore members added by newer writers.
-	e, err := videoroom.Decode("video_room.participant_left", []byte(`{"identity":"cara","added_later":1}`))
+	e, err := videoroom.Decode("video_room.participant_left", 1, []byte(`{"identity":"cara","added_later":1}`))
 	if err != nil || !cmp.Equal(e, videoroom.ParticipantLeft{Identity: "cara"}) {
 		t.Errorf("Decode(with unknown member) = %#v, %v", e, err)
 	}

@@ -42,7 +42,7 @@ var (
 
 func given(events ...domain.Event) []domain.Event { return events }
 
-var codec = domaintest.Codec{Encode: videoroom.Encode, Decode: videoroom.Decode}
+var codec = videoroom.Codec()
 
 // scenario is one given/when/then case: given stored events, when a
 // command runs at noon, then it records these events or fails with wantErr
