@@ -1,7 +1,7 @@
 // Package apitest runs Eventdesk's API over a fresh, real PostgreSQL
 // database for tests: the store, the projection runner, the application
-// services, the native API server and two tenants, wired as cmd wires them.
-// Surfaces mount their handlers on Env.Server. Only test files import it.
+// services and every HTTP surface, wired as cmd wires them (api.New), and
+// two tenants. Only test files import it.
 package apitest
 
 import (
@@ -19,6 +19,7 @@ import (
 
 	"github.com/eventdesk/eventdesk/api"
 	"github.com/eventdesk/eventdesk/api/app"
+	"github.com/eventdesk/eventdesk/api/leadsquared"
 	"github.com/eventdesk/eventdesk/eventstore/postgres"
 	"github.com/eventdesk/eventdesk/eventstore/postgres/pgtest"
 	"github.com/eventdesk/eventdesk/projections"
@@ -30,16 +31,12 @@ const UploadLimit = 256 << 10
 
 // Env is a running API with two tenants, A and B.
 type Env struct {
-	T       testing.TB
-	DB      *sqlx.DB
-	Store   *postgres.Store
-	Runner  *projections.Runner
-	Tickets *app.Tickets
-	Tenants *app.Tenants
-	Files   *app.Files
-	Forms   *app.Forms
-	Rooms   *app.VideoRooms
-	Server  *api.Server
+	T      testing.TB
+	DB     *sqlx.DB
+	Store  *postgres.Store
+	Runner *projections.Runner
+	*app.Services
+	Server  *api.Router
 	HTTP    *httptest.Server
 	DataDir string
 	A, B    Tenant
@@ -51,8 +48,15 @@ type Tenant struct {
 	Creds app.Credentials
 }
 
-// New starts an Env; everything stops in t.Cleanup.
-func New(t testing.TB) *Env {
+// Option changes how New wires the Env.
+type Option func(*api.Deps)
+
+// WithLimiter makes the LeadSquared surface use l.
+func WithLimiter(l leadsquared.Limiter) Option { return func(d *api.Deps) { d.Limiter = l } }
+
+// New starts an Env, wired by api.New and app.NewServices as cmd wires the
+// engine; everything stops in t.Cleanup.
+func New(t testing.TB, opts ...Option) *Env {
 	t.Helper()
 	db := pgtest.DB(t)
 	store := postgres.New(db, nil, postgres.WithGroupCommit(4))
@@ -62,14 +66,13 @@ func New(t testing.TB) *Env {
 	done := make(chan struct{})
 	go func() { defer close(done); runner.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	e := &Env{T: t, DB: db, Store: store, Runner: runner, Tickets: app.NewTickets(store, db.DB, nil),
-		Tenants: app.NewTenants(db.DB, store, nil), DataDir: t.TempDir()}
-	e.Files = app.NewFiles(e.DataDir, UploadLimit, db.DB, e.Tickets)
-	e.Forms = app.NewForms(store, e.Tickets, nil)
-	e.Rooms = app.NewVideoRooms(store, e.Tickets, e.Tenants, nil)
-	e.Server = api.New(api.Deps{DB: db.DB, Log: store, Tickets: e.Tickets, Tenants: e.Tenants, Files: e.Files,
-		Forms: e.Forms, Rooms: e.Rooms,
-		Queries: projections.NewTicketQueries(db.DB), Waiter: runner})
+	e := &Env{T: t, DB: db, Store: store, Runner: runner, DataDir: t.TempDir()}
+	e.Services = app.NewServices(store, db.DB, app.Config{FilesDir: e.DataDir, MaxUploadBytes: UploadLimit})
+	d := api.Deps{Services: e.Services, DB: db.DB, Log: store, Queries: projections.NewTicketQueries(db.DB), Waiter: runner}
+	for _, o := range opts {
+		o(&d)
+	}
+	e.Server = api.New(d)
 	e.HTTP = httptest.NewServer(e.Server)
 	t.Cleanup(e.HTTP.Close)
 	e.A = e.NewTenant("Acme")

@@ -33,12 +33,10 @@ var (
 
 var agent = app.Meta{By: domain.Actor{Kind: domain.ActorAgent, ID: "ana", Name: "Ana Agent"}, Source: domain.SourceAPI}
 
-// newEnv starts the API with the Fynd surface mounted.
+// newEnv starts the API (every surface is mounted).
 func newEnv(t *testing.T) *apitest.Env {
 	t.Helper()
-	e := apitest.New(t)
-	fynd.New(fynd.Deps{Tickets: e.Tickets, Tenants: e.Tenants, Forms: e.Forms, Rooms: e.Rooms}).Register(e.Server)
-	return e
+	return apitest.New(t)
 }
 
 // bearer is tn's Fynd Authorization header, as the SDKs build it.

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/eventdesk/eventdesk/api"
 	"github.com/eventdesk/eventdesk/api/app"
+	"github.com/eventdesk/eventdesk/api/web"
 	"github.com/eventdesk/eventdesk/domain"
 	"github.com/eventdesk/eventdesk/domain/form"
 	"github.com/eventdesk/eventdesk/domain/ticket"
@@ -108,7 +108,7 @@ type endpointFunc func(w http.ResponseWriter, r *http.Request, c caller) error
 // endpoint authenticates the request, runs f and answers f's error.
 func (h *Handler) endpoint(f endpointFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer api.RecoverPanic(r, h.d.Logger, "fynd", func() { writeJSON(w, http.StatusInternalServerError, errorBody{Message: msgInternal}) })
+		defer web.RecoverPanic(r, h.d.Logger, "fynd", func() { writeJSON(w, http.StatusInternalServerError, errorBody{Message: msgInternal}) })
 		c, err := h.authenticate(w, r)
 		if err == nil {
 			err = f(w, r, c)

@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/eventdesk/eventdesk/api"
 	"github.com/eventdesk/eventdesk/api/app"
+	"github.com/eventdesk/eventdesk/api/web"
 	"github.com/eventdesk/eventdesk/domain"
 	"github.com/eventdesk/eventdesk/domain/ticket"
 	"github.com/eventdesk/eventdesk/eventstore"
@@ -87,7 +87,7 @@ type endpointFunc func(w http.ResponseWriter, r *http.Request, c caller) error
 // the rate limit, runs f and answers f's error in LeadSquared's envelope.
 func (h *Handler) endpoint(f endpointFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer api.RecoverPanic(r, h.d.Logger, "leadsquared", func() { h.fail(w, r, errInternal) })
+		defer web.RecoverPanic(r, h.d.Logger, "leadsquared", func() { h.fail(w, r, errInternal) })
 		c, err := h.admit(w, r)
 		if err == nil {
 			err = f(w, r, c)

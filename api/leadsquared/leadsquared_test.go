@@ -32,12 +32,10 @@ var roomy = leadsquared.Limit{Calls: 100_000, Per: time.Second}
 // lim (nil: roomy, in process).
 func newEnv(t *testing.T, lim leadsquared.Limiter) *apitest.Env {
 	t.Helper()
-	e := apitest.New(t)
 	if lim == nil {
 		lim = leadsquared.NewMemoryLimiter(roomy, nil)
 	}
-	leadsquared.New(leadsquared.Deps{Tickets: e.Tickets, Tenants: e.Tenants, Limiter: lim}).Register(e.Server)
-	return e
+	return apitest.New(t, apitest.WithLimiter(lim))
 }
 
 // keys are tn's LeadSquared credential headers.

@@ -11,8 +11,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/eventdesk/eventdesk/api"
 	"github.com/eventdesk/eventdesk/api/app"
+	"github.com/eventdesk/eventdesk/api/web"
 	"github.com/eventdesk/eventdesk/domain/ticket"
 )
 
@@ -171,5 +171,5 @@ func (h *Handler) download(w http.ResponseWriter, r *http.Request, tenant app.Te
 	if err != nil {
 		return err
 	}
-	return api.ServeFile(w, r, h.d.Files, file)
+	return web.ServeFile(w, r, h.d.Files, file)
 }

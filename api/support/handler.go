@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/eventdesk/eventdesk/api"
 	"github.com/eventdesk/eventdesk/api/app"
+	"github.com/eventdesk/eventdesk/api/web"
 	"github.com/eventdesk/eventdesk/domain"
 	"github.com/eventdesk/eventdesk/eventstore"
 	"github.com/eventdesk/eventdesk/projections"
@@ -103,7 +103,7 @@ type endpointFunc func(w http.ResponseWriter, r *http.Request, tenant app.Tenant
 // envelope. A panic is answered as a 500 too.
 func (h *Handler) endpoint(f endpointFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer api.RecoverPanic(r, h.d.Logger, "support", func() { h.fail(w, r, errInternal) })
+		defer web.RecoverPanic(r, h.d.Logger, "support", func() { h.fail(w, r, errInternal) })
 		t, err := h.authenticate(r)
 		if err == nil {
 			err = f(w, r, t)

@@ -29,13 +29,10 @@ import (
 	"github.com/eventdesk/eventdesk/projections"
 )
 
-// newEnv starts the API with the support surface mounted.
+// newEnv starts the API (every surface is mounted).
 func newEnv(t *testing.T) *apitest.Env {
 	t.Helper()
-	e := apitest.New(t)
-	support.New(support.Deps{Tickets: e.Tickets, Tenants: e.Tenants, Files: e.Files,
-		Queries: projections.NewTicketQueries(e.DB.DB), Waiter: e.Runner}).Register(e.Server)
-	return e
+	return apitest.New(t)
 }
 
 const (

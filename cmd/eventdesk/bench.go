@@ -188,7 +188,7 @@ func ticketBench(ctx context.Context, c *cli, db *database, o benchOptions, appe
 	srv := &http.Server{Handler: e.handler(), ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln) //nolint:errcheck // ends with Close below
 	defer srv.Close()
-	tenant, creds, err := e.tenants.Create(ctx, "bench")
+	tenant, creds, err := e.Tenants.Create(ctx, "bench")
 	if err != nil {
 		return nil, err
 	}
@@ -298,7 +298,7 @@ func ticketBench(ctx context.Context, c *cli, db *database, o benchOptions, appe
 // figure is the surface's own cost, limiter check included.
 func leadSquaredBench(ctx context.Context, e *engine, tenant string, creds app.Credentials, o benchOptions) (storebench.Figure, error) {
 	mux := http.NewServeMux()
-	leadsquared.New(leadsquared.Deps{Tickets: e.tickets, Tenants: e.tenants,
+	leadsquared.New(leadsquared.Deps{Tickets: e.Tickets, Tenants: e.Tenants,
 		Limiter: leadsquared.NewMemoryLimiter(leadsquared.Limit{Calls: 1 << 30, Per: time.Second}, nil)}).Register(mux)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -13,49 +13,35 @@ import (
 
 	"github.com/eventdesk/eventdesk/api"
 	"github.com/eventdesk/eventdesk/api/app"
-	"github.com/eventdesk/eventdesk/api/fynd"
 	"github.com/eventdesk/eventdesk/api/leadsquared"
-	"github.com/eventdesk/eventdesk/api/support"
 	"github.com/eventdesk/eventdesk/eventstore/postgres"
 	"github.com/eventdesk/eventdesk/projections"
 )
 
 // engine is Eventdesk wired over one database: the store, the projection
 // runner, the application services and every HTTP surface. serve and bench
-// build it the same way.
+// build it the same way, and so does the test harness (api/apitest),
+// through app.NewServices and api.New.
 type engine struct {
-	store   *postgres.Store
-	runner  *projections.Runner
-	tickets *app.Tickets
-	tenants *app.Tenants
-	files   *app.Files
-	forms   *app.Forms
-	rooms   *app.VideoRooms
-	api     *api.Server
+	store  *postgres.Store
+	runner *projections.Runner
+	*app.Services
+	api *api.Router
 }
 
 // newEngine wires the engine over db. reg may be nil (no metrics); rdb
-// is nil on a single node (limits and fan-out stay in-process).
+// is nil on a single node (limits stay in-process).
 func newEngine(db *database, cfg config, log *slog.Logger, reg prometheus.Registerer, rdb *redis.Client) *engine {
 	store := postgres.New(db.DB, log, postgres.WithGroupCommit(cfg.GroupCommit))
 	runner := projections.NewRunner(db.DB.DB, store, store, log, cfg.PollInterval, allProjections()...)
-	queries := projections.NewTicketQueries(db.DB.DB)
-	e := &engine{store: store, runner: runner,
-		tickets: app.NewTickets(store, db.DB.DB, time.Now), tenants: app.NewTenants(db.DB.DB, store, time.Now)}
-	e.files = app.NewFiles(filepath.Join(cfg.DataDir, "files"), int64(cfg.MaxUploadBytes), db.DB.DB, e.tickets)
-	e.forms = app.NewForms(store, e.tickets, time.Now)
-	e.rooms = app.NewVideoRooms(store, e.tickets, e.tenants, time.Now)
-	e.api = api.New(api.Deps{DB: db.DB.DB, Log: store, Tickets: e.tickets, Tenants: e.tenants, Files: e.files,
-		Forms: e.forms, Rooms: e.rooms,
-		Queries: queries, Waiter: runner, Logger: log, Registry: reg})
-	var limiter leadsquared.Limiter = leadsquared.NewMemoryLimiter(leadsquared.DefaultLimit, nil)
+	e := &engine{store: store, runner: runner, Services: app.NewServices(store, db.DB.DB,
+		app.Config{FilesDir: filepath.Join(cfg.DataDir, "files"), MaxUploadBytes: int64(cfg.MaxUploadBytes)})}
+	var limiter leadsquared.Limiter
 	if rdb != nil {
 		limiter = leadsquared.NewRedisLimiter(rdb, "eventdesk:", leadsquared.DefaultLimit)
 	}
-	leadsquared.New(leadsquared.Deps{Tickets: e.tickets, Tenants: e.tenants, Limiter: limiter, Logger: log}).Register(e.api)
-	fynd.New(fynd.Deps{Tickets: e.tickets, Tenants: e.tenants, Forms: e.forms, Rooms: e.rooms, Logger: log}).Register(e.api)
-	support.New(support.Deps{Tickets: e.tickets, Tenants: e.tenants, Files: e.files, Queries: queries,
-		Waiter: runner, Logger: log}).Register(e.api)
+	e.api = api.New(api.Deps{Services: e.Services, DB: db.DB.DB, Log: store, Queries: projections.NewTicketQueries(db.DB.DB),
+		Waiter: runner, Limiter: limiter, Logger: log, Registry: reg})
 	return e
 }
 

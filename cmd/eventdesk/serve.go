@@ -15,7 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/eventdesk/eventdesk/api"
+	"github.com/eventdesk/eventdesk/api/web"
 	"github.com/eventdesk/eventdesk/migrations"
 )
 
@@ -50,8 +50,8 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	reg, metrics := newRegistry(db.DB.DB)
 	e := newEngine(db, cfg, log, reg, rdb)
 	store := e.store
-	e.api.Handle("GET /healthz", api.Healthz())
-	e.api.Handle("GET /readyz", api.Readyz(readiness(db, log)))
+	e.api.Handle("GET /healthz", web.Healthz())
+	e.api.Handle("GET /readyz", web.Readyz(readiness(db, log)))
 	e.api.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	srv := &http.Server{
 		Handler:           e.handler(),
@@ -90,15 +90,15 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	bg.Go(func() error { metrics.refresh(bgctx, store, e.runner, log); return nil })
 	bg.Go(func() error { return e.runner.Run(bgctx) })
 
-	fanout := "in-process"
+	redisUse := "none (single node: in-process rate limits)"
 	if cfg.RedisURL != "" {
-		fanout = redact(cfg.RedisURL)
+		redisUse = redact(cfg.RedisURL) + " (LeadSquared rate limits)"
 	}
 	database := redact(db.URL)
 	if db.embedded != nil {
 		database = "embedded " + database
 	}
-	log.Info("serving", "addr", ln.Addr().String(), "database", database, "fanout", fanout,
+	log.Info("serving", "addr", ln.Addr().String(), "database", database, "redis", redisUse,
 		"migrations_applied", db.Applied)
 
 	errc := make(chan error, 1)

@@ -1,4 +1,4 @@
-package api
+package native
 
 import (
 	_ "embed"

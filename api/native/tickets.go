@@ -1,4 +1,4 @@
-package api
+package native
 
 import (
 	"bytes"
@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/eventdesk/eventdesk/api/web"
 
 	"github.com/eventdesk/eventdesk/api/app"
 	"github.com/eventdesk/eventdesk/domain"
@@ -49,7 +51,7 @@ func writeTicket(w http.ResponseWriter, status int, s ticket.Snapshot, pos event
 	if !pos.IsZero() {
 		w.Header().Set("Eventdesk-Position", pos.String())
 	}
-	writeJSON(w, status, "application/json", s)
+	web.WriteJSON(w, status, "application/json", s)
 }
 
 func (s *Server) createTicket(w http.ResponseWriter, r *http.Request) {
@@ -80,7 +82,7 @@ func (s *Server) createTicket(w http.ResponseWriter, r *http.Request) {
 		References: req.References, UserAgent: req.UserAgent,
 	}, m)
 	if errors.Is(err, eventstore.ErrVersionConflict) {
-		err = problem(http.StatusConflict, "ticket_exists", "a ticket with this id already exists")
+		err = web.NewProblem(http.StatusConflict, "ticket_exists", "a ticket with this id already exists")
 	}
 	if err != nil {
 		s.fail(w, r, err)
@@ -93,13 +95,13 @@ func (s *Server) createTicket(w http.ResponseWriter, r *http.Request) {
 // decode reads the request's JSON body into dst; see decodeJSON.
 func (s *Server) decode(r *http.Request, dst any, present *map[string]bool) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") && !strings.Contains(ct, "+json") {
-		return problem(http.StatusUnsupportedMediaType, "unsupported_media_type", "send Content-Type: application/json")
+		return web.NewProblem(http.StatusUnsupportedMediaType, "unsupported_media_type", "send Content-Type: application/json")
 	}
-	body, err := readBody(r, MaxBodyBytes)
+	body, err := web.ReadBody(r, web.MaxBodyBytes)
 	if err != nil {
 		return err
 	}
-	p, err := decodeJSON(body, dst)
+	p, err := web.DecodeJSON(body, dst)
 	if present != nil {
 		*present = p
 	}
@@ -116,7 +118,7 @@ func (s *Server) request(r *http.Request, dst any) (app.Meta, error) {
 
 // decodeOptional is decode for bodies that may be empty.
 func (s *Server) decodeOptional(r *http.Request, dst any) error {
-	body, err := readBody(r, MaxBodyBytes)
+	body, err := web.ReadBody(r, web.MaxBodyBytes)
 	if err != nil {
 		return err
 	}
@@ -169,7 +171,7 @@ func ifMatch(r *http.Request) (*int64, error) {
 	}
 	v, err := strconv.ParseInt(strings.Trim(strings.TrimPrefix(h, "W/"), `"`), 10, 64)
 	if err != nil || v < 0 {
-		return nil, problem(http.StatusBadRequest, "invalid_if_match", "If-Match must be a ticket version, e.g. \"3\"")
+		return nil, web.NewProblem(http.StatusBadRequest, "invalid_if_match", "If-Match must be a ticket version, e.g. \"3\"")
 	}
 	return &v, nil
 }
@@ -351,7 +353,7 @@ func (s *Server) logHistory(w http.ResponseWriter, r *http.Request) {
 	for _, e := range res.Events {
 		if h, ok := e.(ticket.HistoryLogged); ok {
 			w.Header().Set("Eventdesk-Position", res.Position.String())
-			writeJSON(w, http.StatusCreated, "application/json", HistoryEntry{ID: h.EntryID, TicketID: res.Ticket.ID, Version: res.Ticket.Version,
+			web.WriteJSON(w, http.StatusCreated, "application/json", HistoryEntry{ID: h.EntryID, TicketID: res.Ticket.ID, Version: res.Ticket.Version,
 				Type: string(h.Type), Value: h.Value, Visibility: string(h.Visibility), CreatedBy: h.By,
 				Source: string(h.Source), CreatedAt: h.At})
 			return
@@ -409,7 +411,7 @@ func (s *Server) getHistory(w http.ResponseWriter, r *http.Request) {
 	if len(out) == f.Limit {
 		next = out[len(out)-1].Version
 	}
-	writeJSON(w, http.StatusOK, "application/json", map[string]any{"history": out, "next_after_version": next})
+	web.WriteJSON(w, http.StatusOK, "application/json", map[string]any{"history": out, "next_after_version": next})
 }
 
 func parseLimit(c *fieldCheck, v string, def, maxLimit int) int {
@@ -465,7 +467,7 @@ func (s *Server) addActivity(w http.ResponseWriter, r *http.Request) {
 	for _, e := range res.Events {
 		if a, ok := e.(ticket.ActivityAdded); ok {
 			w.Header().Set("Eventdesk-Position", res.Position.String())
-			writeJSON(w, http.StatusCreated, "application/json", Activity{ID: a.ActivityID, TicketID: res.Ticket.ID,
+			web.WriteJSON(w, http.StatusCreated, "application/json", Activity{ID: a.ActivityID, TicketID: res.Ticket.ID,
 				Text: a.Text, Direction: string(a.Direction), CreatedBy: a.By, Source: string(a.Source), CreatedAt: a.At})
 			return
 		}
@@ -535,5 +537,5 @@ func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) {
 	if page.NextCursor != "" {
 		body["next_cursor"] = page.NextCursor
 	}
-	writeJSON(w, http.StatusOK, "application/json", body)
+	web.WriteJSON(w, http.StatusOK, "application/json", body)
 }

@@ -1,4 +1,4 @@
-package api_test
+package native_test
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package api_test
+package web_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/eventdesk/eventdesk/api"
+	"github.com/eventdesk/eventdesk/api/web"
 )
 
 func serve(t *testing.T, h http.Handler) (int, map[string]string) {
@@ -27,7 +27,7 @@ func serve(t *testing.T, h http.Handler) (int, map[string]string) {
 }
 
 func TestHealthz(t *testing.T) {
-	code, body := serve(t, api.Healthz())
+	code, body := serve(t, web.Healthz())
 	if code != http.StatusOK || body["status"] != "ok" {
 		t.Fatalf("got %d %v, want 200 status ok", code, body)
 	}
@@ -46,7 +46,7 @@ func TestReadyz(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, body := serve(t, api.Readyz(func(context.Context) error { return tt.check }))
+			code, body := serve(t, web.Readyz(func(context.Context) error { return tt.check }))
 			if code != tt.wantCode || body["status"] != tt.wantStatus || body["reason"] != tt.wantReason {
 				t.Fatalf("got %d %v, want %d status %q reason %q", code, body, tt.wantCode, tt.wantStatus, tt.wantReason)
 			}
@@ -56,14 +56,14 @@ func TestReadyz(t *testing.T) {
 
 func TestReadyzBoundsTheCheck(t *testing.T) {
 	var deadline time.Time
-	h := api.Readyz(func(ctx context.Context) error {
+	h := web.Readyz(func(ctx context.Context) error {
 		deadline, _ = ctx.Deadline()
 		return nil
 	})
 	if code, _ := serve(t, h); code != http.StatusOK {
 		t.Fatalf("got %d, want 200", code)
 	}
-	if deadline.IsZero() || deadline.After(time.Now().Add(api.ReadyTimeout)) {
-		t.Fatalf("check deadline %v, want at most %v from now", deadline, api.ReadyTimeout)
+	if deadline.IsZero() || deadline.After(time.Now().Add(web.ReadyTimeout)) {
+		t.Fatalf("check deadline %v, want at most %v from now", deadline, web.ReadyTimeout)
 	}
 }

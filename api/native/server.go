@@ -1,18 +1,13 @@
-package api
+package native
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"log/slog"
 	"net/http"
-	"runtime/debug"
-	"strconv"
 	"strings"
-	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
+	"github.com/eventdesk/eventdesk/api/web"
 
 	"github.com/eventdesk/eventdesk/api/app"
 	"github.com/eventdesk/eventdesk/domain"
@@ -32,54 +27,37 @@ type Log interface {
 	Notify() (<-chan struct{}, func())
 }
 
-// Deps are the services the API calls. cmd wires them.
+// Deps are the services the native API calls. cmd wires them (through
+// api.New).
 type Deps struct {
-	DB       *sql.DB
-	Log      Log
-	Tickets  *app.Tickets
-	Tenants  *app.Tenants
-	Files    *app.Files
-	Forms    *app.Forms
-	Rooms    *app.VideoRooms
-	Queries  *projections.TicketQueries
-	Waiter   Waiter
-	Logger   *slog.Logger
-	Registry prometheus.Registerer // nil: metrics are not registered
+	*app.Services
+	DB      *sql.DB
+	Log     Log
+	Queries *projections.TicketQueries
+	Waiter  Waiter
+	Logger  *slog.Logger
 }
 
-// Server is the native REST API (/v1) and, mounted beside it, the
-// vendor-compatible surfaces.
+// Server is the native REST API (/v1) and its OpenAPI document.
 type Server struct {
 	Deps
-	mux      *http.ServeMux
-	requests *prometheus.HistogramVec
+	mux *http.ServeMux
 }
 
-// New returns the API server.
+// New returns the native API.
 func New(d Deps) *Server {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{Deps: d, mux: http.NewServeMux(),
-		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "eventdesk_http_request_duration_seconds",
-			Help:    "HTTP request latency by route and status.",
-			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
-		}, []string{"route", "status"}),
-	}
-	if d.Registry != nil {
-		d.Registry.MustRegister(s.requests)
-	}
-	s.routes()
-	return s
+	return &Server{Deps: d}
 }
 
-// ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.observe(s.mux).ServeHTTP(w, r) }
-
-// Handle mounts another surface's handler on the server's mux (vendor
-// surfaces, health, metrics).
-func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+// Register mounts the native routes on mux; anything else under /v1/ is
+// answered 404 or 405 (with Allow) as problem+json.
+func (s *Server) Register(mux *http.ServeMux) {
+	s.mux = mux
+	s.routes()
+}
 
 func (s *Server) routes() {
 	auth := s.authenticate
@@ -118,6 +96,25 @@ func (s *Server) routes() {
 
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) { fail(w, r, s.Logger, err) }
 
+// fail answers err as problem+json, logging only unexpected errors (and
+// never showing their text to clients).
+func fail(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	p, ok := web.Classify(err)
+	if !ok {
+		if r.Context().Err() != nil {
+			return // the client went away
+		}
+		log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		p = web.NewProblem(http.StatusInternalServerError, "internal", "internal error; it has been logged")
+	}
+	if p.Status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="eventdesk"`)
+	}
+	cp := *p
+	cp.Instance = r.URL.Path
+	web.WriteJSON(w, cp.Status, "application/problem+json", cp)
+}
+
 // noRoute answers what no route matched under /v1/: 405 with Allow when
 // the path exists for other methods, else 404, both as problem+json.
 func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) {
@@ -131,92 +128,16 @@ func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(allowed) > 0 {
 		w.Header().Set("Allow", strings.Join(allowed, ", "))
-		s.fail(w, r, problem(http.StatusMethodNotAllowed, "method_not_allowed",
+		s.fail(w, r, web.NewProblem(http.StatusMethodNotAllowed, "method_not_allowed",
 			r.Method+" is not allowed here; allowed: "+strings.Join(allowed, ", ")))
 		return
 	}
-	s.fail(w, r, problem(http.StatusNotFound, "no_route", "no such endpoint: "+r.Method+" "+r.URL.Path))
+	s.fail(w, r, web.NewProblem(http.StatusNotFound, "no_route", "no such endpoint: "+r.Method+" "+r.URL.Path))
 }
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-// Flush lets streaming handlers (NDJSON) flush through the wrapper.
-func (w *statusWriter) Flush() {
-	if f, ok := w.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-// Unwrap lets http.ResponseController reach the underlying writer.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 type ctxKey int
 
-const (
-	tenantKey ctxKey = iota
-	requestIDKey
-)
-
-// observe assigns a request id, recovers panics, and records latency.
-func (s *Server) observe(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		id := r.Header.Get("X-Request-ID")
-		if id == "" || len(id) > 128 {
-			b := make([]byte, 8)
-			_, _ = rand.Read(b)
-			id = hex.EncodeToString(b)
-		}
-		w.Header().Set("X-Request-ID", id)
-		r = r.WithContext(context.WithValue(r.Context(), requestIDKey, id))
-		sw := &statusWriter{ResponseWriter: w}
-		defer func() {
-			route := r.Pattern
-			if route == "" {
-				route = "unmatched"
-			}
-			s.requests.WithLabelValues(route, strconv.Itoa(sw.status)).Observe(time.Since(start).Seconds())
-		}()
-		defer RecoverPanic(r, s.Logger, "api", func() {
-			if sw.status == 0 {
-				fail(sw, r, s.Logger, problem(http.StatusInternalServerError, "internal", "internal error; it has been logged"))
-			}
-		})
-		next.ServeHTTP(sw, r)
-	})
-}
-
-// RecoverPanic, deferred by a surface's handler, turns a panic into a
-// logged error (with its stack) and lets answer reply in the surface's own
-// error shape. http.ErrAbortHandler passes through, as net/http expects.
-func RecoverPanic(r *http.Request, log *slog.Logger, surface string, answer func()) {
-	p := recover()
-	if p == nil {
-		return
-	}
-	if p == http.ErrAbortHandler {
-		panic(p)
-	}
-	log.ErrorContext(r.Context(), surface+": panic", "route", r.Pattern, "panic", p, "stack", string(debug.Stack()))
-	answer()
-}
+const tenantKey ctxKey = 0
 
 // authenticate admits requests bearing a tenant's API key
 // ("Authorization: Bearer <key>") and puts the tenant in the context.
@@ -241,17 +162,12 @@ func tenantOf(r *http.Request) app.Tenant {
 	return t
 }
 
-func requestID(r *http.Request) string {
-	id, _ := r.Context().Value(requestIDKey).(string)
-	return id
-}
-
 // meta describes who acts through the native API: the tenant's API key
 // (an integration), or the person an Eventdesk-Actor header names, e.g.
 // "agent:ana@example.com" or "user:42".
 func meta(r *http.Request) (app.Meta, error) {
 	m := app.Meta{By: domain.Actor{Kind: domain.ActorIntegration, ID: "api_key"}, Source: domain.SourceAPI,
-		CorrelationID: requestID(r)}
+		CorrelationID: web.RequestID(r)}
 	if h := strings.TrimSpace(r.Header.Get("Eventdesk-Actor")); h != "" {
 		kind, who, ok := strings.Cut(h, ":")
 		a := domain.Actor{Kind: domain.ActorKind(kind)}
@@ -261,7 +177,7 @@ func meta(r *http.Request) (app.Meta, error) {
 			a.ID = who
 		}
 		if err := a.Validate("Eventdesk-Actor"); !ok || err != nil {
-			return app.Meta{}, invalid(FieldError{Field: "Eventdesk-Actor", Code: "invalid_actor",
+			return app.Meta{}, web.Invalid(web.FieldError{Field: "Eventdesk-Actor", Code: "invalid_actor",
 				Detail: `Eventdesk-Actor must be "<kind>:<id or e-mail>" with kind user, agent, integration or system`})
 		}
 		m.By = a

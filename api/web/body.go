@@ -1,4 +1,4 @@
-package api
+package web
 
 import (
 	"bytes"
@@ -18,28 +18,28 @@ import (
 // larger ones get 413.
 const MaxBodyBytes = 1 << 20
 
-// readBody reads at most limit bytes of r's body; more is a 413 problem.
-func readBody(r *http.Request, limit int64) ([]byte, error) {
+// ReadBody reads at most limit bytes of r's body; more is a 413 problem.
+func ReadBody(r *http.Request, limit int64) ([]byte, error) {
 	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
-		return nil, problem(http.StatusBadRequest, "unreadable_body", "request body could not be read")
+		return nil, NewProblem(http.StatusBadRequest, "unreadable_body", "request body could not be read")
 	}
 	if int64(len(b)) > limit {
-		return nil, problem(http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("request body exceeds %d bytes", limit))
+		return nil, NewProblem(http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("request body exceeds %d bytes", limit))
 	}
 	return b, nil
 }
 
-// decodeJSON decodes body, a JSON object, into dst (a pointer to a struct)
+// DecodeJSON decodes body, a JSON object, into dst (a pointer to a struct)
 // strictly, and reports which top-level members were present:
 //
 //   - malformed JSON: 400 naming the byte offset;
 //   - not an object: 400;
 //   - members dst does not have, at any depth: 400 naming them;
 //   - members of the wrong type: 422 listing every one.
-func decodeJSON(body []byte, dst any) (present map[string]bool, err error) {
+func DecodeJSON(body []byte, dst any) (present map[string]bool, err error) {
 	if len(bytes.TrimSpace(body)) == 0 {
-		return nil, problem(http.StatusBadRequest, "malformed_json", "request body is empty; send a JSON object")
+		return nil, NewProblem(http.StatusBadRequest, "malformed_json", "request body is empty; send a JSON object")
 	}
 	var members map[string]json.RawMessage
 	if err := json.Unmarshal(body, &members); err != nil {
@@ -47,17 +47,17 @@ func decodeJSON(body []byte, dst any) (present map[string]bool, err error) {
 		var te *json.UnmarshalTypeError
 		switch {
 		case errors.As(err, &se):
-			return nil, problem(http.StatusBadRequest, "malformed_json", fmt.Sprintf("malformed JSON at byte offset %d: %s", se.Offset, se.Error()))
+			return nil, NewProblem(http.StatusBadRequest, "malformed_json", fmt.Sprintf("malformed JSON at byte offset %d: %s", se.Offset, se.Error()))
 		case errors.As(err, &te) && te.Field == "":
-			return nil, problem(http.StatusBadRequest, "malformed_json", fmt.Sprintf("request body must be a JSON object, not %s", te.Value))
+			return nil, NewProblem(http.StatusBadRequest, "malformed_json", fmt.Sprintf("request body must be a JSON object, not %s", te.Value))
 		case errors.Is(err, io.ErrUnexpectedEOF):
-			return nil, problem(http.StatusBadRequest, "malformed_json", fmt.Sprintf("malformed JSON: unexpected end at byte offset %d", len(body)))
+			return nil, NewProblem(http.StatusBadRequest, "malformed_json", fmt.Sprintf("malformed JSON: unexpected end at byte offset %d", len(body)))
 		default:
-			return nil, problem(http.StatusBadRequest, "malformed_json", "malformed JSON: "+err.Error())
+			return nil, NewProblem(http.StatusBadRequest, "malformed_json", "malformed JSON: "+err.Error())
 		}
 	}
 	if members == nil {
-		return nil, problem(http.StatusBadRequest, "malformed_json", "request body must be a JSON object, not null")
+		return nil, NewProblem(http.StatusBadRequest, "malformed_json", "request body must be a JSON object, not null")
 	}
 	v := reflect.ValueOf(dst).Elem()
 	fields := jsonFields(v.Type())
@@ -69,8 +69,8 @@ func decodeJSON(body []byte, dst any) (present map[string]bool, err error) {
 	}
 	if len(unknown) > 0 {
 		slices.Sort(unknown)
-		return nil, problem(http.StatusBadRequest, "unknown_field", "unknown field(s): "+strings.Join(unknown, ", "),
-			fieldErrors(unknown, "unknown_field", "not a member of this request")...)
+		return nil, NewProblem(http.StatusBadRequest, "unknown_field", "unknown field(s): "+strings.Join(unknown, ", "),
+			FieldErrors(unknown, "unknown_field", "not a member of this request")...)
 	}
 	present = map[string]bool{}
 	var bad []FieldError
@@ -97,25 +97,25 @@ func decodeJSON(body []byte, dst any) (present map[string]bool, err error) {
 		}
 	}
 	if len(nestedUnknown) > 0 {
-		return nil, problem(http.StatusBadRequest, "unknown_field", "unknown field(s): "+strings.Join(nestedUnknown, ", "),
-			fieldErrors(nestedUnknown, "unknown_field", "not a member of this request")...)
+		return nil, NewProblem(http.StatusBadRequest, "unknown_field", "unknown field(s): "+strings.Join(nestedUnknown, ", "),
+			FieldErrors(nestedUnknown, "unknown_field", "not a member of this request")...)
 	}
 	if len(bad) > 0 {
-		return nil, invalid(bad...)
+		return nil, Invalid(bad...)
 	}
 	return present, nil
 }
 
-// invalid is the 422 problem listing every bad field.
-func invalid(errs ...FieldError) *Problem {
+// Invalid is the 422 problem listing every bad field.
+func Invalid(errs ...FieldError) *Problem {
 	msgs := make([]string, len(errs))
 	for i, e := range errs {
 		msgs[i] = e.Detail
 	}
-	return problem(http.StatusUnprocessableEntity, "validation_failed", strings.Join(msgs, "; "), errs...)
+	return NewProblem(http.StatusUnprocessableEntity, "validation_failed", strings.Join(msgs, "; "), errs...)
 }
 
-func fieldErrors(fields []string, code, detail string) []FieldError {
+func FieldErrors(fields []string, code, detail string) []FieldError {
 	out := make([]FieldError, len(fields))
 	for i, f := range fields {
 		out[i] = FieldError{Field: f, Code: code, Detail: f + ": " + detail}
@@ -208,41 +208,4 @@ func jsonType(t reflect.Type) string {
 		return jsonType(t.Elem())
 	}
 	return "a " + t.String()
-}
-
-// fieldCheck collects validation problems of one request.
-type fieldCheck struct{ errs []FieldError }
-
-func (c *fieldCheck) add(field, code, format string, args ...any) {
-	c.errs = append(c.errs, FieldError{Field: field, Code: code, Detail: fmt.Sprintf(format, args...)})
-}
-
-// required notes a missing or empty required string.
-func (c *fieldCheck) required(field, value string) {
-	if strings.TrimSpace(value) == "" {
-		c.add(field, "required", "%s is required", field)
-	}
-}
-
-// oneOf notes a value outside allowed (empty values pass).
-func (c *fieldCheck) oneOf(field, value string, allowed []string) {
-	if value != "" && !slices.Contains(allowed, value) {
-		c.add(field, "not_allowed", "%s %q is not allowed; allowed values: %s", field, value, strings.Join(allowed, ", "))
-	}
-}
-
-func (c *fieldCheck) err() error {
-	if len(c.errs) == 0 {
-		return nil
-	}
-	return invalid(c.errs...)
-}
-
-// names lists enum values as strings, for "allowed values" messages.
-func names[S ~string](xs []S) []string {
-	out := make([]string, len(xs))
-	for i, x := range xs {
-		out[i] = string(x)
-	}
-	return out
 }

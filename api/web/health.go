@@ -4,7 +4,7 @@
 // vendor-compatible surfaces live in its subpackages (fynd, leadsquared,
 // support) and share its helpers (FilePart, ServeFile, RecoverPanic); all of
 // them call the application layer in api/app.
-package api
+package web
 
 import (
 	"context"

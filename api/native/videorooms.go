@@ -1,9 +1,11 @@
-package api
+package native
 
 import (
 	"net/http"
 	"slices"
 	"time"
+
+	"github.com/eventdesk/eventdesk/api/web"
 
 	"github.com/eventdesk/eventdesk/api/app"
 	"github.com/eventdesk/eventdesk/domain"
@@ -17,7 +19,7 @@ func writeRoom(w http.ResponseWriter, status int, room videoroom.Snapshot, pos e
 	if !pos.IsZero() {
 		w.Header().Set("Eventdesk-Position", pos.String())
 	}
-	writeJSON(w, status, "application/json", room)
+	web.WriteJSON(w, status, "application/json", room)
 }
 
 // writeParticipants answers the participants connected to a room.
@@ -25,7 +27,7 @@ func writeParticipants(w http.ResponseWriter, status int, room videoroom.Snapsho
 	if !pos.IsZero() {
 		w.Header().Set("Eventdesk-Position", pos.String())
 	}
-	writeJSON(w, status, "application/json", map[string]any{"participants": room.Connected()})
+	web.WriteJSON(w, status, "application/json", map[string]any{"participants": room.Connected()})
 }
 
 // noBody is request for writes that take no body: it refuses one unless
@@ -106,7 +108,7 @@ func (s *Server) videoToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusCreated, "application/json", VideoToken{AccessToken: tok, ExpiresAt: exp, Identity: req.Identity, Room: name})
+	web.WriteJSON(w, http.StatusCreated, "application/json", VideoToken{AccessToken: tok, ExpiresAt: exp, Identity: req.Identity, Room: name})
 }
 
 type joinVideoRoomRequest struct {

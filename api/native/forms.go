@@ -1,9 +1,11 @@
-package api
+package native
 
 import (
 	"fmt"
 	"net/http"
 	"strconv"
+
+	"github.com/eventdesk/eventdesk/api/web"
 
 	"github.com/eventdesk/eventdesk/api/app"
 	"github.com/eventdesk/eventdesk/domain/form"
@@ -26,7 +28,7 @@ func writeForm(w http.ResponseWriter, status int, f form.Snapshot, pos eventstor
 	if !pos.IsZero() {
 		w.Header().Set("Eventdesk-Position", pos.String())
 	}
-	writeJSON(w, status, "application/json", f)
+	web.WriteJSON(w, status, "application/json", f)
 }
 
 // createForm creates a form. Every problem with the definition (slug,
@@ -64,7 +66,7 @@ func (s *Server) putForm(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, err)
 			return
 		}
-		s.fail(w, r, invalid(FieldError{Field: "slug", Code: "slug_mismatch",
+		s.fail(w, r, web.Invalid(web.FieldError{Field: "slug", Code: "slug_mismatch",
 			Detail: fmt.Sprintf("slug %q differs from the form's slug %q in the path; a form's slug never changes", req.Slug, slug)}))
 		return
 	}
@@ -100,7 +102,7 @@ func (s *Server) listForms(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, "application/json", map[string]any{"forms": forms})
+	web.WriteJSON(w, http.StatusOK, "application/json", map[string]any{"forms": forms})
 }
 
 // submitFormRequest is a form submission: the answers, and assets the
@@ -160,7 +162,7 @@ func (s *Server) submitForm(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if _, err := f.ValidateSubmission(req.Response); err != nil {
-			p, ok := toProblem(err)
+			p, ok := web.Classify(err)
 			if !ok || p.Status != http.StatusUnprocessableEntity {
 				s.fail(w, r, err)
 				return
@@ -179,5 +181,5 @@ func (s *Server) submitForm(w http.ResponseWriter, r *http.Request) {
 	if !res.Position.IsZero() {
 		w.Header().Set("Eventdesk-Position", res.Position.String())
 	}
-	writeJSON(w, http.StatusCreated, "application/json", FormSubmission{Message: f.SuccessMessage, Ticket: res.Ticket})
+	web.WriteJSON(w, http.StatusCreated, "application/json", FormSubmission{Message: f.SuccessMessage, Ticket: res.Ticket})
 }

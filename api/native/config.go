@@ -1,9 +1,11 @@
-package api
+package native
 
 import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/eventdesk/eventdesk/api/web"
 
 	"github.com/eventdesk/eventdesk/api/app"
 	"github.com/eventdesk/eventdesk/domain/ticket"
@@ -31,7 +33,7 @@ func putConfig[R any](s *Server, w http.ResponseWriter, r *http.Request, field s
 		return
 	}
 	if empty(&req) {
-		s.fail(w, r, invalid(FieldError{Field: field, Code: "required", Detail: field + " is required (a non-empty array)"}))
+		s.fail(w, r, web.Invalid(web.FieldError{Field: field, Code: "required", Detail: field + " is required (a non-empty array)"}))
 		return
 	}
 	m, ver, err := conditionalMeta(r)
@@ -55,7 +57,7 @@ func putConfig[R any](s *Server, w http.ResponseWriter, r *http.Request, field s
 		w.Header().Set("Eventdesk-Position", pos.String())
 	}
 	w.Header().Set("ETag", strconv.Quote(strconv.FormatInt(v, 10)))
-	writeJSON(w, http.StatusOK, "application/json", configView{cfg.Categories, cfg.Statuses, cfg.Priorities, v})
+	web.WriteJSON(w, http.StatusOK, "application/json", configView{cfg.Categories, cfg.Statuses, cfg.Priorities, v})
 }
 
 func (s *Server) putCategories(w http.ResponseWriter, r *http.Request) {

@@ -1,4 +1,4 @@
-package api_test
+package native_test
 
 import (
 	"bufio"
@@ -42,6 +42,9 @@ import (
 
 	"github.com/eventdesk/eventdesk/api"
 	"github.com/eventdesk/eventdesk/api/apitest"
+	"github.com/eventdesk/eventdesk/api/app"
+	"github.com/eventdesk/eventdesk/api/native"
+	"github.com/eventdesk/eventdesk/api/web"
 	"github.com/eventdesk/eventdesk/domain"
 	"github.com/eventdesk/eventdesk/domain/form"
 	"github.com/eventdesk/eventdesk/eventstore"
@@ -104,7 +107,7 @@ func firstLine(in *content.DecodeInput) (any, error) {
 // spec parses the document and builds its validator once: compiling every
 // schema is the slow part.
 var spec = sync.OnceValues(func() (*openAPI, error) {
-	doc, err := libopenapi.NewDocument(api.OpenAPI)
+	doc, err := libopenapi.NewDocument(native.OpenAPI)
 	if err != nil {
 		return nil, fmt.Errorf("parse openapi.json: %w", err)
 	}
@@ -479,8 +482,8 @@ func TestOpenAPIConformance(t *testing.T) {
 
 	t.Run("document", func(t *testing.T) {
 		r := c.do(t, e, nil, "GET", "/openapi.json", nil).want(t, http.StatusOK)
-		if !bytes.Equal(r.Body, api.OpenAPI) {
-			t.Error("GET /openapi.json does not serve api.OpenAPI")
+		if !bytes.Equal(r.Body, native.OpenAPI) {
+			t.Error("GET /openapi.json does not serve native.OpenAPI")
 		}
 		file, err := os.ReadFile("openapi.json")
 		if err != nil {
@@ -1128,14 +1131,14 @@ func conformErrors(t *testing.T, e *env, c *checker) {
 					t.Errorf("unknown_field names %v, want [colour]", got)
 				}
 				// Valid JSON, but over the limit: the document cannot say so.
-				big := string(raw) + strings.Repeat(" ", api.MaxBodyBytes)
+				big := string(raw) + strings.Repeat(" ", web.MaxBodyBytes)
 				c.do(t, e, e.a, tc.method, path, big).problem(t, http.StatusRequestEntityTooLarge, "body_too_large")
 				c.do(t, e, e.a, tc.method, path, big, "Idempotency-Key", "big-"+tc.path).problem(t, http.StatusRequestEntityTooLarge, "body_too_large")
 				c.doBad(t, e, e.a, tc.method, path, string(raw), "Content-Type", "text/plain").
 					problem(t, http.StatusUnsupportedMediaType, "unsupported_media_type")
 			} else {
 				// An operation without a body reads one only to fingerprint it.
-				big := "{}" + strings.Repeat(" ", api.MaxBodyBytes)
+				big := "{}" + strings.Repeat(" ", web.MaxBodyBytes)
 				c.doBad(t, e, e.a, tc.method, path, big, "Idempotency-Key", "big-"+tc.path).problem(t, http.StatusRequestEntityTooLarge, "body_too_large")
 			}
 			if tc.bad != nil {
@@ -1279,15 +1282,15 @@ func filesUnder(t *testing.T, dir string) []string {
 func conformProbes(t *testing.T, c *checker) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector())
-	api.New(api.Deps{Registry: reg})
+	api.New(api.Deps{Services: &app.Services{}, Registry: reg})
 	for _, tc := range []struct {
 		path   string
 		h      http.Handler
 		status int
 	}{
-		{"/healthz", api.Healthz(), http.StatusOK},
-		{"/readyz", api.Readyz(func(context.Context) error { return nil }), http.StatusOK},
-		{"/readyz", api.Readyz(func(context.Context) error { return errors.New("database unreachable") }), http.StatusServiceUnavailable},
+		{"/healthz", web.Healthz(), http.StatusOK},
+		{"/readyz", web.Readyz(func(context.Context) error { return nil }), http.StatusOK},
+		{"/readyz", web.Readyz(func(context.Context) error { return errors.New("database unreachable") }), http.StatusServiceUnavailable},
 		{"/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), http.StatusOK},
 	} {
 		req := httptest.NewRequest(http.MethodGet, tc.path, nil)

@@ -1,4 +1,4 @@
-package api
+package native
 
 import (
 	"bytes"
@@ -8,6 +8,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+
+	"github.com/eventdesk/eventdesk/api/web"
 )
 
 // MaxIdempotencyKeyLength bounds the Idempotency-Key header.
@@ -44,7 +46,7 @@ var replayed = []string{"Content-Type", "Location", "ETag", "Eventdesk-Position"
 // Responses with status 5xx are not kept, so such a request can be
 // retried for real.
 func (s *Server) idempotent(next http.HandlerFunc) http.HandlerFunc {
-	return s.idempotentUpTo(MaxBodyBytes, next)
+	return s.idempotentUpTo(web.MaxBodyBytes, next)
 }
 
 // idempotentUpTo is idempotent for bodies of up to limit bytes (uploads).
@@ -56,10 +58,10 @@ func (s *Server) idempotentUpTo(limit int64, next http.HandlerFunc) http.Handler
 			return
 		}
 		if len(key) > MaxIdempotencyKeyLength {
-			s.fail(w, r, invalid(FieldError{Field: "Idempotency-Key", Code: "too_long", Detail: "Idempotency-Key is longer than 255 characters"}))
+			s.fail(w, r, web.Invalid(web.FieldError{Field: "Idempotency-Key", Code: "too_long", Detail: "Idempotency-Key is longer than 255 characters"}))
 			return
 		}
-		body, err := readBody(r, limit)
+		body, err := web.ReadBody(r, limit)
 		if err != nil {
 			s.fail(w, r, err)
 			return
@@ -118,7 +120,7 @@ func (s *Server) replay(w http.ResponseWriter, r *http.Request, tenant, key stri
 	err := s.DB.QueryRowContext(r.Context(), `SELECT request_hash, status, headers, body FROM idempotency_keys
 		WHERE tenant_id = $1 AND key = $2`, tenant, key).Scan(&storedHash, &status, &headers, &body)
 	if errors.Is(err, sql.ErrNoRows) { // the first request failed meanwhile and released the key
-		s.fail(w, r, problem(http.StatusConflict, "idempotency_key_in_use", "a request with this Idempotency-Key just failed; retry"))
+		s.fail(w, r, web.NewProblem(http.StatusConflict, "idempotency_key_in_use", "a request with this Idempotency-Key just failed; retry"))
 		return
 	}
 	if err != nil {
@@ -126,13 +128,13 @@ func (s *Server) replay(w http.ResponseWriter, r *http.Request, tenant, key stri
 		return
 	}
 	if !bytes.Equal(storedHash, hash) {
-		s.fail(w, r, problem(http.StatusUnprocessableEntity, "idempotency_key_reused",
+		s.fail(w, r, web.NewProblem(http.StatusUnprocessableEntity, "idempotency_key_reused",
 			"this Idempotency-Key was used with a different request; use a new key"))
 		return
 	}
 	if !status.Valid {
 		w.Header().Set("Retry-After", "1")
-		s.fail(w, r, problem(http.StatusConflict, "idempotency_key_in_use", "a request with this Idempotency-Key is still being processed"))
+		s.fail(w, r, web.NewProblem(http.StatusConflict, "idempotency_key_in_use", "a request with this Idempotency-Key is still being processed"))
 		return
 	}
 	var hs http.Header

@@ -1,4 +1,4 @@
-package api
+package native
 
 import (
 	"encoding/json"
@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/eventdesk/eventdesk/api/web"
 
 	"github.com/eventdesk/eventdesk/eventstore"
 )
@@ -44,14 +46,14 @@ func (s *Server) ticketEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(evs) == 0 {
-		s.fail(w, r, problem(http.StatusNotFound, "ticket_not_found", "ticket not found"))
+		s.fail(w, r, web.NewProblem(http.StatusNotFound, "ticket_not_found", "ticket not found"))
 		return
 	}
 	out := make([]Event, len(evs))
 	for i, e := range evs {
 		out[i] = eventView(e)
 	}
-	writeJSON(w, http.StatusOK, "application/json", map[string]any{"events": out})
+	web.WriteJSON(w, http.StatusOK, "application/json", map[string]any{"events": out})
 }
 
 // MaxFeedPage bounds one JSON page of the event feed.
@@ -100,7 +102,7 @@ func (s *Server) feed(w http.ResponseWriter, r *http.Request) {
 		if len(evs) > 0 {
 			next = evs[len(evs)-1].Position
 		}
-		writeJSON(w, http.StatusOK, "application/json", map[string]any{"events": out, "next_after": next})
+		web.WriteJSON(w, http.StatusOK, "application/json", map[string]any{"events": out, "next_after": next})
 		return
 	}
 	s.streamFeed(w, r, query, limit, follow)
@@ -181,5 +183,5 @@ func (s *Server) getConfig(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("ETag", strconv.Quote(strconv.FormatInt(v, 10)))
-	writeJSON(w, http.StatusOK, "application/json", configView{cfg.Categories, cfg.Statuses, cfg.Priorities, v})
+	web.WriteJSON(w, http.StatusOK, "application/json", configView{cfg.Categories, cfg.Statuses, cfg.Priorities, v})
 }

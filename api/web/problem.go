@@ -1,9 +1,14 @@
-package api
+// Package web is what every HTTP surface of Eventdesk shares: the one
+// classification of errors (Classify), the JSON body reader, panic
+// recovery, multipart file parts and file downloads, health and readiness,
+// and the idempotency middleware. Each surface (api/native, api/fynd,
+// api/leadsquared, api/support) imports it and renders errors in its own
+// envelope; no surface imports another.
+package web
 
 import (
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"net/http"
 	"strings"
 
@@ -37,7 +42,7 @@ func (p *Problem) Error() string { return p.Detail }
 // not resolve).
 const problemBase = "https://eventdesk.dev/problems/"
 
-func problem(status int, code, detail string, errs ...FieldError) *Problem {
+func NewProblem(status int, code, detail string, errs ...FieldError) *Problem {
 	return &Problem{Type: problemBase + code, Title: http.StatusText(status), Status: status, Code: code, Detail: detail, Errors: errs}
 }
 
@@ -49,8 +54,9 @@ var statusOf = map[domain.Kind]int{
 	domain.PreconditionFailed: http.StatusPreconditionFailed,
 }
 
-// toProblem classifies err; ok is false for unexpected errors.
-func toProblem(err error) (p *Problem, ok bool) {
+// Classify says what err means to a client; ok is false for unexpected
+// errors.
+func Classify(err error) (p *Problem, ok bool) {
 	var pr *Problem
 	var de *domain.Error
 	var inv *eventstore.InvalidError
@@ -58,7 +64,7 @@ func toProblem(err error) (p *Problem, ok bool) {
 	case errors.As(err, &pr):
 		return pr, true
 	case errors.Is(err, app.ErrFileTooLarge):
-		return problem(http.StatusRequestEntityTooLarge, "file_too_large", err.Error()), true
+		return NewProblem(http.StatusRequestEntityTooLarge, "file_too_large", err.Error()), true
 	case errors.As(err, &de) && de.Kind != domain.Internal:
 		status := statusOf[de.Kind]
 		all := domain.Errors(err)
@@ -72,42 +78,25 @@ func toProblem(err error) (p *Problem, ok bool) {
 				fes = append(fes, FieldError{Field: e.Field, Code: e.Code, Detail: e.Error()})
 				msgs = append(msgs, e.Error())
 			}
-			return problem(status, "validation_failed", strings.Join(msgs, "; "), fes...), true
+			return NewProblem(status, "validation_failed", strings.Join(msgs, "; "), fes...), true
 		}
-		return problem(status, de.Code, de.Error()), true
+		return NewProblem(status, de.Code, de.Error()), true
 	case errors.As(err, &inv):
-		return problem(http.StatusUnprocessableEntity, "validation_failed", inv.Error(),
+		return NewProblem(http.StatusUnprocessableEntity, "validation_failed", inv.Error(),
 			FieldError{Field: inv.Field, Code: "invalid", Detail: inv.Reason}), true
 	case errors.Is(err, eventstore.ErrVersionConflict):
-		return problem(http.StatusConflict, "concurrent_modification", "modified concurrently; retry"), true
+		return NewProblem(http.StatusConflict, "concurrent_modification", "modified concurrently; retry"), true
 	case errors.Is(err, eventstore.ErrDuplicateEvent):
-		return problem(http.StatusConflict, "duplicate_id", "an id in this request is already used"), true
+		return NewProblem(http.StatusConflict, "duplicate_id", "an id in this request is already used"), true
 	case errors.Is(err, app.ErrUnauthenticated):
-		return problem(http.StatusUnauthorized, "unauthenticated", "missing or invalid API key"), true
+		return NewProblem(http.StatusUnauthorized, "unauthenticated", "missing or invalid API key"), true
 	}
 	return nil, false
 }
 
-// fail answers err as problem+json, logging only unexpected errors (and
-// never showing their text to clients).
-func fail(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
-	p, ok := toProblem(err)
-	if !ok {
-		if r.Context().Err() != nil {
-			return // the client went away
-		}
-		log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		p = problem(http.StatusInternalServerError, "internal", "internal error; it has been logged")
-	}
-	if p.Status == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="eventdesk"`)
-	}
-	cp := *p
-	cp.Instance = r.URL.Path
-	writeJSON(w, cp.Status, "application/problem+json", cp)
-}
-
-func writeJSON(w http.ResponseWriter, status int, contentType string, v any) {
+// WriteJSON writes v as JSON with status and contentType; HTML characters
+// are not escaped.
+func WriteJSON(w http.ResponseWriter, status int, contentType string, v any) {
 	w.Header().Set("Content-Type", contentType)
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)

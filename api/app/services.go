@@ -1,0 +1,44 @@
+package app
+
+import (
+	"database/sql"
+	"time"
+
+	"github.com/eventdesk/eventdesk/eventstore"
+)
+
+// Config is what the application services need besides the store.
+type Config struct {
+	// FilesDir is where attachments are kept, content-addressed.
+	FilesDir string
+	// MaxUploadBytes bounds one attachment.
+	MaxUploadBytes int64
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Services are the application services of one engine, built over one
+// store and one database. cmd and the test harness (api/apitest) both build
+// them with NewServices, so tests run exactly what production wires.
+type Services struct {
+	Tickets *Tickets
+	Tenants *Tenants
+	Files   *Files
+	Forms   *Forms
+	Rooms   *VideoRooms
+}
+
+// NewServices wires every application service over store; db holds what
+// the log does not (ticket number sequences, credentials, the attachment
+// index).
+func NewServices(store eventstore.Store, db *sql.DB, cfg Config) *Services {
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	s := &Services{Tickets: NewTickets(store, db, now), Tenants: NewTenants(db, store, now)}
+	s.Files = NewFiles(cfg.FilesDir, cfg.MaxUploadBytes, db, s.Tickets)
+	s.Forms = NewForms(store, s.Tickets, now)
+	s.Rooms = NewVideoRooms(store, s.Tickets, s.Tenants, now)
+	return s
+}
