@@ -115,6 +115,14 @@ func (e Event) Stream() StreamRef {
 	return StreamRef{TenantID: e.TenantID, Type: e.StreamType, ID: e.StreamID}
 }
 
+// StreamAppend is one part of a multi-stream append (Store.AppendStreams):
+// events for one stream, at the version it is expected to be.
+type StreamAppend struct {
+	Stream   StreamRef
+	Expected ExpectedVersion
+	Events   []EventData
+}
+
 // AppendResult says where an append landed.
 type AppendResult struct {
 	// FirstVersion and LastVersion are the versions of the first and last

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -30,6 +31,22 @@ type Store interface {
 	// write of its own transaction, which is what keeps each stream's events
 	// in version order in the global log.
 	Append(ctx context.Context, stream StreamRef, expected ExpectedVersion, events []EventData) (AppendResult, error)
+
+	// AppendStreams appends to several streams of one tenant in one
+	// transaction: all or nothing. Each part is checked as Append checks
+	// it, against its own expected version; a stream may appear in one
+	// part only, and all parts together hold at most MaxEventsPerAppend
+	// events (else an *InvalidError). A mismatch on any stream fails the
+	// whole append with a *VersionConflictError naming that stream; a
+	// claimed key fails it with a *KeyTakenError naming the part's stream;
+	// nothing is written then. The results are in the order of the parts.
+	// When every event id of every part is already stored, in those very
+	// streams, it returns the original results with Duplicate set and
+	// writes nothing; when only some are, ErrDuplicateEvent. Like Append,
+	// it is the first write of its transaction, so every guarantee of the
+	// global log holds for each of its streams; the log order between the
+	// parts is unspecified.
+	AppendStreams(ctx context.Context, appends []StreamAppend) ([]AppendResult, error)
 
 	// ReadStream returns up to limit events of a stream with version >= from,
 	// in version order. An unknown stream yields no events and no error.
@@ -147,6 +164,56 @@ func ValidateAppend(stream StreamRef, expected ExpectedVersion, events []EventDa
 			// PostgreSQL's jsonb cannot hold NUL; refuse it here rather than
 			// surface a driver error.
 			return &InvalidError{fmt.Sprintf("events[%d].data", i), "contains a NUL character"}
+		}
+	}
+	return nil
+}
+
+// ValidateAppendStreams checks a multi-stream append (Store.AppendStreams):
+// each part as ValidateAppend does, one tenant for all, each stream once,
+// at most MaxEventsPerAppend events in all, and event ids and keys not
+// repeated across the parts.
+func ValidateAppendStreams(appends []StreamAppend) error {
+	if len(appends) == 0 {
+		return &InvalidError{"appends", "nothing to append"}
+	}
+	var (
+		total   int
+		streams = make(map[StreamRef]bool, len(appends))
+		ids     = map[string]bool{}
+		keys    = map[[2]string]bool{} // stream type, key
+	)
+	for i, a := range appends {
+		if err := ValidateAppend(a.Stream, a.Expected, a.Events); err != nil {
+			var inv *InvalidError
+			if errors.As(err, &inv) { // name the part at fault
+				return &InvalidError{fmt.Sprintf("appends[%d].%s", i, inv.Field), inv.Reason}
+			}
+			return err
+		}
+		if a.Stream.TenantID != appends[0].Stream.TenantID {
+			return &InvalidError{fmt.Sprintf("appends[%d].tenant id", i),
+				fmt.Sprintf("%q differs from the first part's %q: one append belongs to one tenant", a.Stream.TenantID, appends[0].Stream.TenantID)}
+		}
+		if streams[a.Stream] {
+			return &InvalidError{fmt.Sprintf("appends[%d].stream", i), fmt.Sprintf("%s appears in two parts", a.Stream)}
+		}
+		streams[a.Stream] = true
+		if total += len(a.Events); total > MaxEventsPerAppend {
+			return &InvalidError{"appends", fmt.Sprintf("more than %d events in all", MaxEventsPerAppend)}
+		}
+		for j, e := range a.Events {
+			id, key := strings.ToLower(e.ID), [2]string{a.Stream.Type, e.Key}
+			switch {
+			case ids[id]:
+				return &InvalidError{fmt.Sprintf("appends[%d].events[%d].id", i, j), "repeated within the append"}
+			case e.Key != "" && keys[key]:
+				return &InvalidError{fmt.Sprintf("appends[%d].events[%d].key", i, j), "claimed twice within the append"}
+			}
+			ids[id] = true
+			if e.Key != "" {
+				keys[key] = true
+			}
 		}
 	}
 	return nil

@@ -4,6 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+
+	"github.com/lib/pq"
 
 	"github.com/eventdesk/eventdesk/eventstore"
 )
@@ -33,18 +36,24 @@ func AppendInTx(ctx context.Context, tx *sql.Tx, stream eventstore.StreamRef, ex
 		return eventstore.AppendResult{}, err
 	}
 	unprepared := &Store{append: &prepared{query: appendSQL}}
-	res, err := unprepared.insert(ctx, tx, stream, expected, b)
-	if errors.Is(err, errNoRows) {
-		return res, eventstore.ErrVersionConflict
+	res, err := unprepared.insert(ctx, tx, []part{{stream: stream, expected: expected, b: b}})
+	var pqErr *pq.Error
+	if errors.Is(err, errNoRows) || errors.As(err, &pqErr) && pqErr.Constraint == "events_stream_version_key" {
+		// The stream was not at the expected version, or a concurrent
+		// append took the version first.
+		return eventstore.AppendResult{}, fmt.Errorf("append to %s: %w", stream, eventstore.ErrVersionConflict)
 	}
-	return res, err
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	return res[0], nil
 }
 
 // Statements are the store's prepared statements that find a stream's
 // events, with arguments for EXPLAIN EXECUTE: one stream of tenant t.
 var Statements = []struct{ Name, SQL, Args string }{
 	{"append", appendSQL, `('t', 'ticket', 's1', -1, '{}', '{}', '{}', '{}', '{}', '{}')`},
-	{"group", groupSQL, `('{t}', '{ticket}', '{s1}', '{-1}', '{1}', '{1}', ` +
+	{"multi", multiSQL, `('{t}', '{ticket}', '{s1}', '{-1}', '{0}', '{1}', '{1}', ` +
 		`'{00000000-0000-0000-0000-000000000001}', '{x}', '{1}', '{"{}"}', '{"{}"}', '{""}')`},
 	{"version", `SELECT ` + streamVersionSQL, `('t', 'ticket', 's1')`},
 	{"read stream", readStreamSQL, `('t', 'ticket', 's1', 1, 100)`},

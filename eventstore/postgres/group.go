@@ -24,14 +24,21 @@ type Option func(*Store)
 // append. n is how many groups are written at once. An append that finds
 // a writer idle is written at once, alone, so nothing waits for company.
 //
-// Every guarantee of Append holds unchanged. A group is one statement run
-// as its own transaction, so its appends keep the first-write rule and
-// land in one transaction, each stream's events contiguous and in version
-// order. Whatever a group cannot settle on its own — an expected version
-// that did not hold, a retried or reused event id, a claimed key, a second
-// append to a stream already in the group, any error — sends the appends
-// concerned back to the one-by-one path, which decides them exactly as
-// without grouping.
+// Multi-stream appends (AppendStreams) join groups too, all their parts
+// in the same group: the group statement checks expected versions per
+// append, not per stream, and inserts an append's parts together or not
+// at all (multiSQL). Measured with 16 writers of two-stream appends on 2
+// CPUs, joining groups beat a transaction per append by about a third
+// (BenchmarkAppend).
+//
+// Every guarantee of Append and AppendStreams holds unchanged. A group is
+// one statement run as its own transaction, so its appends keep the
+// first-write rule and land in one transaction, each stream's events
+// contiguous and in version order. Whatever a group cannot settle on its
+// own — an expected version that did not hold, a retried or reused event
+// id, a claimed key, a second append to a stream already in the group, any
+// error — sends the appends concerned back to the one-by-one path, which
+// decides them exactly as without grouping.
 func WithGroupCommit(n int) Option {
 	return func(s *Store) {
 		if n > 0 {
@@ -53,41 +60,39 @@ const groupTimeout = 30 * time.Second
 
 // groupAppend is one caller's append waiting for its group.
 type groupAppend struct {
-	ctx      context.Context
-	stream   eventstore.StreamRef
-	expected eventstore.ExpectedVersion
-	b        batch
-	done     chan groupResult // buffered: the writer never blocks on it
+	ctx   context.Context
+	parts []part
+	done  chan groupResult // buffered: the writer never blocks on it
 }
 
 // groupResult is a group's answer to one append. alone means the group
 // did not settle it: the caller appends it one by one.
 type groupResult struct {
-	res   eventstore.AppendResult
+	res   []eventstore.AppendResult
 	alone bool
 }
 
 // appendGrouped hands an append to the group writers and waits for its
 // result, appending alone when the group could not settle it.
-func (s *Store) appendGrouped(ctx context.Context, stream eventstore.StreamRef, expected eventstore.ExpectedVersion, b batch) (eventstore.AppendResult, error) {
-	a := &groupAppend{ctx: ctx, stream: stream, expected: expected, b: b, done: make(chan groupResult, 1)}
+func (s *Store) appendGrouped(ctx context.Context, parts []part) ([]eventstore.AppendResult, error) {
+	a := &groupAppend{ctx: ctx, parts: parts, done: make(chan groupResult, 1)}
 	select {
 	case s.groups <- a:
 	case <-ctx.Done():
-		return eventstore.AppendResult{}, ctx.Err()
+		return nil, ctx.Err()
 	case <-s.done:
-		return s.appendAlone(ctx, stream, expected, b)
+		return s.appendAlone(ctx, parts)
 	}
 	select {
 	case r := <-a.done:
 		if r.alone {
-			return s.appendAlone(ctx, stream, expected, b)
+			return s.appendAlone(ctx, parts)
 		}
 		return r.res, nil
 	case <-ctx.Done():
 		// The group may still land it, as a cancelled statement may have
 		// committed: the caller cannot tell, as without grouping.
-		return eventstore.AppendResult{}, ctx.Err()
+		return nil, ctx.Err()
 	}
 }
 
@@ -103,18 +108,17 @@ func (s *Store) groupWriter() {
 		case first = <-s.groups:
 		}
 		group := []*groupAppend{first}
-		streams := map[eventstore.StreamRef]bool{first.stream: true}
-		events := len(first.b.ids)
+		streams := map[eventstore.StreamRef]bool{}
+		events := first.add(streams)
 	gather:
 		for len(group) < maxGroupAppends {
 			select {
 			case a := <-s.groups:
-				if streams[a.stream] || events+len(a.b.ids) > maxGroupEvents {
+				if a.overlaps(streams) || events+a.events() > maxGroupEvents {
 					a.done <- groupResult{alone: true}
 					continue
 				}
-				streams[a.stream] = true
-				events += len(a.b.ids)
+				events += a.add(streams)
 				group = append(group, a)
 			default:
 				break gather
@@ -124,25 +128,82 @@ func (s *Store) groupWriter() {
 	}
 }
 
-// groupSQL is appendSQL for many streams at once: each request's expected
-// version is checked against its own stream, and only the requests whose
-// check holds are inserted.
-var groupSQL = `
+// events counts a's events.
+func (a *groupAppend) events() int {
+	n := 0
+	for _, p := range a.parts {
+		n += len(p.b.ids)
+	}
+	return n
+}
+
+// overlaps reports whether a appends to one of streams.
+func (a *groupAppend) overlaps(streams map[eventstore.StreamRef]bool) bool {
+	for _, p := range a.parts {
+		if streams[p.stream] {
+			return true
+		}
+	}
+	return false
+}
+
+// add adds a's streams to streams and returns a's events.
+func (a *groupAppend) add(streams map[eventstore.StreamRef]bool) int {
+	for _, p := range a.parts {
+		streams[p.stream] = true
+	}
+	return a.events()
+}
+
+// multiSQL is appendSQL for many streams at once. Each stream's part
+// belongs to an atom, the parts of one caller's append; an atom's parts
+// are inserted only if the expected version of every one of them holds,
+// and other atoms' fate does not depend on it. Rows are inserted in one
+// order of streams in every statement, so that two statements never hold
+// a version of one stream each while waiting for the other's.
+var multiSQL = `
 WITH req AS (
-	SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) WITH ORDINALITY AS r(tenant, stype, sid, expected, idx)
+	SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[])
+		WITH ORDINALITY AS r(tenant, stype, sid, expected, atom, idx)
 ), cur AS (
-	SELECT r.idx, r.tenant, r.stype, r.sid, r.expected,
-		` + streamVersion("r.tenant", "r.stype", "r.sid") + ` AS v
+	SELECT r.*, ` + streamVersion("r.tenant", "r.stype", "r.sid") + ` AS v
 	FROM req r
+), held AS (
+	SELECT c.*, bool_and(c.expected < 0 OR c.v = c.expected) OVER (PARTITION BY c.atom) AS ok
+	FROM cur c
 )
 INSERT INTO events (event_id, tenant_id, stream_type, stream_id, version, event_type, schema_version, data, metadata, unique_key)
-SELECT e.id, c.tenant, c.stype, c.sid, c.v + e.ord, e.typ, e.sv, e.data::jsonb, e.meta::jsonb, nullif(e.key, '')
-FROM unnest($5::bigint[], $6::bigint[], $7::uuid[], $8::text[], $9::int[], $10::text[], $11::text[], $12::text[])
+SELECT e.id, h.tenant, h.stype, h.sid, h.v + e.ord, e.typ, e.sv, e.data::jsonb, e.meta::jsonb, nullif(e.key, '')
+FROM unnest($6::bigint[], $7::bigint[], $8::uuid[], $9::text[], $10::int[], $11::text[], $12::text[], $13::text[])
 	AS e(req, ord, id, typ, sv, data, meta, key)
-JOIN cur c ON c.idx = e.req
-WHERE c.expected < 0 OR c.v = c.expected
-ORDER BY e.req, e.ord
+JOIN held h ON h.idx = e.req
+WHERE h.ok
+ORDER BY h.tenant COLLATE "C", h.stype COLLATE "C", h.sid COLLATE "C", e.ord
 RETURNING event_id::text, tx_id::text, position, version`
+
+// multiArgs lays atoms out as multiSQL's arguments.
+func multiArgs(atoms [][]part) []any {
+	var (
+		tenants, types, streamIDs        []string
+		expected, atom                   []int64
+		reqs, ords, svs                  []int64
+		ids, evTypes, datas, metas, keys []string
+	)
+	for i, parts := range atoms {
+		for _, p := range parts {
+			tenants, types, streamIDs = append(tenants, p.stream.TenantID), append(types, p.stream.Type), append(streamIDs, p.stream.ID)
+			expected, atom = append(expected, int64(p.expected)), append(atom, int64(i))
+			req := int64(len(tenants))
+			for j := range p.b.ids {
+				reqs, ords = append(reqs, req), append(ords, int64(j+1))
+				ids, evTypes, svs = append(ids, p.b.ids[j]), append(evTypes, p.b.types[j]), append(svs, p.b.svs[j])
+				datas, metas, keys = append(datas, p.b.datas[j]), append(metas, p.b.metas[j]), append(keys, p.b.keys[j])
+			}
+		}
+	}
+	return []any{pq.Array(tenants), pq.Array(types), pq.Array(streamIDs), pq.Array(expected), pq.Array(atom),
+		pq.Array(reqs), pq.Array(ords), pq.Array(ids), pq.Array(evTypes), pq.Array(svs), pq.Array(datas), pq.Array(metas), pq.Array(keys)}
+}
 
 // writeGroup writes group in one statement and tells each append its
 // result.
@@ -158,20 +219,29 @@ func (s *Store) writeGroup(group []*groupAppend) {
 	if len(live) == 0 {
 		return
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
+	defer cancel()
 	if len(live) == 1 {
-		// No company: the plain statement. The writer still writes it,
-		// so that appends arriving meanwhile queue up for the next group.
+		// No company: the append's own statement. The writer still writes
+		// it, so that appends arriving meanwhile queue up for the next
+		// group.
 		a := live[0]
-		ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
-		res, err := s.insert(ctx, nil, a.stream, a.expected, a.b)
-		cancel()
+		res, err := s.insert(ctx, nil, a.parts)
 		if err == nil {
 			s.committed()
 		}
 		a.done <- groupResult{res: res, alone: err != nil}
 		return
 	}
-	landed, err := s.insertGroup(live)
+	atoms := make([][]part, len(live))
+	for i, a := range live {
+		atoms[i] = a.parts
+	}
+	rows, err := s.multi.run(ctx, nil, multiArgs(atoms)...)
+	var landed map[string]landedEvent
+	if err == nil {
+		landed, err = scanLanded(rows)
+	}
 	if err != nil {
 		var pqErr *pq.Error
 		if !errors.As(err, &pqErr) {
@@ -186,17 +256,8 @@ func (s *Store) writeGroup(group []*groupAppend) {
 		s.committed()
 	}
 	for _, a := range live {
-		rows := make([]landedEvent, 0, len(a.b.ids))
-		for _, id := range a.b.ids {
-			if l, ok := landed[id]; ok {
-				rows = append(rows, l)
-			}
-		}
-		if len(rows) != len(a.b.ids) {
-			a.done <- groupResult{alone: true} // its expected version did not hold
-			continue
-		}
-		a.done <- groupResult{res: result(rows)}
+		res, ok := results(a.parts, landed)
+		a.done <- groupResult{res: res, alone: !ok} // not ok: an expected version did not hold
 	}
 }
 
@@ -204,6 +265,24 @@ func (s *Store) writeGroup(group []*groupAppend) {
 type landedEvent struct {
 	pos     eventstore.Position
 	version int64
+}
+
+// results collects where each part's events landed into its
+// AppendResult; ok is false if some did not land.
+func results(parts []part, landed map[string]landedEvent) (res []eventstore.AppendResult, ok bool) {
+	res = make([]eventstore.AppendResult, len(parts))
+	for i, p := range parts {
+		rows := make([]landedEvent, 0, len(p.b.ids))
+		for _, id := range p.b.ids {
+			l, ok := landed[id]
+			if !ok {
+				return nil, false
+			}
+			rows = append(rows, l)
+		}
+		res[i] = result(rows)
+	}
+	return res, true
 }
 
 // result orders landed events by version into an AppendResult.
@@ -214,33 +293,6 @@ func result(rows []landedEvent) eventstore.AppendResult {
 		res.Positions = append(res.Positions, l.pos)
 	}
 	return res
-}
-
-// insertGroup runs groupSQL and returns where each event id landed.
-func (s *Store) insertGroup(group []*groupAppend) (map[string]landedEvent, error) {
-	var (
-		tenants, types, ids                   []string
-		expected                              []int64
-		reqs, ords, svs                       []int64
-		evTypes, datas, metas, keys, streamID []string
-	)
-	for i, a := range group {
-		tenants, types, streamID = append(tenants, a.stream.TenantID), append(types, a.stream.Type), append(streamID, a.stream.ID)
-		expected = append(expected, int64(a.expected))
-		for j := range a.b.ids {
-			reqs, ords = append(reqs, int64(i+1)), append(ords, int64(j+1))
-			ids, evTypes, svs = append(ids, a.b.ids[j]), append(evTypes, a.b.types[j]), append(svs, a.b.svs[j])
-			datas, metas, keys = append(datas, a.b.datas[j]), append(metas, a.b.metas[j]), append(keys, a.b.keys[j])
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
-	defer cancel()
-	rows, err := s.group.run(ctx, nil, pq.Array(tenants), pq.Array(types), pq.Array(streamID), pq.Array(expected),
-		pq.Array(reqs), pq.Array(ords), pq.Array(ids), pq.Array(evTypes), pq.Array(svs), pq.Array(datas), pq.Array(metas), pq.Array(keys))
-	if err != nil {
-		return nil, err
-	}
-	return scanLanded(rows)
 }
 
 // scanLanded reads the rows an append statement returns (event id,

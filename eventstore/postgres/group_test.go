@@ -25,16 +25,22 @@ func TestStoreGrouped(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) eventstore.Store { return newGroupedStore(t) })
 }
 
-// TestGroupCommit has 32 writers append to 40 streams through a grouped
+// TestFollowGrouped: followers miss nothing of grouped appends either.
+func TestFollowGrouped(t *testing.T) {
+	storetest.RunFollow(t, func(t *testing.T) storetest.Harness { return harness(t, postgres.WithGroupCommit(4)) })
+}
+
+// TestGroupCommit has 32 writers append to 72 streams through a grouped
 // store — exact expectations on their own streams, Any on shared ones,
-// keyed and multi-event appends — while a follower reads live. Every
-// append that succeeded is delivered exactly once, each stream in version
-// order with no gap, and appends of different streams did share commits
-// (several streams in one transaction), which is the point of grouping.
+// keyed, multi-event and two-stream appends — while a follower reads
+// live. Every append that succeeded is delivered exactly once, each
+// stream in version order with no gap, and appends of different streams
+// did share commits (several streams in one transaction), which is the
+// point of grouping, two-stream appends among them.
 func TestGroupCommit(t *testing.T) {
 	s := newGroupedStore(t)
 	ctx := context.Background()
-	check := follow(t, s, "t1")
+	check := storetest.CheckFollow(t, s, s, "t1")
 	var (
 		mu        sync.Mutex
 		committed = map[string]bool{}
@@ -57,7 +63,25 @@ func TestGroupCommit(t *testing.T) {
 				case i%11 == 0:
 					evs[0].Key = fmt.Sprintf("k-%d-%d", w, i)
 				}
-				res, err := s.Append(ctx, st, exp, evs)
+				var res eventstore.AppendResult
+				var err error
+				stored := evs
+				if i%13 == 0 && i%5 != 0 {
+					for k := range evs {
+						evs[k].Type = "multi"
+					}
+					second := []eventstore.EventData{storetest.Ev("multi", i)}
+					var rs []eventstore.AppendResult
+					rs, err = s.AppendStreams(ctx, []eventstore.StreamAppend{
+						{Stream: st, Expected: exp, Events: evs},
+						{Stream: eventstore.StreamRef{TenantID: "t1", Type: "contact", ID: own.ID}, Expected: eventstore.Any, Events: second},
+					})
+					if err == nil {
+						res, stored = rs[0], append(second, evs...)
+					}
+				} else {
+					res, err = s.Append(ctx, st, exp, evs)
+				}
 				if err != nil {
 					t.Errorf("writer %d append %d to %s: %v", w, i, st.ID, err)
 					return
@@ -69,7 +93,7 @@ func TestGroupCommit(t *testing.T) {
 					version = res.LastVersion
 				}
 				mu.Lock()
-				for _, e := range evs {
+				for _, e := range stored {
 					committed[e.ID] = true
 				}
 				mu.Unlock()
@@ -83,23 +107,31 @@ func TestGroupCommit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	streamsPerTx := map[uint64]map[string]bool{}
+	streamsPerTx := map[uint64]map[eventstore.StreamRef]bool{}
+	multiTx := map[uint64]bool{}
 	for _, e := range evs {
 		if streamsPerTx[e.Position.TxID] == nil {
-			streamsPerTx[e.Position.TxID] = map[string]bool{}
+			streamsPerTx[e.Position.TxID] = map[eventstore.StreamRef]bool{}
 		}
-		streamsPerTx[e.Position.TxID][e.StreamID] = true
+		streamsPerTx[e.Position.TxID][e.Stream()] = true
+		multiTx[e.Position.TxID] = multiTx[e.Position.TxID] || e.Type == "multi"
 	}
-	shared := 0
-	for _, streams := range streamsPerTx {
+	shared, joined := 0, 0
+	for tx, streams := range streamsPerTx {
 		if len(streams) > 1 {
 			shared++
+		}
+		if multiTx[tx] && len(streams) > 2 {
+			joined++ // a two-stream append and another one
 		}
 	}
 	if shared == 0 {
 		t.Errorf("%d appends in %d transactions, none shared by two streams: nothing was grouped", 32*60, len(streamsPerTx))
 	}
-	t.Logf("%d events in %d transactions; %d held several streams", len(evs), len(streamsPerTx), shared)
+	if joined == 0 {
+		t.Errorf("no two-stream append shared its transaction: they never joined a group")
+	}
+	t.Logf("%d events in %d transactions; %d held several streams, %d a two-stream append and more", len(evs), len(streamsPerTx), shared, joined)
 }
 
 // TestGroupSettlesConflictsAlone puts a stale append in a group with good

@@ -53,7 +53,7 @@ type Store struct {
 	append     *prepared
 	readStream *prepared
 	lookup     *prepared
-	group      *prepared
+	multi      *prepared
 	// groups feeds the group writers (nil without WithGroupCommit).
 	groups       chan *groupAppend
 	groupWriters int
@@ -77,11 +77,11 @@ func New(db *sqlx.DB, log *slog.Logger, opts ...Option) *Store {
 	s.append = prepare(db, log, "append", appendSQL)
 	s.readStream = prepare(db, log, "read stream", readStreamSQL)
 	s.lookup = prepare(db, log, "lookup", lookupSQL)
+	s.multi = prepare(db, log, "multi-stream append", multiSQL)
 	for _, o := range opts {
 		o(s)
 	}
 	if s.groups != nil {
-		s.group = prepare(db, log, "group append", groupSQL)
 		for range s.groupWriters {
 			s.wg.Add(1)
 			go s.groupWriter()
@@ -100,11 +100,7 @@ func (s *Store) DB() *sqlx.DB { return s.db }
 func (s *Store) Close() error {
 	s.close.Do(func() { close(s.done) })
 	s.wg.Wait()
-	err := errors.Join(s.append.close(), s.readStream.close(), s.lookup.close())
-	if s.group != nil {
-		err = errors.Join(err, s.group.close())
-	}
-	return err
+	return errors.Join(s.append.close(), s.readStream.close(), s.lookup.close(), s.multi.close())
 }
 
 // prepared is a statement prepared on every pool connection that runs it,
@@ -236,8 +232,9 @@ WHERE $4::bigint < 0 OR cur.v = $4::bigint
 ORDER BY e.ord
 RETURNING event_id::text, tx_id::text, position, version`
 
-// maxAnyRetries bounds how often an Any append retries after losing a race
-// for the next version.
+// maxAnyRetries bounds how often an append retries after losing a race it
+// can win on another try (an Any append's next version, a winner that
+// rolled back).
 const maxAnyRetries = 100
 
 // Append implements eventstore.Store.
@@ -249,79 +246,159 @@ func (s *Store) Append(ctx context.Context, stream eventstore.StreamRef, expecte
 	if err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	if s.groups != nil {
-		return s.appendGrouped(ctx, stream, expected, b)
+	res, err := s.write(ctx, []part{{stream: stream, expected: expected, b: b}})
+	if err != nil {
+		return eventstore.AppendResult{}, err
 	}
-	return s.appendAlone(ctx, stream, expected, b)
+	return res[0], nil
 }
 
-// appendAlone appends b to stream in a statement of its own, settling
+// AppendStreams implements eventstore.Store. The parts are one statement,
+// run as its own transaction: a unique violation or an expected version
+// that does not hold on any stream leaves nothing behind.
+func (s *Store) AppendStreams(ctx context.Context, appends []eventstore.StreamAppend) ([]eventstore.AppendResult, error) {
+	if err := eventstore.ValidateAppendStreams(appends); err != nil {
+		return nil, err
+	}
+	parts := make([]part, len(appends))
+	for i, a := range appends {
+		b, err := columns(a.Events)
+		if err != nil {
+			return nil, fmt.Errorf("appends[%d]: %w", i, err)
+		}
+		parts[i] = part{stream: a.Stream, expected: a.Expected, b: b}
+	}
+	return s.write(ctx, parts)
+}
+
+// part is one stream's share of an append.
+type part struct {
+	stream   eventstore.StreamRef
+	expected eventstore.ExpectedVersion
+	b        batch
+}
+
+// target names the streams of parts in errors.
+func target(parts []part) string {
+	names := make([]string, len(parts))
+	for i, p := range parts {
+		names[i] = p.stream.String()
+	}
+	return strings.Join(names, ", ")
+}
+
+// write appends validated parts, all or nothing, through the group
+// writers when there are some.
+func (s *Store) write(ctx context.Context, parts []part) ([]eventstore.AppendResult, error) {
+	if s.groups != nil {
+		return s.appendGrouped(ctx, parts)
+	}
+	return s.appendAlone(ctx, parts)
+}
+
+// appendAlone appends parts in a statement of their own, settling
 // conflicts, retries and races.
-func (s *Store) appendAlone(ctx context.Context, stream eventstore.StreamRef, expected eventstore.ExpectedVersion, b batch) (eventstore.AppendResult, error) {
+func (s *Store) appendAlone(ctx context.Context, parts []part) ([]eventstore.AppendResult, error) {
 	for attempt := 0; ; attempt++ {
-		var res eventstore.AppendResult
+		var res []eventstore.AppendResult
 		var err error
 		if attempt == 0 {
-			res, err = s.insert(ctx, nil, stream, expected, b)
+			res, err = s.insert(ctx, nil, parts)
 		} else {
-			res, err = s.insertLocked(ctx, stream, expected, b)
+			res, err = s.insertLocked(ctx, parts)
 		}
 		if err == nil {
 			s.committed()
 			return res, nil
 		}
 		var pqErr *pq.Error
-		raced := errors.As(err, &pqErr) && pqErr.Code == "23505"
-		if !raced && !errors.Is(err, errNoRows) {
-			return eventstore.AppendResult{}, fmt.Errorf("append to %s: %w", stream, translate(err))
+		isPQ := errors.As(err, &pqErr)
+		raced := isPQ && pqErr.Code == "23505"
+		// Inserts follow one order of streams (multiSQL), so only two
+		// appends claiming keys crosswise can wait on each other; the
+		// server then ends one of them, which tries again.
+		deadlocked := isPQ && pqErr.Code == "40P01"
+		if !raced && !deadlocked && !errors.Is(err, errNoRows) {
+			return nil, fmt.Errorf("append to %s: %w", target(parts), translate(err))
 		}
-		// Either the expected version did not hold or a unique key was hit.
-		// A retry of an append that already landed looks exactly like that,
-		// so check for it first.
-		if res, ok, err := s.original(ctx, stream, b.ids); err != nil || ok {
+		// Either an expected version did not hold or a unique index was
+		// hit. A retry of an append that already landed looks exactly like
+		// that, so check for it first.
+		if res, ok, err := s.original(ctx, parts); err != nil || ok {
 			return res, err
 		}
-		if raced && pqErr.Constraint == "events_event_id_key" && attempt < maxAnyRetries {
-			// Our ids are not stored now, so the concurrent owner rolled back.
+		again := attempt < maxAnyRetries
+		switch {
+		case deadlocked && again:
 			continue
-		}
-		if raced && pqErr.Constraint == "events_unique_key" {
-			if err := s.keyTaken(ctx, stream, b.keys); err != nil {
-				return eventstore.AppendResult{}, err
+		case raced && pqErr.Constraint == "events_event_id_key" && again:
+			continue // our ids are not stored now, so the concurrent owner rolled back
+		case raced && pqErr.Constraint == "events_unique_key":
+			if err := s.keyTaken(ctx, parts); err != nil {
+				return nil, err
 			}
-			if attempt < maxAnyRetries {
+			if again {
 				continue // the claim we hit rolled back; try again
 			}
-			return eventstore.AppendResult{}, fmt.Errorf("append to %s: %w", stream, translate(err))
+			return nil, fmt.Errorf("append to %s: %w", target(parts), translate(err))
 		}
-		if expected == eventstore.Any && attempt < maxAnyRetries {
-			continue // lost the race for the next version; take the new one
+		conflict, err := s.conflict(ctx, parts)
+		switch {
+		case err != nil:
+			return nil, err
+		case conflict != nil:
+			return nil, conflict
+		case again:
+			// Every expectation holds now: an Any part lost the race for
+			// its next version, the winner of a race rolled back, or an
+			// append committed after our statement's snapshot was taken.
+			continue
 		}
-		actual, err := s.version(ctx, stream)
+		// Still losing races after all those attempts: report the first
+		// stream as modified concurrently.
+		actual, err := s.version(ctx, parts[0].stream)
 		if err != nil {
-			return eventstore.AppendResult{}, err
+			return nil, err
 		}
-		if raced && int64(expected) == actual && attempt < maxAnyRetries {
-			continue // the winner rolled back; try again at the same version
-		}
-		return eventstore.AppendResult{}, &eventstore.VersionConflictError{Stream: stream, Expected: expected, Actual: actual}
+		return nil, &eventstore.VersionConflictError{Stream: parts[0].stream, Expected: parts[0].expected, Actual: actual}
 	}
 }
 
 var errNoRows = errors.New("expected version did not hold")
 
-// keyTaken reports which of keys another stream holds, as a
-// *KeyTakenError; nil if none does any more (its claim rolled back).
-func (s *Store) keyTaken(ctx context.Context, stream eventstore.StreamRef, keys []string) error {
-	for _, k := range keys {
-		if k == "" {
+// conflict returns a *VersionConflictError for the first part whose
+// stream is not at its expected version, nil if every expectation holds.
+func (s *Store) conflict(ctx context.Context, parts []part) (*eventstore.VersionConflictError, error) {
+	for _, p := range parts {
+		if p.expected == eventstore.Any {
 			continue
 		}
-		if _, ok, err := s.Lookup(ctx, stream.TenantID, stream.Type, k); err != nil || ok {
-			if err == nil {
-				err = &eventstore.KeyTakenError{Stream: stream, Key: k}
+		actual, err := s.version(ctx, p.stream)
+		if err != nil {
+			return nil, err
+		}
+		if actual != int64(p.expected) {
+			return &eventstore.VersionConflictError{Stream: p.stream, Expected: p.expected, Actual: actual}, nil
+		}
+	}
+	return nil, nil
+}
+
+// keyTaken reports a key of parts that a stream holds, as a
+// *KeyTakenError naming the part's stream; nil if none does any more (the
+// claim we hit rolled back).
+func (s *Store) keyTaken(ctx context.Context, parts []part) error {
+	for _, p := range parts {
+		for _, k := range p.b.keys {
+			if k == "" {
+				continue
 			}
-			return fmt.Errorf("append to %s: %w", stream, err)
+			if _, ok, err := s.Lookup(ctx, p.stream.TenantID, p.stream.Type, k); err != nil || ok {
+				if err == nil {
+					err = &eventstore.KeyTakenError{Stream: p.stream, Key: k}
+				}
+				return fmt.Errorf("append to %s: %w", p.stream, err)
+			}
 		}
 	}
 	return nil
@@ -350,50 +427,71 @@ func columns(events []eventstore.EventData) (batch, error) {
 	return b, nil
 }
 
+// lockStreamsSQL takes the transaction-scoped advisory locks of the
+// streams in $1, in one order (of their hashes) for every caller, so that
+// contended appends to several streams cannot deadlock on them.
+const lockStreamsSQL = `SELECT count(pg_advisory_xact_lock(h))
+	FROM (SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest($1::text[]) AS k ORDER BY 1) AS locks`
+
 // insertLocked is the contended path: it queues behind other contended
-// appends to the same stream on a transaction-scoped advisory lock, so a
-// hot stream's writers take turns instead of retrying in a herd. The lock
+// appends to the same streams on transaction-scoped advisory locks, so a
+// hot stream's writers take turns instead of retrying in a herd. A lock
 // is no write, so the insert is still the transaction's first write.
-func (s *Store) insertLocked(ctx context.Context, stream eventstore.StreamRef, expected eventstore.ExpectedVersion, b batch) (eventstore.AppendResult, error) {
+func (s *Store) insertLocked(ctx context.Context, parts []part) ([]eventstore.AppendResult, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return eventstore.AppendResult{}, err
+		return nil, err
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after Commit
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, stream.String()); err != nil {
-		return eventstore.AppendResult{}, err
+	keys := make([]string, len(parts))
+	for i, p := range parts {
+		keys[i] = p.stream.String()
 	}
-	res, err := s.insert(ctx, tx, stream, expected, b)
+	if _, err := tx.ExecContext(ctx, lockStreamsSQL, pq.Array(keys)); err != nil {
+		return nil, err
+	}
+	res, err := s.insert(ctx, tx, parts)
 	if err != nil {
-		return res, err
+		return nil, err
 	}
 	return res, tx.Commit()
 }
 
-// insert runs the append statement on the pool, or inside tx if not nil.
-func (s *Store) insert(ctx context.Context, tx *sql.Tx, stream eventstore.StreamRef, expected eventstore.ExpectedVersion, b batch) (eventstore.AppendResult, error) {
-	rows, err := s.append.run(ctx, tx, stream.TenantID, stream.Type, stream.ID, int64(expected),
-		pq.Array(b.ids), pq.Array(b.types), pq.Array(b.svs), pq.Array(b.datas), pq.Array(b.metas), pq.Array(b.keys))
+// insert runs the append statement for parts (appendSQL for one stream,
+// multiSQL for several) on the pool, or inside tx if not nil. It returns
+// errNoRows when an expected version did not hold.
+func (s *Store) insert(ctx context.Context, tx *sql.Tx, parts []part) ([]eventstore.AppendResult, error) {
+	var rows *sql.Rows
+	var err error
+	if len(parts) == 1 {
+		p := parts[0]
+		rows, err = s.append.run(ctx, tx, p.stream.TenantID, p.stream.Type, p.stream.ID, int64(p.expected),
+			pq.Array(p.b.ids), pq.Array(p.b.types), pq.Array(p.b.svs), pq.Array(p.b.datas), pq.Array(p.b.metas), pq.Array(p.b.keys))
+	} else {
+		rows, err = s.multi.run(ctx, tx, multiArgs([][]part{parts})...)
+	}
 	if err != nil {
-		return eventstore.AppendResult{}, err
+		return nil, err
 	}
 	landed, err := scanLanded(rows)
 	if err != nil {
-		return eventstore.AppendResult{}, err
+		return nil, err
 	}
-	got := make([]landedEvent, 0, len(landed))
-	for _, l := range landed {
-		got = append(got, l)
+	res, ok := results(parts, landed)
+	if !ok {
+		return nil, errNoRows
 	}
-	if len(got) == 0 {
-		return eventstore.AppendResult{}, errNoRows
-	}
-	return result(got), nil
+	return res, nil
 }
 
 // original looks for an earlier append of the same event ids. ok is true
-// when all of them are stored, contiguously and in order, in this stream.
-func (s *Store) original(ctx context.Context, stream eventstore.StreamRef, ids []string) (eventstore.AppendResult, bool, error) {
+// when all of them are stored, each part's contiguously and in order in
+// its stream.
+func (s *Store) original(ctx context.Context, parts []part) ([]eventstore.AppendResult, bool, error) {
+	var ids []string
+	for _, p := range parts {
+		ids = append(ids, p.b.ids...)
+	}
 	var rows []struct {
 		ID         string `db:"event_id"`
 		TenantID   string `db:"tenant_id"`
@@ -404,28 +502,39 @@ func (s *Store) original(ctx context.Context, stream eventstore.StreamRef, ids [
 		Seq        int64  `db:"position"`
 	}
 	err := s.db.SelectContext(ctx, &rows, `SELECT event_id::text, tenant_id, stream_type, stream_id, version, tx_id::text, position
-		FROM events WHERE event_id = ANY($1::uuid[]) ORDER BY version`, pq.Array(ids))
+		FROM events WHERE event_id = ANY($1::uuid[])`, pq.Array(ids))
 	if err != nil {
-		return eventstore.AppendResult{}, false, fmt.Errorf("append to %s: look up retried ids: %w", stream, translate(err))
+		return nil, false, fmt.Errorf("append to %s: look up retried ids: %w", target(parts), translate(err))
 	}
 	if len(rows) == 0 {
-		return eventstore.AppendResult{}, false, nil
+		return nil, false, nil
 	}
-	dup := fmt.Errorf("append to %s: %w", stream, eventstore.ErrDuplicateEvent)
+	dup := fmt.Errorf("append to %s: %w", target(parts), eventstore.ErrDuplicateEvent)
 	if len(rows) != len(ids) {
-		return eventstore.AppendResult{}, false, dup
+		return nil, false, dup
 	}
-	res := eventstore.AppendResult{FirstVersion: rows[0].Version, LastVersion: rows[len(rows)-1].Version, Duplicate: true}
+	byID := make(map[string]int, len(rows))
 	for i, r := range rows {
-		if r.ID != ids[i] || r.TenantID != stream.TenantID || r.StreamType != stream.Type || r.StreamID != stream.ID ||
-			r.Version != rows[0].Version+int64(i) {
-			return eventstore.AppendResult{}, false, dup
+		byID[r.ID] = i
+	}
+	res := make([]eventstore.AppendResult, len(parts))
+	for i, p := range parts {
+		for j, id := range p.b.ids {
+			r := rows[byID[id]]
+			if j == 0 {
+				res[i] = eventstore.AppendResult{FirstVersion: r.Version, Duplicate: true}
+			}
+			if r.TenantID != p.stream.TenantID || r.StreamType != p.stream.Type || r.StreamID != p.stream.ID ||
+				r.Version != res[i].FirstVersion+int64(j) {
+				return nil, false, dup
+			}
+			tx, err := strconv.ParseUint(r.TxID, 10, 64)
+			if err != nil {
+				return nil, false, err
+			}
+			res[i].LastVersion = r.Version
+			res[i].Positions = append(res[i].Positions, eventstore.Position{TxID: tx, Seq: r.Seq})
 		}
-		tx, err := strconv.ParseUint(r.TxID, 10, 64)
-		if err != nil {
-			return eventstore.AppendResult{}, false, err
-		}
-		res.Positions = append(res.Positions, eventstore.Position{TxID: tx, Seq: r.Seq})
 	}
 	return res, true, nil
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -143,20 +142,9 @@ func keyIdempotentRetry(t *testing.T, s eventstore.Store) {
 	// Concurrent retries of one keyed append: one write, same answer for all.
 	st := Stream("t1")
 	in := []eventstore.EventData{keyed("ticket.created", 1, "T-c")}
-	var wg sync.WaitGroup
 	results := make([]eventstore.AppendResult, 8)
 	errs := make([]error, 8)
-	start := make(chan struct{})
-	for i := range results {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			results[i], errs[i] = s.Append(context.Background(), st, eventstore.NoStream, in)
-		}()
-	}
-	close(start)
-	wg.Wait()
+	race(len(results), func(i int) { results[i], errs[i] = s.Append(context.Background(), st, eventstore.NoStream, in) })
 	for i := range results {
 		if errs[i] != nil || results[i].LastVersion != 1 || !cmp.Equal(results[i].Positions, results[0].Positions) {
 			t.Errorf("concurrent keyed retry %d = %+v, %v; want version 1 at %v", i, results[i], errs[i], results[0].Positions)
@@ -172,19 +160,12 @@ func keyRaceOneWinner(t *testing.T, s eventstore.Store) {
 	const n = 20
 	streams := make([]eventstore.StreamRef, n)
 	errs := make([]error, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
 	for i := range n {
 		streams[i] = Stream("t1")
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			_, errs[i] = s.Append(context.Background(), streams[i], eventstore.NoStream, []eventstore.EventData{keyed("ticket.created", i, "T-1")})
-		}()
 	}
-	close(start)
-	wg.Wait()
+	race(n, func(i int) {
+		_, errs[i] = s.Append(context.Background(), streams[i], eventstore.NoStream, []eventstore.EventData{keyed("ticket.created", i, "T-1")})
+	})
 	winner := -1
 	wins := 0
 	for i, err := range errs {

@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,7 +22,8 @@ import (
 )
 
 // Run checks stores from newStore against the Store contract. Each subtest
-// gets its own store.
+// gets its own store. RunFollow and RunConsumer check what is built on
+// the log: Follow and durable consumers.
 func Run(t *testing.T, newStore func(*testing.T) eventstore.Store) {
 	tests := []struct {
 		name string
@@ -47,6 +47,15 @@ func Run(t *testing.T, newStore func(*testing.T) eventstore.Store) {
 		{"KeyIdempotentRetry", keyIdempotentRetry},
 		{"KeyRaceOneWinner", keyRaceOneWinner},
 		{"KeyBadInput", keyBadInput},
+		{"HotStreamOrder", hotStreamOrder},
+		{"MultiAppendRead", multiAppendRead},
+		{"MultiAtomic", multiAtomic},
+		{"MultiKeyTaken", multiKeyTaken},
+		{"MultiIdempotentRetry", multiIdempotentRetry},
+		{"MultiPartialOverlap", multiPartialOverlap},
+		{"MultiBadInput", multiBadInput},
+		{"MultiRaceOneWinner", multiRaceOneWinner},
+		{"MultiAnyRace", multiAnyRace},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -265,17 +274,9 @@ func idempotentRetry(t *testing.T, s eventstore.Store) {
 	// Concurrent retries of one append: one write, same answer for all.
 	st := Stream("t1")
 	in := []eventstore.EventData{Ev("a", 1)}
-	var wg sync.WaitGroup
 	results := make([]eventstore.AppendResult, 8)
 	errs := make([]error, 8)
-	for i := range results {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i], errs[i] = s.Append(context.Background(), st, eventstore.NoStream, in)
-		}()
-	}
-	wg.Wait()
+	race(len(results), func(i int) { results[i], errs[i] = s.Append(context.Background(), st, eventstore.NoStream, in) })
 	for i := range results {
 		if errs[i] != nil || results[i].LastVersion != 1 || !cmp.Equal(results[i].Positions, results[0].Positions) {
 			t.Errorf("concurrent retry %d = %+v, %v; want version 1 at %v", i, results[i], errs[i], results[0].Positions)
@@ -309,19 +310,10 @@ func raceOneWinner(t *testing.T, s eventstore.Store) {
 	st := Stream("t1")
 	mustAppend(t, s, st, eventstore.NoStream, Ev("a", 0))
 	const n = 20
-	var wg sync.WaitGroup
 	errs := make([]error, n)
-	start := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			_, errs[i] = s.Append(context.Background(), st, eventstore.Exact(1), []eventstore.EventData{Ev("b", i)})
-		}()
-	}
-	close(start)
-	wg.Wait()
+	race(n, func(i int) {
+		_, errs[i] = s.Append(context.Background(), st, eventstore.Exact(1), []eventstore.EventData{Ev("b", i)})
+	})
 	wins := 0
 	for _, err := range errs {
 		switch {
@@ -425,5 +417,25 @@ func badInput(t *testing.T, s eventstore.Store) {
 	}
 	if n := len(readStream(t, s, ok)); n != 0 {
 		t.Errorf("%d events stored by invalid appends, want 0", n)
+	}
+}
+
+// hotStreamOrder: many writers race on few streams with Any; every
+// stream's versions reach the log contiguous and in order.
+func hotStreamOrder(t *testing.T, s eventstore.Store) {
+	race(16, func(w int) {
+		for i := range 50 {
+			st := eventstore.StreamRef{TenantID: "t1", Type: "ticket", ID: fmt.Sprintf("hot%d", (w+i)%3)}
+			if _, err := s.Append(context.Background(), st, eventstore.Any, []eventstore.EventData{Ev("x", i)}); err != nil {
+				t.Errorf("append: %v", err)
+				return
+			}
+		}
+	})
+	evs := readAll(t, s, eventstore.Query{TenantID: "t1", Limit: 10000}, 800)
+	c := newCollector()
+	c.add(evs)
+	if len(evs) != 800 || len(c.errs) > 0 {
+		t.Fatalf("read %d events, want 800; errors: %v", len(evs), c.errs)
 	}
 }
