@@ -4,13 +4,16 @@
 EVENTDESK_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/eventdesk?sslmode=disable
 export EVENTDESK_DATABASE_URL
 
-.PHONY: run test bench lint build help
+.PHONY: run test test-fresh bench lint build help
 
 run:            ## start the engine on its defaults (creates and migrates the database)
 	go run ./cmd/eventdesk serve
 
 test:           ## every test, against real Postgres and Redis; packages run in parallel
 	go test -race -count=1 ./...
+
+test-fresh:     ## every test again, against a brand-new PostgreSQL cluster (initdb in a temp dir, removed after)
+	go run ./cmd/eventdesk testcluster -- go test -race -count=1 ./...
 
 bench:          ## side-by-side benchmarks; prints a table and one JSON line per figure
 	go run ./cmd/eventdesk bench
@@ -22,4 +25,4 @@ build:          ## the eventdesk binary, in ./eventdesk
 	go build -o eventdesk ./cmd/eventdesk
 
 help:           ## this list
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:[^#]*## /\t/'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:[^#]*## /\t/'

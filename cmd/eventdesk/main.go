@@ -31,6 +31,7 @@ var subcommands = []func(*cli) *cobra.Command{
 	tenantCmd,
 	projectionsCmd,
 	benchCmd,
+	testclusterCmd,
 }
 
 func main() {
