@@ -8,7 +8,6 @@
 package api
 
 import (
-	"database/sql"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -28,7 +27,8 @@ import (
 // Deps are what the surfaces call. cmd wires them.
 type Deps struct {
 	*app.Services
-	DB      *sql.DB
+	// Keys makes writes on every surface retry-safe (Idempotency-Key).
+	Keys    *web.Idempotency
 	Log     native.Log
 	Queries *projections.TicketQueries
 	Waiter  native.Waiter
@@ -65,7 +65,7 @@ func New(d Deps) *Router {
 	if d.Registry != nil {
 		d.Registry.MustRegister(rt.requests)
 	}
-	native.New(native.Deps{Services: d.Services, DB: d.DB, Log: d.Log, Queries: d.Queries, Waiter: d.Waiter,
+	native.New(native.Deps{Services: d.Services, Keys: d.Keys, Log: d.Log, Queries: d.Queries, Waiter: d.Waiter,
 		Logger: d.Logger}).Register(rt.mux)
 	fynd.New(fynd.Deps{Tickets: d.Tickets, Tenants: d.Tenants, Forms: d.Forms, Rooms: d.Rooms, Logger: d.Logger}).Register(rt.mux)
 	leadsquared.New(leadsquared.Deps{Tickets: d.Tickets, Tenants: d.Tenants, Limiter: d.Limiter, Logger: d.Logger}).Register(rt.mux)

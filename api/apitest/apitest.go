@@ -20,6 +20,7 @@ import (
 	"github.com/eventdesk/eventdesk/api"
 	"github.com/eventdesk/eventdesk/api/app"
 	"github.com/eventdesk/eventdesk/api/leadsquared"
+	"github.com/eventdesk/eventdesk/api/web"
 	"github.com/eventdesk/eventdesk/eventstore/postgres"
 	"github.com/eventdesk/eventdesk/eventstore/postgres/pgtest"
 	"github.com/eventdesk/eventdesk/projections"
@@ -54,6 +55,12 @@ type Option func(*api.Deps)
 // WithLimiter makes the LeadSquared surface use l.
 func WithLimiter(l leadsquared.Limiter) Option { return func(d *api.Deps) { d.Limiter = l } }
 
+// WithCrashAt installs a crash-test hook in the idempotency middleware
+// and, through it, the application layer (see web.Idempotency.CrashAt).
+func WithCrashAt(at func(app.Step)) Option {
+	return func(d *api.Deps) { d.Keys.CrashAt = at }
+}
+
 // New starts an Env, wired by api.New and app.NewServices as cmd wires the
 // engine; everything stops in t.Cleanup.
 func New(t testing.TB, opts ...Option) *Env {
@@ -68,7 +75,7 @@ func New(t testing.TB, opts ...Option) *Env {
 	t.Cleanup(func() { cancel(); <-done })
 	e := &Env{T: t, DB: db, Store: store, Runner: runner, DataDir: t.TempDir()}
 	e.Services = app.NewServices(store, db.DB, app.Config{FilesDir: e.DataDir, MaxUploadBytes: UploadLimit})
-	d := api.Deps{Services: e.Services, DB: db.DB, Log: store, Queries: projections.NewTicketQueries(db.DB), Waiter: runner}
+	d := api.Deps{Services: e.Services, Keys: &web.Idempotency{DB: db.DB}, Log: store, Queries: projections.NewTicketQueries(db.DB), Waiter: runner}
 	for _, o := range opts {
 		o(&d)
 	}

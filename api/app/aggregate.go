@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -53,21 +54,75 @@ func readStreamFrom(ctx context.Context, store eventstore.Store, stream eventsto
 	}
 }
 
-// history is a stream's decoded events, oldest first, and the position of
-// the last of them. Events are values that nothing mutates, so a history
-// is shared freely; it only ever grows by copying.
+// history is a stream's decoded events, oldest first, with each event's
+// id and position. Events are values that nothing mutates, so a history is
+// shared freely; it only ever grows by copying.
 type history struct {
 	events []domain.Event
-	last   eventstore.Position
+	ids    []string
+	pos    []eventstore.Position
 }
 
 func (h history) version() int64 { return int64(len(h.events)) }
 
-// then returns h followed by more, landed with the last at last. It never
-// writes into h's array, which other commands may be reading.
-func (h history) then(last eventstore.Position, more ...domain.Event) history {
+// last is the position of the last event (zero for an empty history).
+func (h history) last() eventstore.Position {
+	if len(h.pos) == 0 {
+		return eventstore.Position{}
+	}
+	return h.pos[len(h.pos)-1]
+}
+
+// then returns h followed by more, with their ids and positions. It never
+// writes into h's arrays, which other commands may be reading.
+func (h history) then(more []domain.Event, ids []string, pos []eventstore.Position) history {
 	n := len(h.events)
-	return history{events: append(h.events[:n:n], more...), last: last}
+	return history{events: append(h.events[:n:n], more...), ids: append(h.ids[:n:n], ids...), pos: append(h.pos[:n:n], pos...)}
+}
+
+// landed finds the events an idempotent command (m.Idempotency) appended
+// earlier: their ids are m.eventID(0), m.eventID(1), … and they are
+// contiguous in the stream. ok is false if the first is not in h.
+func (h history) landed(m Meta) (o outcomeAt, ok bool) {
+	if m.Idempotency == "" {
+		return outcomeAt{}, false
+	}
+	first := m.eventID(0)
+	for k := len(h.ids) - 1; k >= 0; k-- {
+		if h.ids[k] != first {
+			continue
+		}
+		n := 1
+		for k+n < len(h.ids) && h.ids[k+n] == m.eventID(n) {
+			n++
+		}
+		return outcomeAt{version: int64(k + n), events: h.events[k : k+n], pos: h.pos[k+n-1]}, true
+	}
+	return outcomeAt{}, false
+}
+
+// outcomeAt is where an earlier run of an idempotent command left a
+// stream: the version after its append, its events and the position of the
+// last of them.
+type outcomeAt struct {
+	version int64
+	events  []domain.Event
+	pos     eventstore.Position
+}
+
+// outcome is what a command did: the aggregate after it, the events it
+// recorded (none for a no-op) and where the last of them landed (for a
+// no-op, the position of the stream's last event).
+type outcome[A aggregate] struct {
+	agg    A
+	events []domain.Event
+	pos    eventstore.Position
+}
+
+// replay rebuilds the outcome an earlier run of the same idempotent command
+// had, from what the stream stored.
+func (r *repository[A]) replay(h history, at outcomeAt) outcome[A] {
+	return outcome[A]{agg: r.rehydrate(h.events[:at.version], at.version), events: at.events, pos: at.pos}
 }
 
 // Cache sizes: how many streams and events in all a repository keeps
@@ -136,12 +191,15 @@ func (r *repository[A]) read(ctx context.Context, stream eventstore.StreamRef) (
 	}
 	if len(evs) > 0 {
 		more := make([]domain.Event, len(evs))
+		ids := make([]string, len(evs))
+		pos := make([]eventstore.Position, len(evs))
 		for i, e := range evs {
+			ids[i], pos[i] = e.ID, e.Position
 			if more[i], err = r.decode(e.Type, e.SchemaVersion, e.Data); err != nil {
 				return history{}, err
 			}
 		}
-		h = h.then(evs[len(evs)-1].Position, more...)
+		h = h.then(more, ids, pos)
 	}
 	r.remember(stream, h)
 	return h, nil
@@ -156,30 +214,42 @@ func (r *repository[A]) load(ctx context.Context, stream eventstore.StreamRef) (
 		var zero A
 		return zero, eventstore.Position{}, err
 	}
-	return r.rehydrate(h.events, h.version()), h.last, nil
+	return r.rehydrate(h.events, h.version()), h.last(), nil
 }
 
-// added records that events were appended to stream on top of h, the
-// last landing at last.
-func (r *repository[A]) added(stream eventstore.StreamRef, h history, last eventstore.Position, events []domain.Event) {
-	r.remember(stream, h.then(last, events...))
+// added records that data, holding events, were appended to stream on
+// top of h as res says.
+func (r *repository[A]) added(stream eventstore.StreamRef, h history, events []domain.Event, data []eventstore.EventData, res eventstore.AppendResult) {
+	ids := make([]string, len(data))
+	for i, d := range data {
+		ids[i] = strings.ToLower(d.ID)
+	}
+	r.remember(stream, h.then(events, ids, res.Positions))
 }
 
 // run loads the aggregate, lets decide record events and appends them at
 // the loaded version. A lost race re-decides on fresh state, unless the
-// caller pinned ifVersion (If-Match), which then fails with
+// caller pinned m.IfVersion (If-Match), which then fails with
 // PreconditionFailed. A decision that records nothing appends nothing and
 // returns the position of the stream's last event.
-func (r *repository[A]) run(ctx context.Context, stream eventstore.StreamRef, ifVersion *int64,
-	now func() time.Time, m Meta, decide func(a A, at time.Time) error) (A, eventstore.Position, error) {
-	var zero A
+//
+// With m.Idempotency set, the events' ids derive from it (Meta.eventID),
+// so the store itself recognises a retry: if the stream already holds
+// them, run decides nothing and returns the outcome the first run had,
+// rebuilt from the stream; if a concurrent run appends them first, the
+// store answers this run's append as a duplicate and run does the same.
+func (r *repository[A]) run(ctx context.Context, stream eventstore.StreamRef, now func() time.Time, m Meta,
+	decide func(a A, at time.Time) error) (outcome[A], error) {
 	h, cached := r.cache.Get(stream)
 	for attempt := 0; ; {
 		if !cached {
 			var err error
 			if h, err = r.read(ctx, stream); err != nil {
-				return zero, eventstore.Position{}, err
+				return outcome[A]{}, err
 			}
+		}
+		if at, ok := h.landed(m); ok {
+			return r.replay(h, at), nil
 		}
 		// retry says whether an outcome other than success must be decided
 		// again: always when it was decided on the cached copy.
@@ -192,36 +262,46 @@ func (r *repository[A]) run(ctx context.Context, stream eventstore.StreamRef, if
 			return false
 		}
 		a := r.rehydrate(h.events, h.version())
-		if ifVersion != nil && a.Version() != *ifVersion {
+		if m.IfVersion != nil && a.Version() != *m.IfVersion {
 			if retry() {
 				continue
 			}
-			return zero, h.last, domain.PreconditionFailedf("%s is at version %d, If-Match says %d", stream.Type, a.Version(), *ifVersion)
+			return outcome[A]{}, domain.PreconditionFailedf("%s is at version %d, If-Match says %d", stream.Type, a.Version(), *m.IfVersion)
 		}
 		if err := decide(a, now()); err != nil {
 			if retry() {
 				continue
 			}
-			return zero, h.last, err
+			return outcome[A]{}, err
 		}
 		pending := a.Pending()
 		if len(pending) == 0 {
 			if retry() {
 				continue
 			}
-			return a, h.last, nil
+			return outcome[A]{agg: a, pos: h.last()}, nil
 		}
 		data, err := encode(pending, m, r.encode)
 		if err != nil {
-			return zero, h.last, err
+			return outcome[A]{}, err
 		}
+		crashPoint(ctx, StepDecided)
 		res, err := r.store.Append(ctx, stream, eventstore.Exact(a.Version()), data)
 		if errors.Is(err, eventstore.ErrVersionConflict) {
 			if retry() {
 				continue
 			}
-			if ifVersion != nil {
-				return zero, h.last, domain.PreconditionFailedf("%s was changed concurrently; reload it", stream.Type)
+			if m.IfVersion != nil {
+				if m.Idempotency != "" {
+					// Perhaps our own earlier run moved the version.
+					if h, err = r.read(ctx, stream); err != nil {
+						return outcome[A]{}, err
+					}
+					if at, ok := h.landed(m); ok {
+						return r.replay(h, at), nil
+					}
+				}
+				return outcome[A]{}, domain.PreconditionFailedf("%s was changed concurrently; reload it", stream.Type)
 			}
 			if attempt++; attempt < maxCommandAttempts {
 				// Writers colliding on one stream spread out a little
@@ -229,17 +309,25 @@ func (r *repository[A]) run(ctx context.Context, stream eventstore.StreamRef, if
 				select {
 				case <-time.After(rand.N(time.Duration(attempt) * time.Millisecond)):
 				case <-ctx.Done():
-					return zero, h.last, ctx.Err()
+					return outcome[A]{}, ctx.Err()
 				}
 				continue
 			}
 		}
 		if err != nil {
 			r.cache.Remove(stream)
-			return zero, h.last, fmt.Errorf("%s: %w", stream, err)
+			return outcome[A]{}, fmt.Errorf("%s: %w", stream, err)
 		}
-		r.added(stream, h, res.Last(), pending)
-		return a, res.Last(), nil
+		if res.Duplicate {
+			// A concurrent run of the same idempotent command won: answer
+			// what it did, read back from the stream.
+			r.cache.Remove(stream)
+			cached = false
+			continue
+		}
+		r.added(stream, h, pending, data, res)
+		crashPoint(ctx, StepAppended)
+		return outcome[A]{agg: a, events: pending, pos: res.Last()}, nil
 	}
 }
 
@@ -259,7 +347,7 @@ func encode(evs []domain.Event, m Meta, enc func(domain.Event) ([]byte, error)) 
 		if err != nil {
 			return nil, err
 		}
-		out[i] = eventstore.EventData{ID: NewID(), Type: e.EventType(), SchemaVersion: v, Data: b, Metadata: m.metadata()}
+		out[i] = eventstore.EventData{ID: m.eventID(i), Type: e.EventType(), SchemaVersion: v, Data: b, Metadata: m.metadata()}
 	}
 	return out, nil
 }

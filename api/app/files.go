@@ -17,8 +17,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/google/uuid"
-
 	"github.com/eventdesk/eventdesk/domain"
 	"github.com/eventdesk/eventdesk/domain/ticket"
 )
@@ -145,7 +143,7 @@ func (f *Files) Attach(ctx context.Context, tenant, ref, kind, filename string, 
 	if err != nil {
 		return File{}, Result{}, err
 	}
-	file := File{ID: uuid.NewString(), TicketID: id, Kind: kind, Filename: cleanName(filename), ContentType: ct, Size: size, SHA256: sum}
+	file := File{ID: m.derivedID("attachment"), TicketID: id, Kind: kind, Filename: cleanName(filename), ContentType: ct, Size: size, SHA256: sum}
 	asset := ticket.AssetFile
 	switch {
 	case strings.HasPrefix(ct, "image/"):
@@ -157,12 +155,16 @@ func (f *Files) Attach(ctx context.Context, tenant, ref, kind, filename string, 
 	// did not land is never listed on a ticket, and reads check every row
 	// against the ticket's own stream, so a row left behind by a crash in
 	// between is never served.
+	// A retried idempotent request derives the same attachment id: its row
+	// is kept as the first attempt wrote it.
 	file.CreatedAt = f.tickets.now().UTC().Truncate(time.Microsecond)
-	if _, err := f.db.ExecContext(ctx, `INSERT INTO attachments (tenant_id, attachment_id, ticket_id, kind, filename, content_type, size, sha256, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, tenant, file.ID, id, kind, file.Filename, ct, size, sum, file.CreatedAt); err != nil {
+	if err := f.db.QueryRowContext(ctx, `INSERT INTO attachments (tenant_id, attachment_id, ticket_id, kind, filename, content_type, size, sha256, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		ON CONFLICT (tenant_id, attachment_id) DO UPDATE SET tenant_id = excluded.tenant_id RETURNING created_at`,
+		tenant, file.ID, id, kind, file.Filename, ct, size, sum, file.CreatedAt).Scan(&file.CreatedAt); err != nil {
 		return File{}, Result{}, fmt.Errorf("index attachment: %w", err)
 	}
-	res, err := f.tickets.Execute(ctx, tenant, id, nil, m, func(t *ticket.Ticket, _ ticket.Config, at time.Time) error {
+	res, err := f.tickets.execute(ctx, tenant, id, m, func(t *ticket.Ticket, _ ticket.Config, at time.Time) error {
 		return t.AddAttachment(ticket.AddAttachment{By: m.By, Source: m.Source, Attachment: ticket.Attachment{
 			Type: asset, Value: "/v1/attachments/" + file.ID, Display: file.Filename,
 			File: &ticket.File{ID: file.ID, Filename: file.Filename, ContentType: ct, Size: size, SHA256: sum},

@@ -79,18 +79,18 @@ func (s *Forms) Create(ctx context.Context, tenant, slug string, d form.Definiti
 }
 
 // Update replaces a form's definition (PUT semantics).
-func (s *Forms) Update(ctx context.Context, tenant, slug string, d form.Definition, ifVersion *int64, m Meta) (form.Snapshot, eventstore.Position, error) {
+func (s *Forms) Update(ctx context.Context, tenant, slug string, d form.Definition, m Meta) (form.Snapshot, eventstore.Position, error) {
 	cfg, _, err := s.tickets.Config(ctx, tenant)
 	if err != nil {
 		return form.Snapshot{}, eventstore.Position{}, err
 	}
-	f, pos, err := s.forms.run(ctx, formStream(tenant, slug), ifVersion, s.now, m, func(f *form.Form, at time.Time) error {
+	o, err := s.forms.run(ctx, formStream(tenant, slug), s.now, m, func(f *form.Form, at time.Time) error {
 		return f.Update(form.UpdateForm{By: m.By, Source: m.Source, Definition: d}, cfg, at)
 	})
 	if err != nil {
 		return form.Snapshot{}, eventstore.Position{}, err
 	}
-	return f.Snapshot(), pos, nil
+	return o.agg.Snapshot(), o.pos, nil
 }
 
 // Get returns a form; an unknown slug is form.ErrNotFound.

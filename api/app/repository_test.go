@@ -60,7 +60,9 @@ func create(t *testing.T, s *Tickets, tenant string, tags ...string) ticket.Snap
 
 // execute runs decide on ticket id in acme through s.
 func execute(s *Tickets, id string, ifVersion *int64, decide func(*ticket.Ticket, ticket.Config, time.Time) error) (Result, error) {
-	return s.Execute(context.Background(), acme, id, ifVersion, byAPI, decide)
+	m := byAPI
+	m.IfVersion = ifVersion
+	return s.execute(context.Background(), acme, id, m, decide)
 }
 
 func mustExecute(t *testing.T, s *Tickets, id string, decide func(*ticket.Ticket, ticket.Config, time.Time) error) Result {
@@ -439,7 +441,7 @@ func TestResolve_AcrossNodes(t *testing.T) {
 	if _, _, err := b.Load(ctx, globex, first.ID); !errors.Is(err, ticket.ErrNotFound) {
 		t.Errorf("Load(globex, acme's ticket) = %v, want ticket.ErrNotFound", err)
 	}
-	if _, err := b.Execute(ctx, globex, "2", anyVersion, byAPI, tag("x")); !errors.Is(err, ticket.ErrNotFound) {
+	if _, err := b.execute(ctx, globex, "2", byAPI, tag("x")); !errors.Is(err, ticket.ErrNotFound) {
 		t.Errorf("Execute(globex, #2) = %v, want ticket.ErrNotFound", err)
 	}
 }

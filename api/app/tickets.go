@@ -33,6 +33,16 @@ type Meta struct {
 	Source        domain.Source
 	CorrelationID string
 	CausationID   string
+	// IfVersion, if set, is the version the aggregate must be at (an HTTP
+	// If-Match): a command on any other version fails with
+	// PreconditionFailed instead of being re-decided on fresh state.
+	IfVersion *int64
+	// Idempotency, if set, names the request uniquely (the surfaces derive
+	// it from the tenant, the client's Idempotency-Key and a fingerprint of
+	// the request): every id the command chooses derives from it, so a
+	// retry after a crash finds what the first attempt stored and answers
+	// it, or stores it exactly once (see eventID).
+	Idempotency string
 }
 
 func (m Meta) metadata() eventstore.Metadata {
@@ -77,11 +87,13 @@ func NewTickets(store eventstore.Store, db *sql.DB, now func() time.Time) *Ticke
 // domain decide and appends TicketCreated, which claims the number as its
 // stream's key (eventstore.EventData.Key): one append, and the number
 // resolves to the ticket the moment the create returns. c.ID, if empty,
-// is generated; c.Number and c.TenantID are set here.
+// is generated (derived from m.Idempotency when set, so that a retried
+// request finds the ticket its first attempt created instead of opening a
+// second one); c.Number and c.TenantID are set here.
 func (s *Tickets) Create(ctx context.Context, tenant string, c ticket.CreateTicket, m Meta) (Result, error) {
 	chosen := c.ID != "" // by the client, who may be retrying
 	if !chosen {
-		c.ID = NewID()
+		c.ID = m.derivedID("ticket")
 	}
 	c.TenantID, c.By, c.Source = tenant, m.By, m.Source
 	cfg, _, err := s.Config(ctx, tenant)
@@ -94,14 +106,20 @@ func (s *Tickets) Create(ctx context.Context, tenant string, c ticket.CreateTick
 	if _, err := ticket.New(c, cfg, s.now()); err != nil {
 		return Result{}, err
 	}
-	// A retried create with a client-chosen id must not take a second
-	// number. (A fresh random id cannot exist yet: no need to look.)
-	if chosen {
-		if t, _, err := s.tickets.load(ctx, ticketStream(tenant, c.ID)); err != nil {
+	stream := ticketStream(tenant, c.ID)
+	// A retried create must not take a second number. (A fresh random id
+	// cannot exist yet: no need to look.)
+	if chosen || m.Idempotency != "" {
+		h, err := s.tickets.read(ctx, stream)
+		if err != nil {
 			return Result{}, err
-		} else if t.Exists() {
+		}
+		if at, ok := h.landed(m); ok {
+			return ticketResult(s.tickets.replay(h, at)), nil
+		}
+		if h.version() > 0 {
 			return Result{}, fmt.Errorf("create ticket %s: %w", c.ID, &eventstore.VersionConflictError{
-				Stream: ticketStream(tenant, c.ID), Expected: eventstore.NoStream, Actual: t.Version()})
+				Stream: stream, Expected: eventstore.NoStream, Actual: h.version()})
 		}
 	}
 	if c.Number, err = s.numbers.next(ctx, tenant); err != nil {
@@ -117,13 +135,36 @@ func (s *Tickets) Create(ctx context.Context, tenant string, c ticket.CreateTick
 		return Result{}, err
 	}
 	data[0].Key = strconv.FormatInt(c.Number, 10) // TicketCreated
-	stream := ticketStream(tenant, t.ID())
+	crashPoint(ctx, StepDecided)
 	ar, err := s.store.Append(ctx, stream, eventstore.NoStream, data)
 	if err != nil {
 		return Result{}, fmt.Errorf("ticket %s: %w", t.ID(), err)
 	}
-	s.tickets.added(stream, history{}, ar.Last(), pending)
+	if ar.Duplicate {
+		// A concurrent attempt of the same request created it (with
+		// another number, which this attempt leaves as a gap).
+		h, err := s.tickets.read(ctx, stream)
+		if err != nil {
+			return Result{}, err
+		}
+		if at, ok := h.landed(m); ok {
+			return ticketResult(s.tickets.replay(h, at)), nil
+		}
+		return Result{}, fmt.Errorf("ticket %s: the store reported a duplicate that the stream does not hold", t.ID())
+	}
+	s.tickets.added(stream, history{}, pending, data, ar)
+	crashPoint(ctx, StepAppended)
 	return Result{Ticket: t.Snapshot(), Events: pending, Position: ar.Last()}, nil
+}
+
+// ticketResult is the Result of a ticket command's outcome; a no-op has no
+// events and a zero Position.
+func ticketResult(o outcome[*ticket.Ticket]) Result {
+	res := Result{Ticket: o.agg.Snapshot(), Events: o.events}
+	if len(o.events) > 0 {
+		res.Position = o.pos
+	}
+	return res
 }
 
 // Resolve turns a ticket reference — its UUID, its number ("34") or its
@@ -185,18 +226,19 @@ func (s *Tickets) Events(ctx context.Context, tenant, id string) ([]eventstore.E
 	return readStream(ctx, s.store, ticketStream(tenant, id))
 }
 
-// Execute runs decide on ticket ref and appends what it records. If
-// ifVersion is not nil the ticket must be at that version (else a
+// execute runs decide on ticket ref and appends what it records. If
+// m.IfVersion is set the ticket must be at that version (else a
 // PreconditionFailed error); otherwise a lost race with a concurrent write
 // re-decides on the fresh state. A decision that records nothing returns
-// the current state and a zero Position.
-func (s *Tickets) Execute(ctx context.Context, tenant, ref string, ifVersion *int64, m Meta,
+// the current state and a zero Position. Surfaces call the named commands
+// (tickets_commands.go) built on it.
+func (s *Tickets) execute(ctx context.Context, tenant, ref string, m Meta,
 	decide func(t *ticket.Ticket, cfg ticket.Config, at time.Time) error) (Result, error) {
 	id, err := s.Resolve(ctx, tenant, ref)
 	if err != nil {
 		return Result{}, err
 	}
-	t, pos, err := s.tickets.run(ctx, ticketStream(tenant, id), ifVersion, s.now, m, func(t *ticket.Ticket, at time.Time) error {
+	o, err := s.tickets.run(ctx, ticketStream(tenant, id), s.now, m, func(t *ticket.Ticket, at time.Time) error {
 		if !t.Exists() {
 			return ticket.ErrNotFound
 		}
@@ -209,11 +251,7 @@ func (s *Tickets) Execute(ctx context.Context, tenant, ref string, ifVersion *in
 	if err != nil {
 		return Result{}, err
 	}
-	res := Result{Ticket: t.Snapshot(), Events: t.Pending()}
-	if len(res.Events) > 0 {
-		res.Position = pos
-	}
-	return res, nil
+	return ticketResult(o), nil
 }
 
 func configStream(tenant string) eventstore.StreamRef {
@@ -257,18 +295,19 @@ func (s *Tickets) loadConfig(ctx context.Context, tenant string) (*ticket.Tenant
 	return c, err
 }
 
-// ChangeConfig runs decide on the tenant's configuration and appends what
-// it records. With ifVersion the configuration must be at that version
+// changeConfig runs decide on the tenant's configuration and appends what
+// it records. With m.IfVersion the configuration must be at that version
 // (else PreconditionFailed); without, a concurrent change is retried.
-func (s *Tickets) ChangeConfig(ctx context.Context, tenant string, ifVersion *int64, m Meta,
-	decide func(c *ticket.TenantConfig, at time.Time) error) (ticket.Config, eventstore.Position, error) {
-	c, pos, err := s.configs.run(ctx, configStream(tenant), ifVersion, s.now, m, decide)
+func (s *Tickets) changeConfig(ctx context.Context, tenant string, m Meta,
+	decide func(c *ticket.TenantConfig, at time.Time) error) (ConfigResult, error) {
+	o, err := s.configs.run(ctx, configStream(tenant), s.now, m, decide)
 	s.configCache.Delete(tenant)
 	if err != nil {
-		return ticket.Config{}, eventstore.Position{}, err
+		return ConfigResult{}, err
 	}
-	if len(c.Pending()) == 0 {
-		pos = eventstore.Position{}
+	res := ConfigResult{Config: o.agg.Config(), Version: o.agg.Version()}
+	if len(o.events) > 0 {
+		res.Position = o.pos
 	}
-	return c.Config(), pos, nil
+	return res, nil
 }

@@ -56,11 +56,12 @@ func (s *VideoRooms) run(ctx context.Context, tenant, name string, m Meta,
 	if !videoroom.ValidUniqueName(name) {
 		return videoroom.Snapshot{}, eventstore.Position{}, videoroom.ErrNotFound
 	}
-	r, pos, err := s.rooms.run(ctx, roomStream(tenant, name), nil, s.now, m, decide)
+	m.IfVersion = nil // rooms are not versioned for clients
+	o, err := s.rooms.run(ctx, roomStream(tenant, name), s.now, m, decide)
 	if err != nil {
 		return videoroom.Snapshot{}, eventstore.Position{}, err
 	}
-	return r.Snapshot(), pos, nil
+	return o.agg.Snapshot(), o.pos, nil
 }
 
 // Get returns a room; an unknown one is videoroom.ErrNotFound.

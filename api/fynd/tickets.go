@@ -2,11 +2,9 @@ package fynd
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/eventdesk/eventdesk/api/app"
@@ -131,26 +129,18 @@ func (h *Handler) createHistory(w http.ResponseWriter, r *http.Request, c caller
 	if err := body.err(); err != nil {
 		return err
 	}
-	entryID := app.NewID()
-	res, err := h.d.Tickets.Execute(r.Context(), c.tenant.ID, r.PathValue("id"), nil, c.meta,
-		func(t *ticket.Ticket, _ ticket.Config, at time.Time) error {
-			return t.LogHistory(ticket.LogHistory{By: c.meta.By, Source: c.meta.Source, EntryID: entryID,
-				Type: ticket.HistoryType(typ), Value: value, Visibility: ticket.Public}, at)
-		})
+	res, err := h.d.Tickets.LogHistory(r.Context(), c.tenant.ID, r.PathValue("id"),
+		app.HistoryInput{Type: ticket.HistoryType(typ), Value: value, Visibility: ticket.Public}, c.meta)
 	if err != nil {
 		return notFound(err, "ticket")
 	}
-	for _, e := range res.Events {
-		if hl, ok := e.(ticket.HistoryLogged); ok {
-			writeJSON(w, http.StatusOK, TicketHistory{
-				ID: hl.EntryID, Type: string(hl.Type), Value: hl.Value,
-				TicketID:  strconv.FormatInt(res.Ticket.Number, 10),
-				CreatedOn: CreatedOn{UserAgent: userAgent(r)},
-				CreatedBy: createdByOf(hl.By),
-				CreatedAt: timestamp(hl.At), UpdatedAt: timestamp(hl.At),
-			})
-			return nil
-		}
-	}
-	return errors.New("fynd: log history recorded no ticket.history_logged")
+	hl := res.Entry
+	writeJSON(w, http.StatusOK, TicketHistory{
+		ID: hl.EntryID, Type: string(hl.Type), Value: hl.Value,
+		TicketID:  strconv.FormatInt(res.Ticket.Number, 10),
+		CreatedOn: CreatedOn{UserAgent: userAgent(r)},
+		CreatedBy: createdByOf(hl.By),
+		CreatedAt: timestamp(hl.At), UpdatedAt: timestamp(hl.At),
+	})
+	return nil
 }

@@ -2,14 +2,11 @@ package leadsquared
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
-	"github.com/eventdesk/eventdesk/api/app"
 	"github.com/eventdesk/eventdesk/domain"
 	"github.com/eventdesk/eventdesk/domain/ticket"
 )
@@ -51,16 +48,9 @@ func (h *Handler) addActivity(w http.ResponseWriter, r *http.Request, c caller) 
 	}
 	ref := r.PathValue("ticketId")
 	m := meta(w, r, domain.SourcePortal)
-	id := app.NewID()
-	res, err := h.d.Tickets.Execute(r.Context(), c.tenant.ID, ref, nil, m,
-		func(t *ticket.Ticket, _ ticket.Config, at time.Time) error {
-			return t.AddActivity(ticket.AddActivity{By: m.By, Source: m.Source, ActivityID: id, Text: txt, Direction: direction}, at)
-		})
+	res, err := h.d.Tickets.AddActivity(r.Context(), c.tenant.ID, ref, txt, direction, m)
 	if err != nil {
 		return err
-	}
-	if len(res.Events) == 0 {
-		return errors.New("add activity: no event recorded")
 	}
 	writeJSON(w, http.StatusOK, activityResponse{ID: strconv.Itoa(res.Ticket.ActivityCount), Status: "Success"})
 	return nil

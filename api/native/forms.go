@@ -70,7 +70,7 @@ func (s *Server) putForm(w http.ResponseWriter, r *http.Request) {
 			Detail: fmt.Sprintf("slug %q differs from the form's slug %q in the path; a form's slug never changes", req.Slug, slug)}))
 		return
 	}
-	m, ver, err := conditionalMeta(r)
+	m, err := conditionalMeta(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -79,7 +79,7 @@ func (s *Server) putForm(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, form.ErrNotFound)
 		return
 	}
-	f, pos, err := s.Forms.Update(r.Context(), tenantOf(r).ID, slug, req.Definition, ver, m)
+	f, pos, err := s.Forms.Update(r.Context(), tenantOf(r).ID, slug, req.Definition, m)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -2,7 +2,6 @@ package native
 
 import (
 	"context"
-	"database/sql"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -31,7 +30,8 @@ type Log interface {
 // api.New).
 type Deps struct {
 	*app.Services
-	DB      *sql.DB
+	// Keys makes writes retry-safe (Idempotency-Key); nil ignores keys.
+	Keys    *web.Idempotency
 	Log     Log
 	Queries *projections.TicketQueries
 	Waiter  Waiter
@@ -167,7 +167,7 @@ func tenantOf(r *http.Request) app.Tenant {
 // "agent:ana@example.com" or "user:42".
 func meta(r *http.Request) (app.Meta, error) {
 	m := app.Meta{By: domain.Actor{Kind: domain.ActorIntegration, ID: "api_key"}, Source: domain.SourceAPI,
-		CorrelationID: web.RequestID(r)}
+		CorrelationID: web.RequestID(r), Idempotency: web.Seed(r)}
 	if h := strings.TrimSpace(r.Header.Get("Eventdesk-Actor")); h != "" {
 		kind, who, ok := strings.Cut(h, ":")
 		a := domain.Actor{Kind: domain.ActorKind(kind)}

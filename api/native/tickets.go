@@ -152,15 +152,15 @@ type patchTicketRequest struct {
 	References  *ticket.References         `json:"references"`
 }
 
-// conditionalMeta is meta plus the If-Match version, for writes that may
+// conditionalMeta is meta with the If-Match version, for writes that may
 // be pinned to a version.
-func conditionalMeta(r *http.Request) (app.Meta, *int64, error) {
+func conditionalMeta(r *http.Request) (app.Meta, error) {
 	m, err := meta(r)
 	if err != nil {
-		return app.Meta{}, nil, err
+		return app.Meta{}, err
 	}
-	ver, err := ifMatch(r)
-	return m, ver, err
+	m.IfVersion, err = ifMatch(r)
+	return m, err
 }
 
 // ifMatch parses If-Match: a ticket version, quoted or not.
@@ -196,79 +196,27 @@ func (s *Server) patchTicket(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.execute(w, r, http.StatusOK, func(t *ticket.Ticket, cfg ticket.Config, at time.Time, m app.Meta) error {
-		by, src := m.By, m.Source
-		var errs []error
-		if req.Title != nil || req.Description != nil {
-			errs = append(errs, t.EditContent(ticket.EditContent{By: by, Source: src, Title: req.Title, Description: req.Description}, at))
-		}
-		if req.Priority != "" {
-			errs = append(errs, t.ChangePriority(ticket.ChangePriority{By: by, Source: src, Priority: ticket.Priority(req.Priority)}, at))
-		}
-		if req.Category != nil || req.SubCategory != nil {
-			cur := t.Snapshot()
-			cat, sub := cur.Category, cur.SubCategory
-			if req.Category != nil {
-				cat, sub = *req.Category, ""
-			}
-			if req.SubCategory != nil {
-				sub = *req.SubCategory
-			}
-			errs = append(errs, t.Categorize(ticket.Categorize{By: by, Source: src, Category: cat, SubCategory: sub}, cfg, at))
-		}
-		switch {
-		case present["assignee"] && req.Assignee == nil:
-			errs = append(errs, t.Unassign(ticket.Unassign{By: by, Source: src}, at))
-		case req.Assignee != nil:
-			errs = append(errs, t.Assign(ticket.Assign{By: by, Source: src, Assignee: *req.Assignee}, at))
-		}
-		if len(req.AddTags) > 0 {
-			errs = append(errs, t.Tag(ticket.Tag{By: by, Source: src, Tags: req.AddTags}, at))
-		}
-		if len(req.RemoveTags) > 0 {
-			errs = append(errs, t.Untag(ticket.Untag{By: by, Source: src, Tags: req.RemoveTags}, at))
-		}
-		if len(req.Custom) > 0 {
-			errs = append(errs, t.MergeCustomFields(ticket.MergeCustomFields{By: by, Source: src, Patch: req.Custom}, at))
-		}
-		if req.References != nil {
-			errs = append(errs, t.LinkReferences(ticket.LinkReferences{By: by, Source: src, References: *req.References}, at))
-		}
-		// Status last: closing after the other edits is allowed, editing
-		// after closing is not.
-		if req.Status != "" {
-			errs = append(errs, t.ChangeStatus(ticket.ChangeStatus{By: by, Source: src, Status: req.Status}, cfg, at))
-		}
-		return domain.Join(errs...)
-	})
-}
-
-// execute runs decide on the ticket in the path (honouring If-Match) and
-// answers the resulting ticket.
-func (s *Server) execute(w http.ResponseWriter, r *http.Request, status int,
-	decide func(t *ticket.Ticket, cfg ticket.Config, at time.Time, m app.Meta) error) {
-	res, ok := s.run(w, r, decide)
-	if ok {
-		writeTicket(w, status, res.Ticket, res.Position)
-	}
-}
-
-// run is execute without the answer, for handlers that answer something
-// else (a history entry, an activity).
-func (s *Server) run(w http.ResponseWriter, r *http.Request,
-	decide func(t *ticket.Ticket, cfg ticket.Config, at time.Time, m app.Meta) error) (app.Result, bool) {
-	m, ver, err := conditionalMeta(r)
+	m, err := conditionalMeta(r)
 	if err != nil {
 		s.fail(w, r, err)
-		return app.Result{}, false
+		return
 	}
-	res, err := s.Tickets.Execute(r.Context(), tenantOf(r).ID, r.PathValue("id"), ver, m,
-		func(t *ticket.Ticket, cfg ticket.Config, at time.Time) error { return decide(t, cfg, at, m) })
+	res, err := s.Tickets.Patch(r.Context(), tenantOf(r).ID, r.PathValue("id"), app.PatchTicket{
+		Title: req.Title, Description: req.Description, Status: req.Status, Priority: ticket.Priority(req.Priority),
+		Category: req.Category, SubCategory: req.SubCategory, Assignee: req.Assignee,
+		Unassign: present["assignee"] && req.Assignee == nil, AddTags: req.AddTags, RemoveTags: req.RemoveTags,
+		Custom: req.Custom, References: req.References,
+	}, m)
+	s.answerTicket(w, r, res, err)
+}
+
+// answerTicket answers a ticket command's result (or its error).
+func (s *Server) answerTicket(w http.ResponseWriter, r *http.Request, res app.Result, err error) {
 	if err != nil {
 		s.fail(w, r, err)
-		return app.Result{}, false
+		return
 	}
-	return res, true
+	writeTicket(w, http.StatusOK, res.Ticket, res.Position)
 }
 
 type reopenRequest struct {
@@ -281,9 +229,13 @@ func (s *Server) reopenTicket(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.execute(w, r, http.StatusOK, func(t *ticket.Ticket, cfg ticket.Config, at time.Time, m app.Meta) error {
-		return t.Reopen(ticket.Reopen{By: m.By, Source: m.Source, Status: req.Status}, cfg, at)
-	})
+	m, err := conditionalMeta(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	res, err := s.Tickets.Reopen(r.Context(), tenantOf(r).ID, r.PathValue("id"), req.Status, m)
+	s.answerTicket(w, r, res, err)
 }
 
 type feedbackRequest struct {
@@ -297,9 +249,13 @@ func (s *Server) submitFeedback(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.execute(w, r, http.StatusOK, func(t *ticket.Ticket, _ ticket.Config, at time.Time, m app.Meta) error {
-		return t.SubmitFeedback(ticket.SubmitFeedback{By: m.By, Source: m.Source, Rating: req.Rating, Comment: req.Comment}, at)
-	})
+	m, err := conditionalMeta(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	res, err := s.Tickets.SubmitFeedback(r.Context(), tenantOf(r).ID, r.PathValue("id"), req.Rating, req.Comment, m)
+	s.answerTicket(w, r, res, err)
 }
 
 type historyRequest struct {
@@ -342,24 +298,22 @@ func (s *Server) logHistory(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	entryID := app.NewID()
-	res, ok := s.run(w, r, func(t *ticket.Ticket, _ ticket.Config, at time.Time, m app.Meta) error {
-		return t.LogHistory(ticket.LogHistory{By: m.By, Source: m.Source, EntryID: entryID,
-			Type: ticket.HistoryType(req.Type), Value: req.Value, Visibility: ticket.Visibility(req.Visibility)}, at)
-	})
-	if !ok {
+	m, err := conditionalMeta(r)
+	if err != nil {
+		s.fail(w, r, err)
 		return
 	}
-	for _, e := range res.Events {
-		if h, ok := e.(ticket.HistoryLogged); ok {
-			w.Header().Set("Eventdesk-Position", res.Position.String())
-			web.WriteJSON(w, http.StatusCreated, "application/json", HistoryEntry{ID: h.EntryID, TicketID: res.Ticket.ID, Version: res.Ticket.Version,
-				Type: string(h.Type), Value: h.Value, Visibility: string(h.Visibility), CreatedBy: h.By,
-				Source: string(h.Source), CreatedAt: h.At})
-			return
-		}
+	res, err := s.Tickets.LogHistory(r.Context(), tenantOf(r).ID, r.PathValue("id"), app.HistoryInput{
+		Type: ticket.HistoryType(req.Type), Value: req.Value, Visibility: ticket.Visibility(req.Visibility)}, m)
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
-	s.fail(w, r, errors.New("log history: no HistoryLogged recorded"))
+	h := res.Entry
+	w.Header().Set("Eventdesk-Position", res.Position.String())
+	web.WriteJSON(w, http.StatusCreated, "application/json", HistoryEntry{ID: h.EntryID, TicketID: res.Ticket.ID, Version: res.Ticket.Version,
+		Type: string(h.Type), Value: h.Value, Visibility: string(h.Visibility), CreatedBy: h.By,
+		Source: string(h.Source), CreatedAt: h.At})
 }
 
 // waitForTicket waits (at most MaxWait) until the tickets projection has
@@ -456,23 +410,20 @@ func (s *Server) addActivity(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	id := app.NewID()
-	res, ok := s.run(w, r, func(t *ticket.Ticket, _ ticket.Config, at time.Time, m app.Meta) error {
-		return t.AddActivity(ticket.AddActivity{By: m.By, Source: m.Source, ActivityID: id, Text: req.Text,
-			Direction: ticket.Direction(req.Direction)}, at)
-	})
-	if !ok {
+	m, err := conditionalMeta(r)
+	if err != nil {
+		s.fail(w, r, err)
 		return
 	}
-	for _, e := range res.Events {
-		if a, ok := e.(ticket.ActivityAdded); ok {
-			w.Header().Set("Eventdesk-Position", res.Position.String())
-			web.WriteJSON(w, http.StatusCreated, "application/json", Activity{ID: a.ActivityID, TicketID: res.Ticket.ID,
-				Text: a.Text, Direction: string(a.Direction), CreatedBy: a.By, Source: string(a.Source), CreatedAt: a.At})
-			return
-		}
+	res, err := s.Tickets.AddActivity(r.Context(), tenantOf(r).ID, r.PathValue("id"), req.Text, ticket.Direction(req.Direction), m)
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
-	s.fail(w, r, errors.New("add activity: no ActivityAdded recorded"))
+	a := res.Activity
+	w.Header().Set("Eventdesk-Position", res.Position.String())
+	web.WriteJSON(w, http.StatusCreated, "application/json", Activity{ID: a.ActivityID, TicketID: res.Ticket.ID,
+		Text: a.Text, Direction: string(a.Direction), CreatedBy: a.By, Source: string(a.Source), CreatedAt: a.At})
 }
 
 func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) {

@@ -38,6 +38,7 @@ type config struct {
 	EmbeddedPG      string        // EVENTDESK_EMBEDDED_PG: embeddedAuto or embeddedNever
 	MaxUploadBytes  int           // EVENTDESK_MAX_UPLOAD_BYTES: the largest attachment accepted
 	GroupCommit     int           // EVENTDESK_GROUP_COMMIT: concurrent append groups; 0 commits each append alone
+	IdempotencyTTL  time.Duration // EVENTDESK_IDEMPOTENCY_TTL: how long an Idempotency-Key is remembered
 
 	// DefaultDatabase is true when DatabaseURL is defaultDatabaseURL, the
 	// only case in which the embedded cluster may stand in for it. Tests
@@ -67,6 +68,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		EmbeddedPG:      p.oneOf("EVENTDESK_EMBEDDED_PG", embeddedAuto, embeddedAuto, embeddedNever),
 		MaxUploadBytes:  p.integer("EVENTDESK_MAX_UPLOAD_BYTES", 25<<20, 1, 1<<30),
 		GroupCommit:     p.integer("EVENTDESK_GROUP_COMMIT", 2, 0, 64),
+		IdempotencyTTL:  p.duration("EVENTDESK_IDEMPOTENCY_TTL", 24*time.Hour),
 		EmbeddedDir:     p.abs("var/pg"),
 		PGBinDirs:       append(installedPGBinDirs(), filepath.SplitList(getenv("PATH"))...),
 	}

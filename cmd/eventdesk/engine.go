@@ -14,6 +14,7 @@ import (
 	"github.com/eventdesk/eventdesk/api"
 	"github.com/eventdesk/eventdesk/api/app"
 	"github.com/eventdesk/eventdesk/api/leadsquared"
+	"github.com/eventdesk/eventdesk/api/web"
 	"github.com/eventdesk/eventdesk/eventstore/postgres"
 	"github.com/eventdesk/eventdesk/projections"
 )
@@ -26,7 +27,8 @@ type engine struct {
 	store  *postgres.Store
 	runner *projections.Runner
 	*app.Services
-	api *api.Router
+	keys *web.Idempotency
+	api  *api.Router
 }
 
 // newEngine wires the engine over db. reg may be nil (no metrics); rdb
@@ -40,7 +42,8 @@ func newEngine(db *database, cfg config, log *slog.Logger, reg prometheus.Regist
 	if rdb != nil {
 		limiter = leadsquared.NewRedisLimiter(rdb, "eventdesk:", leadsquared.DefaultLimit)
 	}
-	e.api = api.New(api.Deps{Services: e.Services, DB: db.DB.DB, Log: store, Queries: projections.NewTicketQueries(db.DB.DB),
+	e.keys = &web.Idempotency{DB: db.DB.DB, Log: log, TTL: cfg.IdempotencyTTL}
+	e.api = api.New(api.Deps{Services: e.Services, Keys: e.keys, Log: store, Queries: projections.NewTicketQueries(db.DB.DB),
 		Waiter: runner, Limiter: limiter, Logger: log, Registry: reg})
 	return e
 }
