@@ -8,6 +8,42 @@
 // Nothing under domain imports anything but the standard library, reads the
 // clock or does I/O: time is passed in, and stores, HTTP and logging live in
 // the packages that call in.
+//
+// # Event versions
+//
+// Every stored event type has a schema version, 1 until its shape first
+// changes. Each aggregate package has a Codec (NewCodec, EventKindOf) that
+// encodes events at their type's current version (Codec.Version, which the
+// append stores as the event's schema version) and decodes stored data from
+// the version it was stored at: Codec.Decode upcasts it one version at a
+// time with the type's Upcasters, then unmarshals it. A stored version of 0
+// means 1; a version newer than the code knows is ErrUnknownSchemaVersion.
+// Package catalog holds every codec, for code that sees events of any type
+// (catalog.Version when appending, catalog.Upcast in the event feed).
+//
+// The rules for changing what an event stores:
+//
+//   - Stored events are never edited, migrated or deleted: the log is the
+//     record. Old data is read through upcasters, for ever.
+//   - Adding an optional member needs no new version: older code ignores
+//     unknown members and newer code reads the zero value from older data.
+//   - Any other change (a renamed, removed or retyped member, a new
+//     required one, a changed meaning) changes the Go type to the new shape
+//     and appends an upcaster to its EventKindOf, which bumps the version:
+//     EventKindOf[TicketCreated](v1to2, v2to3). Never edit or remove an
+//     upcaster once released; the next change appends the next one.
+//   - Upcasters are pure functions of the stored JSON (UpcastMembers makes
+//     most of them one edit of the object's members): no clock, no I/O, no
+//     other events. What they cannot derive they leave at a default that
+//     apply understands.
+//   - Each upcaster gets a table test: data as stored at its version in,
+//     the next version out, and malformed data refused.
+//   - Roll forward only: while a release that writes version N+1 rolls
+//     out, processes still on N fail on those events with
+//     ErrUnknownSchemaVersion (they never misread them); rolling back past
+//     a version bump leaves them unreadable until the release returns.
+//   - Projections decode through the codec too, so an upcast type needs no
+//     replay; a renamed event type is a new type, not a new version.
 package domain
 
 import (

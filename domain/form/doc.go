@@ -36,12 +36,19 @@
 //
 // # Event types
 //
-// These strings are persisted; never rename one. All are schema version 1.
+// These strings are persisted; never rename one. All are at schema version
+// 1; to change a shape, bump its version with an upcaster in codec.go (see
+// "Event versions" in package domain).
 //
 //	form.created   FormCreated
 //	form.updated   FormUpdated
 //	form.disabled  FormDisabled
 //	form.enabled   FormEnabled
+//
+// The form index (IndexStreamType, one stream per tenant) has its own codec,
+// IndexCodec:
+//
+//	form_index.added  FormIndexed
 //
 // # Decisions
 //

@@ -22,8 +22,9 @@
 //
 // # Event types
 //
-// These strings are persisted; never rename one. All are schema version 1;
-// an incompatible change gets a new type (or an upcaster in Decode).
+// These strings are persisted; never rename one. All are at schema version
+// 1; to change a shape, bump its version with an upcaster in codec.go (see
+// "Event versions" in package domain).
 //
 //	ticket.created               TicketCreated
 //	ticket.content_edited        TicketContentEdited

@@ -27,7 +27,9 @@
 //
 // # Event types
 //
-// These strings are persisted; never rename one. All are schema version 1.
+// These strings are persisted; never rename one. All are at schema version
+// 1; to change a shape, bump its version with an upcaster in codec.go (see
+// "Event versions" in package domain).
 //
 //	video_room.opened              RoomOpened
 //	video_room.participant_joined  ParticipantJoined
