@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/eventdesk/eventdesk/domain"
 	"github.com/eventdesk/eventdesk/domain/form"
 	"github.com/eventdesk/eventdesk/domain/ticket"
@@ -15,10 +13,6 @@ import (
 )
 
 var formKind = kind[*form.Form]{encode: form.Encode, decode: form.Decode, rehydrate: form.Rehydrate}
-
-// formIndexNamespace derives index event ids from slugs, so a retried
-// create indexes its form once.
-var formIndexNamespace = uuid.MustParse("6f1b0c9e-6a43-4a55-9d1e-6b8f5d0e7a21")
 
 // formIndex is a tenant's list of form slugs: one form.FormIndexed per
 // created form, so listing forms needs no scan of the whole log.
@@ -46,13 +40,16 @@ func formStream(tenant, slug string) eventstore.StreamRef {
 	return eventstore.StreamRef{TenantID: tenant, Type: form.StreamType, ID: slug}
 }
 
-// Create makes a form; a taken slug is form.ErrAlreadyExists.
+// Create makes a form; a taken slug is form.ErrAlreadyExists. The form's
+// stream and the tenant's form index are written in one atomic append
+// (eventstore.Store.AppendStreams), so a form is listed the moment it
+// exists, and never without existing.
 func (s *Forms) Create(ctx context.Context, tenant, slug string, d form.Definition, m Meta) (form.Snapshot, eventstore.Position, error) {
 	cfg, _, err := s.tickets.Config(ctx, tenant)
 	if err != nil {
 		return form.Snapshot{}, eventstore.Position{}, err
 	}
-	f, err := form.New(form.CreateForm{By: m.By, Source: m.Source, ID: uuid.NewString(), Slug: slug, Definition: d}, cfg, s.now())
+	f, err := form.New(form.CreateForm{By: m.By, Source: m.Source, ID: m.derivedID("form"), Slug: slug, Definition: d}, cfg, s.now())
 	if err != nil {
 		return form.Snapshot{}, eventstore.Position{}, err
 	}
@@ -60,22 +57,38 @@ func (s *Forms) Create(ctx context.Context, tenant, slug string, d form.Definiti
 	if err != nil {
 		return form.Snapshot{}, eventstore.Position{}, err
 	}
-	res, err := s.store.Append(ctx, formStream(tenant, slug), eventstore.NoStream, data)
+	entry, err := encode([]domain.Event{form.FormIndexed{Slug: slug}}, m, form.IndexCodec().Encode)
+	if err != nil {
+		return form.Snapshot{}, eventstore.Position{}, fmt.Errorf("index form %s: %w", slug, err)
+	}
+	entry[0].ID = m.eventID(len(data))
+	stream := formStream(tenant, slug)
+	crashPoint(ctx, StepDecided)
+	res, err := s.store.AppendStreams(ctx, []eventstore.StreamAppend{
+		{Stream: stream, Expected: eventstore.NoStream, Events: data},
+		{Stream: formIndex(tenant), Expected: eventstore.Any, Events: entry},
+	})
 	if errors.Is(err, eventstore.ErrVersionConflict) {
+		// Perhaps an earlier attempt of this very request created it.
+		h, rerr := s.forms.read(ctx, stream)
+		if rerr != nil {
+			return form.Snapshot{}, eventstore.Position{}, rerr
+		}
+		if at, ok := h.landed(m); ok {
+			o := s.forms.replay(h, at)
+			return o.agg.Snapshot(), o.pos, nil
+		}
 		return form.Snapshot{}, eventstore.Position{}, form.ErrAlreadyExists.Withf("a form with slug %q already exists", slug)
 	}
 	if err != nil {
 		return form.Snapshot{}, eventstore.Position{}, fmt.Errorf("create form %s: %w", slug, err)
 	}
-	entry, err := encode([]domain.Event{form.FormIndexed{Slug: slug}}, m, form.IndexCodec().Encode)
-	if err != nil {
-		return form.Snapshot{}, eventstore.Position{}, fmt.Errorf("index form %s: %w", slug, err)
+	if res[0].Duplicate {
+		f2, err := s.Get(ctx, tenant, slug)
+		return f2, res[0].Last(), err
 	}
-	entry[0].ID = uuid.NewSHA1(formIndexNamespace, []byte(tenant+"/form/"+slug)).String()
-	if _, err := s.store.Append(ctx, formIndex(tenant), eventstore.Any, entry); err != nil {
-		return form.Snapshot{}, eventstore.Position{}, fmt.Errorf("index form %s: %w", slug, err)
-	}
-	return f.Snapshot(), res.Last(), nil
+	crashPoint(ctx, StepAppended)
+	return f.Snapshot(), res[0].Last(), nil
 }
 
 // Update replaces a form's definition (PUT semantics).

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/eventdesk/eventdesk/api/apitest"
 	"github.com/eventdesk/eventdesk/api/app"
 	"github.com/eventdesk/eventdesk/api/web"
+	"github.com/eventdesk/eventdesk/domain/form"
 	"github.com/eventdesk/eventdesk/domain/ticket"
 )
 
@@ -90,18 +92,25 @@ func TestIdempotencyCrashAtEachStep(t *testing.T) {
 	writes := []struct {
 		name, path, event, idField string
 		body                       func(marker string) any
+		// index, if set, is a second stream's event the write appends
+		// atomically with the first: it must exist exactly as often.
+		index string
 	}{
+		{"create form", "/v1/forms", form.FormCreated{}.EventType(), "slug",
+			func(m string) any {
+				return map[string]any{"slug": m, "title": m, "inputs": []any{map[string]any{"type": "text", "key": "message"}}}
+			}, form.FormIndexed{}.EventType()},
 		{"create ticket", "/v1/tickets", ticket.TicketCreated{}.EventType(), "id",
-			func(m string) any { return map[string]any{"title": m, "priority": "high"} }},
+			func(m string) any { return map[string]any{"title": m, "priority": "high"} }, ""},
 		{"log history", "/v1/tickets/" + existing + "/history", ticket.HistoryLogged{}.EventType(), "id",
-			func(m string) any { return map[string]any{"type": "comment", "value": map[string]any{"text": m}} }},
+			func(m string) any { return map[string]any{"type": "comment", "value": map[string]any{"text": m}} }, ""},
 		{"add activity", "/v1/tickets/" + existing + "/activities", ticket.ActivityAdded{}.EventType(), "id",
-			func(m string) any { return map[string]any{"text": m, "direction": "INBOUND"} }},
+			func(m string) any { return map[string]any{"text": m, "direction": "INBOUND"} }, ""},
 	}
 	for _, w := range writes {
 		for _, step := range crashSteps {
 			t.Run(fmt.Sprintf("%s/%s", w.name, step), func(t *testing.T) {
-				marker := fmt.Sprintf("crash %s at %s", w.name, step)
+				marker := strings.ReplaceAll(fmt.Sprintf("crash-%s-at-%s", w.name, step), " ", "-")
 				key := "k-" + marker
 				landed := step != web.StepClaimed && step != app.StepDecided
 
@@ -113,16 +122,24 @@ func TestIdempotencyCrashAtEachStep(t *testing.T) {
 				if c.hits.Load() != before+1 {
 					t.Fatalf("the crash hook was not reached at %s", step)
 				}
-				if got, want := countMarked(t, e, &e.A, w.event, marker), map[bool]int{true: 1, false: 0}[landed]; got != want {
+				want := map[bool]int{true: 1, false: 0}[landed]
+				if got := countMarked(t, e, &e.A, w.event, marker); got != want {
 					t.Fatalf("after the crash: %d %s events, want %d", got, w.event, want)
+				}
+				if w.index != "" {
+					if got := countMarked(t, e, &e.A, w.index, marker); got != want {
+						t.Fatalf("after the crash: %d %s events, want %d (written with %s, atomically)", got, w.index, want, w.event)
+					}
 				}
 
 				status, first, hdr, err := send(e, &e.A, w.path, key, w.body(marker))
 				if err != nil || status != http.StatusCreated {
 					t.Fatalf("retry = %d %v (%v), want 201", status, first, err)
 				}
-				if got := countMarked(t, e, &e.A, w.event, marker); got != 1 {
-					t.Fatalf("after the retry: %d %s events, want exactly 1", got, w.event)
+				for _, typ := range []string{w.event, w.index} {
+					if got := countMarked(t, e, &e.A, typ, marker); typ != "" && got != 1 {
+						t.Fatalf("after the retry: %d %s events, want exactly 1", got, typ)
+					}
 				}
 				wantReplayed := step == web.StepStored
 				if got := hdr.Get("Idempotent-Replayed") == "true"; got != wantReplayed {
