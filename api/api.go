@@ -67,9 +67,9 @@ func New(d Deps) *Router {
 	}
 	native.New(native.Deps{Services: d.Services, Keys: d.Keys, Log: d.Log, Queries: d.Queries, Waiter: d.Waiter,
 		Logger: d.Logger}).Register(rt.mux)
-	fynd.New(fynd.Deps{Tickets: d.Tickets, Tenants: d.Tenants, Forms: d.Forms, Rooms: d.Rooms, Logger: d.Logger}).Register(rt.mux)
-	leadsquared.New(leadsquared.Deps{Tickets: d.Tickets, Tenants: d.Tenants, Limiter: d.Limiter, Logger: d.Logger}).Register(rt.mux)
-	support.New(support.Deps{Tickets: d.Tickets, Tenants: d.Tenants, Files: d.Files, Queries: d.Queries,
+	fynd.New(fynd.Deps{Keys: d.Keys, Tickets: d.Tickets, Tenants: d.Tenants, Forms: d.Forms, Rooms: d.Rooms, Logger: d.Logger}).Register(rt.mux)
+	leadsquared.New(leadsquared.Deps{Keys: d.Keys, Tickets: d.Tickets, Tenants: d.Tenants, Limiter: d.Limiter, Logger: d.Logger}).Register(rt.mux)
+	support.New(support.Deps{Keys: d.Keys, Tickets: d.Tickets, Tenants: d.Tenants, Files: d.Files, Queries: d.Queries,
 		Waiter: d.Waiter, Logger: d.Logger}).Register(rt.mux)
 	return rt
 }

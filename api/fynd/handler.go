@@ -24,6 +24,9 @@ type Deps struct {
 	Tenants *app.Tenants
 	Forms   *app.Forms
 	Rooms   *app.VideoRooms
+	// Keys makes writes retry-safe with an Idempotency-Key; nil ignores
+	// the header.
+	Keys *web.Idempotency
 	// Logger receives unexpected errors; nil discards them.
 	Logger *slog.Logger
 }
@@ -110,12 +113,23 @@ func (h *Handler) endpoint(f endpointFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer web.RecoverPanic(r, h.d.Logger, "fynd", func() { writeJSON(w, http.StatusInternalServerError, errorBody{Message: msgInternal}) })
 		c, err := h.authenticate(w, r)
-		if err == nil {
-			err = f(w, r, c)
-		}
 		if err != nil {
 			h.fail(w, r, err)
+			return
 		}
+		run := func(w http.ResponseWriter, r *http.Request) {
+			c := c
+			c.meta.Idempotency = web.Seed(r)
+			if err := f(w, r, c); err != nil {
+				h.fail(w, r, err)
+			}
+		}
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			run(w, r)
+			return
+		}
+		// Writes honour an Idempotency-Key as the native API does.
+		h.d.Keys.Serve(w, r, c.tenant.ID, MaxBodyBytes, h.fail, run)
 	})
 }
 

@@ -26,6 +26,9 @@ type Deps struct {
 	// Eventdesk runs on several nodes, a MemoryLimiter otherwise. Nil means
 	// NewMemoryLimiter(DefaultLimit, nil).
 	Limiter Limiter
+	// Keys makes writes retry-safe with an Idempotency-Key; nil ignores
+	// the header.
+	Keys *web.Idempotency
 	// Logger receives unexpected errors; nil discards them.
 	Logger *slog.Logger
 }
@@ -89,12 +92,17 @@ func (h *Handler) endpoint(f endpointFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer web.RecoverPanic(r, h.d.Logger, "leadsquared", func() { h.fail(w, r, errInternal) })
 		c, err := h.admit(w, r)
-		if err == nil {
-			err = f(w, r, c)
-		}
 		if err != nil {
 			h.fail(w, r, err)
+			return
 		}
+		// Every route of this surface is a write: an Idempotency-Key makes
+		// it retry-safe as on the native API.
+		h.d.Keys.Serve(w, r, c.tenant.ID, MaxBodyBytes, h.fail, func(w http.ResponseWriter, r *http.Request) {
+			if err := f(w, r, c); err != nil {
+				h.fail(w, r, err)
+			}
+		})
 	})
 }
 
@@ -301,7 +309,7 @@ func meta(w http.ResponseWriter, r *http.Request, source domain.Source) app.Meta
 	if id == "" {
 		id = r.Header.Get("X-Request-ID")
 	}
-	return app.Meta{By: actor, Source: source, CorrelationID: id}
+	return app.Meta{By: actor, Source: source, CorrelationID: id, Idempotency: web.Seed(r)}
 }
 
 // actor is the recorded author of changes made through this surface.

@@ -2,6 +2,7 @@ package native_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -46,11 +47,14 @@ var oneShot = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 
 // send posts body to path as tenant tn with key; err is the transport
 // error of a request cut off by a crash.
-func send(e *apitest.Env, tn *apitest.Tenant, path, key string, body any) (int, map[string]any, http.Header, error) {
+func send(e *apitest.Env, tn *apitest.Tenant, path, key string, body any, auth ...string) (int, map[string]any, http.Header, error) {
 	b, _ := json.Marshal(body)
 	req, _ := http.NewRequest(http.MethodPost, e.HTTP.URL+path, bytes.NewReader(b))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+tn.Creds.APIKey)
+	for i := 0; i+1 < len(auth); i += 2 {
+		req.Header.Set(auth[i], auth[i+1])
+	}
 	req.Header.Set("Idempotency-Key", key)
 	res, err := oneShot.Do(req)
 	if err != nil {
@@ -95,17 +99,25 @@ func TestIdempotencyCrashAtEachStep(t *testing.T) {
 		// index, if set, is a second stream's event the write appends
 		// atomically with the first: it must exist exactly as often.
 		index string
+		// status is the success status (0: 201); auth, extra headers.
+		status int
+		auth   []string
 	}{
+		{"leadsquared create", "/api/tenants/" + e.A.ID + "/ticket", ticket.TicketCreated{}.EventType(), "TicketId",
+			func(m string) any {
+				return map[string]any{"LeadId": "45b5fded-e696-45a6-9fbb-c6af6178229e",
+					"Fields": []any{map[string]any{"SchemaName": "Title", "Value": m}}}
+			}, "", http.StatusOK, []string{"X-LSQ-ACCESS-KEY", e.A.Creds.LSQAccessKey, "X-LSQ-SECRET-KEY", e.A.Creds.LSQSecretKey}},
 		{"create form", "/v1/forms", form.FormCreated{}.EventType(), "slug",
 			func(m string) any {
 				return map[string]any{"slug": m, "title": m, "inputs": []any{map[string]any{"type": "text", "key": "message"}}}
-			}, form.FormIndexed{}.EventType()},
+			}, form.FormIndexed{}.EventType(), 0, nil},
 		{"create ticket", "/v1/tickets", ticket.TicketCreated{}.EventType(), "id",
-			func(m string) any { return map[string]any{"title": m, "priority": "high"} }, ""},
+			func(m string) any { return map[string]any{"title": m, "priority": "high"} }, "", 0, nil},
 		{"log history", "/v1/tickets/" + existing + "/history", ticket.HistoryLogged{}.EventType(), "id",
-			func(m string) any { return map[string]any{"type": "comment", "value": map[string]any{"text": m}} }, ""},
+			func(m string) any { return map[string]any{"type": "comment", "value": map[string]any{"text": m}} }, "", 0, nil},
 		{"add activity", "/v1/tickets/" + existing + "/activities", ticket.ActivityAdded{}.EventType(), "id",
-			func(m string) any { return map[string]any{"text": m, "direction": "INBOUND"} }, ""},
+			func(m string) any { return map[string]any{"text": m, "direction": "INBOUND"} }, "", 0, nil},
 	}
 	for _, w := range writes {
 		for _, step := range crashSteps {
@@ -116,7 +128,8 @@ func TestIdempotencyCrashAtEachStep(t *testing.T) {
 
 				c.armed.Store(step)
 				before := c.hits.Load()
-				if status, _, _, err := send(e, &e.A, w.path, key, w.body(marker)); err == nil {
+				want201 := cmp.Or(w.status, http.StatusCreated)
+				if status, _, _, err := send(e, &e.A, w.path, key, w.body(marker), w.auth...); err == nil {
 					t.Fatalf("crash at %s: the request was answered %d; want it cut off", step, status)
 				}
 				if c.hits.Load() != before+1 {
@@ -132,9 +145,9 @@ func TestIdempotencyCrashAtEachStep(t *testing.T) {
 					}
 				}
 
-				status, first, hdr, err := send(e, &e.A, w.path, key, w.body(marker))
-				if err != nil || status != http.StatusCreated {
-					t.Fatalf("retry = %d %v (%v), want 201", status, first, err)
+				status, first, hdr, err := send(e, &e.A, w.path, key, w.body(marker), w.auth...)
+				if err != nil || status != want201 {
+					t.Fatalf("retry = %d %v (%v), want %d", status, first, err, want201)
 				}
 				for _, typ := range []string{w.event, w.index} {
 					if got := countMarked(t, e, &e.A, typ, marker); typ != "" && got != 1 {
@@ -146,8 +159,8 @@ func TestIdempotencyCrashAtEachStep(t *testing.T) {
 					t.Errorf("retry Idempotent-Replayed = %v, want %v (the response was stored: %v)", got, wantReplayed, wantReplayed)
 				}
 
-				status, again, hdr, err := send(e, &e.A, w.path, key, w.body(marker))
-				if err != nil || status != http.StatusCreated || hdr.Get("Idempotent-Replayed") != "true" {
+				status, again, hdr, err := send(e, &e.A, w.path, key, w.body(marker), w.auth...)
+				if err != nil || status != want201 || hdr.Get("Idempotent-Replayed") != "true" {
 					t.Fatalf("second retry = %d replayed=%q (%v), want a 201 replay", status, hdr.Get("Idempotent-Replayed"), err)
 				}
 				if first[w.idField] != again[w.idField] || first[w.idField] == nil {

@@ -39,6 +39,9 @@ type Deps struct {
 	// runs out the create still succeeds (the ticket is stored) and the
 	// lag is logged.
 	WaitTimeout time.Duration
+	// Keys makes writes retry-safe with an Idempotency-Key; nil ignores
+	// the header.
+	Keys *web.Idempotency
 	// Logger receives unexpected errors; nil discards them.
 	Logger *slog.Logger
 }
@@ -105,13 +108,32 @@ func (h *Handler) endpoint(f endpointFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer web.RecoverPanic(r, h.d.Logger, "support", func() { h.fail(w, r, errInternal) })
 		t, err := h.authenticate(r)
-		if err == nil {
-			err = f(w, r, t)
-		}
 		if err != nil {
 			h.fail(w, r, err)
+			return
 		}
+		run := func(w http.ResponseWriter, r *http.Request) {
+			if err := f(w, r, t); err != nil {
+				h.fail(w, r, err)
+			}
+		}
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			run(w, r)
+			return
+		}
+		// Writes honour an Idempotency-Key as the native API does.
+		h.d.Keys.Serve(w, r, t.ID, h.bodyLimit(), h.fail, run)
 	})
+}
+
+// bodyLimit bounds a keyed write's body, which is read whole to
+// fingerprint it: an upload's (a file and its multipart envelope) when
+// the surface takes files, else a JSON body's.
+func (h *Handler) bodyLimit() int64 {
+	if h.d.Files == nil {
+		return MaxBodyBytes
+	}
+	return max(MaxBodyBytes, h.d.Files.Limit()+64<<10)
 }
 
 // authenticate finds the tenant whose native API key the request bears
@@ -313,7 +335,7 @@ func meta(w http.ResponseWriter, r *http.Request) app.Meta {
 	if id == "" {
 		id = r.Header.Get("X-Request-ID")
 	}
-	return app.Meta{By: actor, Source: domain.SourceEmail, CorrelationID: id}
+	return app.Meta{By: actor, Source: domain.SourceEmail, CorrelationID: id, Idempotency: web.Seed(r)}
 }
 
 // actor is the recorded author of changes made through this surface.
