@@ -89,6 +89,8 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	})
 	bg.Go(func() error { metrics.refresh(bgctx, store, e.runner, log); return nil })
 	bg.Go(func() error { return e.runner.Run(bgctx) })
+	// Idempotency keys older than EVENTDESK_IDEMPOTENCY_TTL go.
+	bg.Go(func() error { _ = e.keys.Sweep(bgctx, idempotencySweepEvery); return nil })
 
 	redisUse := "none (single node: in-process rate limits)"
 	if cfg.RedisURL != "" {
@@ -115,6 +117,9 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	log.Info("stopped")
 	return nil
 }
+
+// idempotencySweepEvery is how often expired idempotency keys are deleted.
+const idempotencySweepEvery = 10 * time.Minute
 
 // schemaEvery is how long a look at the migration status stays fresh.
 // Looking takes goose's advisory lock, which every node's probes share, so
