@@ -435,13 +435,25 @@ func (c *checker) checkLines(t *testing.T, what string, body []byte) {
 }
 
 // missing lists the documented responses (but 500s) that were never seen.
+// raceOnly are the documented 409s that an operation answers only when its
+// write loses the race for the stream maxCommandAttempts times running
+// (concurrent_modification): real, but not reproducible on demand. (They
+// were exercised through idempotency_key_in_use until a retry of a key
+// without a kept response came to run again instead.)
+var raceOnly = map[string]bool{
+	"POST /v1/tickets/{id}/feedback 409": true, "POST /v1/tickets/{id}/history 409": true,
+	"POST /v1/tickets/{id}/activities 409": true, "PUT /v1/forms/{slug} 409": true,
+	"POST /v1/tickets/{id}/video-room 409": true, "PUT /v1/config/categories 409": true,
+	"PUT /v1/config/statuses 409": true, "PUT /v1/config/priorities 409": true,
+}
+
 func (c *checker) missing() []string {
 	var out []string
 	for path, item := range c.spec.model.Paths.PathItems.FromOldest() {
 		for method, op := range item.GetOperations().FromOldest() {
 			for code := range op.Responses.Codes.KeysFromOldest() {
 				k := strings.ToUpper(method) + " " + path + " " + code
-				if code != "500" && !c.seen[k] {
+				if code != "500" && !c.seen[k] && !raceOnly[k] {
 					out = append(out, k)
 				}
 			}
@@ -1153,16 +1165,21 @@ func conformErrors(t *testing.T, e *env, c *checker) {
 				c.do(t, e, e.a, tc.method, path, body, "If-Match", `"999"`).problem(t, http.StatusPreconditionFailed, "precondition_failed")
 				c.doBad(t, e, e.a, tc.method, path, body, "If-Match", "yesterday").problem(t, http.StatusBadRequest, "invalid_if_match")
 			}
-			// A retry while the first request with the key still runs: the
-			// key is taken, its response not yet kept.
+			// A retry whose key is taken but has no kept response (the
+			// first attempt crashed, or still runs) runs again — never a
+			// 409 for the key. (Shown with a request that fails, so that
+			// nothing changes here; the crash tests show the writes.)
 			key := "in-flight " + tc.method + " " + tc.path
 			u, _ := http.NewRequest(tc.method, e.HTTP.URL+path, nil)
-			inFlight(t, e, e.a, key, fingerprint(tc.method, u.URL.Path, "", "", raw))
-			r := c.do(t, e, e.a, tc.method, path, body, "Idempotency-Key", key)
-			r.problem(t, http.StatusConflict, "idempotency_key_in_use")
-			if r.Header.Get("Retry-After") != "1" {
-				t.Errorf("Retry-After = %q, want 1", r.Header.Get("Retry-After"))
+			if tc.bad != nil {
+				badRaw, _ := json.Marshal(tc.bad)
+				if str, ok := tc.bad.(string); ok {
+					badRaw = []byte(str)
+				}
+				inFlight(t, e, e.a, key+" bad", fingerprint(tc.method, u.URL.Path, "", "", badRaw))
+				c.doBad(t, e, e.a, tc.method, path, string(badRaw), "Idempotency-Key", key+" bad").problem(t, http.StatusUnprocessableEntity, "validation_failed")
 			}
+			inFlight(t, e, e.a, key, fingerprint(tc.method, u.URL.Path, "", "", raw))
 			// The same key with another request: another body, precondition or actor.
 			if tc.body != nil {
 				c.do(t, e, e.a, tc.method, path, string(raw)+" ", "Idempotency-Key", key).
@@ -1237,7 +1254,6 @@ func conformUploadErrors(t *testing.T, e *env, c *checker) {
 	c.doBad(t, e, e.a, "POST", path, body, "Content-Type", ct, "Idempotency-Key", strings.Repeat("k", 256)).
 		problem(t, http.StatusUnprocessableEntity, "validation_failed")
 	inFlight(t, e, e.a, "up-in-flight", fingerprint("POST", path, "", "", []byte(body)))
-	c.do(t, e, e.a, "POST", path, body, "Content-Type", ct, "Idempotency-Key", "up-in-flight").problem(t, http.StatusConflict, "idempotency_key_in_use")
 	other, _ := multipartBody("file", "b.txt", []byte("abd"))
 	c.do(t, e, e.a, "POST", path, other, "Content-Type", ct, "Idempotency-Key", "up-in-flight").
 		problem(t, http.StatusUnprocessableEntity, "idempotency_key_reused")
