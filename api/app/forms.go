@@ -176,3 +176,35 @@ func (s *Forms) Submit(ctx context.Context, tenant, slug string, sub Submission,
 	res, err := s.tickets.Create(ctx, tenant, c, m)
 	return f, res, err
 }
+
+// Disable stops a form's submissions; disabling a disabled form records
+// nothing.
+func (s *Forms) Disable(ctx context.Context, tenant, slug string, m Meta) (form.Snapshot, eventstore.Position, error) {
+	return s.change(ctx, tenant, slug, m, func(f *form.Form, at time.Time) error {
+		return f.Disable(form.Disable{By: m.By, Source: m.Source}, at)
+	})
+}
+
+// Enable lets a disabled form take submissions again.
+func (s *Forms) Enable(ctx context.Context, tenant, slug string, m Meta) (form.Snapshot, eventstore.Position, error) {
+	return s.change(ctx, tenant, slug, m, func(f *form.Form, at time.Time) error {
+		return f.Enable(form.Enable{By: m.By, Source: m.Source}, at)
+	})
+}
+
+// change runs decide on form slug, which must exist.
+func (s *Forms) change(ctx context.Context, tenant, slug string, m Meta, decide func(*form.Form, time.Time) error) (form.Snapshot, eventstore.Position, error) {
+	if !form.ValidSlug(slug) {
+		return form.Snapshot{}, eventstore.Position{}, form.ErrNotFound
+	}
+	o, err := s.forms.run(ctx, formStream(tenant, slug), s.now, m, func(f *form.Form, at time.Time) error {
+		if !f.Exists() {
+			return form.ErrNotFound
+		}
+		return decide(f, at)
+	})
+	if err != nil {
+		return form.Snapshot{}, eventstore.Position{}, err
+	}
+	return o.agg.Snapshot(), o.pos, nil
+}

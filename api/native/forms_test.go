@@ -6,15 +6,14 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 
 	"github.com/eventdesk/eventdesk/api/apitest"
+	"github.com/eventdesk/eventdesk/api/app"
 	"github.com/eventdesk/eventdesk/domain"
 	"github.com/eventdesk/eventdesk/domain/form"
-	"github.com/eventdesk/eventdesk/eventstore"
 )
 
 // damageForm is a form using every member and every input type.
@@ -288,14 +287,9 @@ func TestFormSubmit(t *testing.T) {
 	}
 	e.do(e.a, "POST", "/v1/forms/nope/submit", map[string]any{"response": []any{}}).problem(t, http.StatusNotFound, "form_not_found")
 
-	// A disabled form takes no submissions (no endpoint disables one yet: append the event).
-	ch := domain.Change{By: domain.Actor{Kind: domain.ActorAgent, ID: "ana"}, Source: domain.SourceAPI, At: time.Now().UTC()}
-	data, err := form.Encode(form.FormDisabled{Change: ch})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.Store.Append(context.Background(), eventstore.StreamRef{TenantID: e.A.ID, Type: form.StreamType, ID: "damage-report"},
-		eventstore.Any, []eventstore.EventData{{ID: uuid.NewString(), Type: "form.disabled", Data: data}}); err != nil {
+	// A disabled form takes no submissions (no endpoint disables one yet).
+	if _, _, err := e.Forms.Disable(context.Background(), e.A.ID, "damage-report", app.Meta{
+		By: domain.Actor{Kind: domain.ActorAgent, ID: "ana"}, Source: domain.SourceAPI}); err != nil {
 		t.Fatal(err)
 	}
 	if got := e.do(e.a, "GET", "/v1/forms/damage-report", nil).want(t, http.StatusOK).json(t); got["enabled"] != false {

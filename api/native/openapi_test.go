@@ -24,9 +24,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
-	"github.com/google/uuid"
 	"github.com/pb33f/libopenapi"
 	validator "github.com/pb33f/libopenapi-validator"
 	"github.com/pb33f/libopenapi-validator/config"
@@ -46,8 +44,6 @@ import (
 	"github.com/eventdesk/eventdesk/api/native"
 	"github.com/eventdesk/eventdesk/api/web"
 	"github.com/eventdesk/eventdesk/domain"
-	"github.com/eventdesk/eventdesk/domain/form"
-	"github.com/eventdesk/eventdesk/eventstore"
 )
 
 // openAPI is api/openapi.json parsed, with a validator over it.
@@ -922,14 +918,9 @@ func conformForms(t *testing.T, e *env, c *checker) {
 		t.Errorf("slug change fields %v, want [slug]", got)
 	}
 
-	// A disabled form takes no submissions (no endpoint disables one yet: append the event).
-	ch := domain.Change{By: domain.Actor{Kind: domain.ActorAgent, ID: "ana"}, Source: domain.SourceAPI, At: time.Now().UTC()}
-	data, err := form.Encode(form.FormDisabled{Change: ch})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.Store.Append(context.Background(), eventstore.StreamRef{TenantID: e.A.ID, Type: form.StreamType, ID: "damage-report"},
-		eventstore.Any, []eventstore.EventData{{ID: uuid.NewString(), Type: "form.disabled", Data: data}}); err != nil {
+	// A disabled form takes no submissions (no endpoint disables one yet).
+	if _, _, err := e.Forms.Disable(context.Background(), e.A.ID, "damage-report", app.Meta{
+		By: domain.Actor{Kind: domain.ActorAgent, ID: "ana"}, Source: domain.SourceAPI}); err != nil {
 		t.Fatal(err)
 	}
 	if got := c.do(t, e, e.a, "GET", "/v1/forms/damage-report", nil).want(t, http.StatusOK).json(t); got["enabled"] != false {

@@ -371,7 +371,8 @@ func loadTicketEvents(ctx context.Context, store *postgres.Store, tenant string,
 						errs <- err
 						return
 					}
-					data = append(data, eventstore.EventData{ID: uuid.NewString(), Type: ev.EventType(), Data: b})
+					data = append(data, eventstore.EventData{ID: uuid.NewString(), Type: ev.EventType(),
+						SchemaVersion: ticket.Codec().Version(ev.EventType()), Data: b})
 				}
 				res, err := store.Append(ctx, eventstore.StreamRef{TenantID: tenant, Type: ticket.StreamType, ID: id},
 					eventstore.NoStream, data)
