@@ -4,19 +4,31 @@
 // standard library; the PostgreSQL implementation lives in
 // eventstore/postgres and is wired in by cmd.
 //
-// Guarantees every Store gives (checked by eventstore/storetest):
+// Guarantees every implementation gives:
 //
 //   - Per stream, versions are 1-based and contiguous; an append of several
 //     events is atomic.
+//   - Multi-stream appends: AppendStreams appends to several streams of one
+//     tenant, each at its own expected version, in one transaction: all or
+//     nothing. A conflict on any stream fails the whole append with a
+//     *VersionConflictError naming that stream.
 //   - Optimistic concurrency: an append states the version it expects
 //     (exact, NoStream or Any); a mismatch is an *VersionConflictError that
 //     matches ErrVersionConflict and carries the actual version.
-//   - Idempotency: re-appending events whose ids are already stored returns
-//     the original result and stores nothing twice.
+//   - Idempotency: re-appending events whose ids are already stored (in
+//     the same streams) returns the original result and stores nothing
+//     twice; re-appending only some of them is ErrDuplicateEvent.
 //   - ReadAll returns only events whose position can no longer be overtaken
 //     by a transaction still in flight, in Position order. Following the log
 //     with ReadAll therefore never skips nor repeats a committed event, and
-//     each stream's events arrive in version order.
+//     each stream's events arrive in version order, those of multi-stream
+//     appends included (in which order their streams come is unspecified).
+//   - Durable consumers (Consumer) write their checkpoint in the
+//     transaction of their own writes, so each event is applied exactly
+//     once across errors, crashes and competing instances.
+//
+// eventstore/storetest checks the Store contract (Run), Follow over a store
+// (RunFollow) and the Consumer contract (RunConsumer).
 package eventstore
 
 import (

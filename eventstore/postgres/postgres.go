@@ -5,10 +5,13 @@
 // (pg_current_xact_id()). Readers only return rows whose transaction id is
 // below the xmin of their own snapshot and order them by (tx_id, position):
 // a transaction that could still commit holds delivery back instead of
-// being skipped. An append is one INSERT statement run as its own
-// transaction, so its transaction id is taken by the insert itself, after
-// the stream's previous version committed; that keeps each stream's events
-// in version order in the global log.
+// being skipped. An append, to one stream or to several (AppendStreams),
+// is one INSERT statement run as its own transaction, so its transaction
+// id is taken by the insert itself, after the previous version of each of
+// its streams committed; that keeps each stream's events in version order
+// in the global log. A statement that appends to several streams inserts
+// them in one order of streams, the same for every statement, so two of
+// them cannot deadlock on each other's new versions.
 //
 // Group commit. With WithGroupCommit, concurrent appends to different
 // streams share one statement and one commit (see group.go); every
@@ -54,6 +57,7 @@ type Store struct {
 	readStream *prepared
 	lookup     *prepared
 	multi      *prepared
+	group      *prepared
 	// groups feeds the group writers (nil without WithGroupCommit).
 	groups       chan *groupAppend
 	groupWriters int
@@ -82,6 +86,7 @@ func New(db *sqlx.DB, log *slog.Logger, opts ...Option) *Store {
 		o(s)
 	}
 	if s.groups != nil {
+		s.group = prepare(db, log, "group append", groupSQL)
 		for range s.groupWriters {
 			s.wg.Add(1)
 			go s.groupWriter()
@@ -100,7 +105,11 @@ func (s *Store) DB() *sqlx.DB { return s.db }
 func (s *Store) Close() error {
 	s.close.Do(func() { close(s.done) })
 	s.wg.Wait()
-	return errors.Join(s.append.close(), s.readStream.close(), s.lookup.close(), s.multi.close())
+	err := errors.Join(s.append.close(), s.readStream.close(), s.lookup.close(), s.multi.close())
+	if s.group != nil {
+		err = errors.Join(err, s.group.close())
+	}
+	return err
 }
 
 // prepared is a statement prepared on every pool connection that runs it,
