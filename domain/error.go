@@ -25,9 +25,19 @@ const (
 	// PreconditionFailed: a precondition stated by the caller, such as an
 	// expected version, does not hold.
 	PreconditionFailed
+	// Unauthenticated: the caller's credentials are missing or unknown.
+	Unauthenticated
+	// TooLarge: the input exceeds a size limit (a body, a file).
+	TooLarge
+	// RateLimited: the caller sent too many requests; it may retry later.
+	RateLimited
+	// Unavailable: the engine cannot serve the request now (shutting down,
+	// a dependency down); it may be retried.
+	Unavailable
 )
 
-var kindNames = [...]string{"internal", "invalid", "not_found", "conflict", "precondition_failed"}
+var kindNames = [...]string{"internal", "invalid", "not_found", "conflict", "precondition_failed",
+	"unauthenticated", "too_large", "rate_limited", "unavailable"}
 
 // String returns the snake_case name of k, e.g. "not_found".
 func (k Kind) String() string {
