@@ -23,22 +23,13 @@ import (
 // errors, crashes, restarts and competing instances. Each subtest gets its
 // own harness.
 func RunConsumer(t *testing.T, newHarness func(*testing.T) Harness) {
-	tests := []struct {
-		name string
-		fn   func(*testing.T, Harness)
-	}{
+	runCases(t, newHarness, []testCase[Harness]{
 		{"Checkpoint", consumerCheckpoint},
 		{"HandlerErrorRedelivers", handlerErrorRedelivers},
 		{"Crash", consumerCrash},
 		{"Resume", consumerResume},
 		{"SameNameTwice", consumerSameNameTwice},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			tt.fn(t, newHarness(t))
-		})
-	}
+	})
 }
 
 // applied is a consumer's own table in the harness's database. Handlers

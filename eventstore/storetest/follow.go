@@ -44,19 +44,10 @@ type Pending interface {
 // committed event exactly once, in position order, whatever the writers
 // do meanwhile. Each subtest gets its own harness.
 func RunFollow(t *testing.T, newHarness func(*testing.T) Harness) {
-	tests := []struct {
-		name string
-		fn   func(*testing.T, Harness)
-	}{
+	runCases(t, newHarness, []testCase[Harness]{
 		{"GapFree", followGapFree},
 		{"Linger", followLinger},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			tt.fn(t, newHarness(t))
-		})
-	}
+	})
 }
 
 // collector records what a follower or consumer received and checks the

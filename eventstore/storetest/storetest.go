@@ -1,8 +1,15 @@
 // Package storetest is the conformance suite every eventstore.Store must
-// pass. A store package runs it from its own tests:
+// pass: Run checks the Store contract (multi-stream appends included),
+// RunFollow that eventstore.Follow over the store delivers every committed
+// event once, in order, and RunConsumer the eventstore.Consumer contract.
+// A store package runs them from its own tests:
 //
 //	func TestStore(t *testing.T) {
 //		storetest.Run(t, func(t *testing.T) eventstore.Store { return postgres.New(pgtest.DB(t), nil) })
+//	}
+//
+//	func TestConsumer(t *testing.T) {
+//		storetest.RunConsumer(t, func(t *testing.T) storetest.Harness { ... })
 //	}
 package storetest
 
@@ -22,13 +29,9 @@ import (
 )
 
 // Run checks stores from newStore against the Store contract. Each subtest
-// gets its own store. RunFollow and RunConsumer check what is built on
-// the log: Follow and durable consumers.
+// gets its own store.
 func Run(t *testing.T, newStore func(*testing.T) eventstore.Store) {
-	tests := []struct {
-		name string
-		fn   func(*testing.T, eventstore.Store)
-	}{
+	runCases(t, newStore, []testCase[eventstore.Store]{
 		{"AppendRead", appendRead},
 		{"ReadStreamFrom", readStreamFrom},
 		{"StaleVersion", staleVersion},
@@ -56,11 +59,23 @@ func Run(t *testing.T, newStore func(*testing.T) eventstore.Store) {
 		{"MultiBadInput", multiBadInput},
 		{"MultiRaceOneWinner", multiRaceOneWinner},
 		{"MultiAnyRace", multiAnyRace},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
+	})
+}
+
+// testCase is one case of a suite, run on a fixture of its own (a store,
+// a harness).
+type testCase[F any] struct {
+	name string
+	fn   func(*testing.T, F)
+}
+
+// runCases runs each case as a parallel subtest on a fixture from
+// newFixture.
+func runCases[F any](t *testing.T, newFixture func(*testing.T) F, cases []testCase[F]) {
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			tt.fn(t, newStore(t))
+			c.fn(t, newFixture(t))
 		})
 	}
 }
