@@ -47,8 +47,10 @@ const (
 	credVideo       = "video_secret"
 )
 
-// ErrUnauthenticated: no tenant has these credentials.
-var ErrUnauthenticated = errors.New("unknown or missing credentials")
+// ErrUnauthenticated: no tenant has these credentials (or none were
+// given). It is a domain error of kind Unauthenticated, so every surface
+// answers it as its 401; match it with errors.Is.
+var ErrUnauthenticated = &domain.Error{Kind: domain.Unauthenticated, Code: "unauthenticated", Msg: "missing or invalid credentials"}
 
 // Tenants creates tenants and authenticates their credentials.
 type Tenants struct {

@@ -5,46 +5,26 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 
+	"github.com/eventdesk/eventdesk/api/web"
 	"github.com/eventdesk/eventdesk/domain"
 )
 
 // MaxBodyBytes bounds a request body; a larger one is 413.
-const MaxBodyBytes = 1 << 20
+const MaxBodyBytes = web.MaxBodyBytes
 
 // readObject reads r's body, which must be one JSON object, and returns
-// its members. Members are matched exactly (Fynd's names are snake_case
-// and case-sensitive); members the operation does not know are ignored,
-// so that clients of newer or older SDK versions keep working.
+// its members (web.ReadObject, whose refusals Fynd answers in the shared
+// wording: 400, or 413 for a body over MaxBodyBytes). Members are matched
+// exactly (Fynd's names are snake_case and case-sensitive); members the
+// operation does not know are ignored, so that clients of newer or older
+// SDK versions keep working.
 func readObject(r *http.Request) (object, error) {
-	b, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
+	m, err := web.ReadObject(r, MaxBodyBytes)
 	if err != nil {
-		return object{}, badRequest("the request body could not be read")
-	}
-	if len(b) > MaxBodyBytes {
-		return object{}, &failure{status: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("the request body exceeds %d bytes", MaxBodyBytes)}
-	}
-	b = bytes.TrimSpace(b)
-	if len(b) == 0 {
-		return object{}, badRequest("the request body is empty; send a JSON object")
-	}
-	var v any
-	if err := json.Unmarshal(b, &v); err != nil {
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			return object{}, badRequest(fmt.Sprintf("malformed JSON at byte offset %d: %s", se.Offset, se.Error()))
-		}
-		return object{}, badRequest("malformed JSON: " + err.Error())
-	}
-	if _, ok := v.(map[string]any); !ok {
-		return object{}, badRequest("the request body must be a JSON object, not " + jsonKind(b))
-	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(b, &m); err != nil {
-		return object{}, badRequest("malformed JSON: " + err.Error())
+		return object{}, err
 	}
 	return object{path: "", m: m, problems: &[]string{}}, nil
 }
@@ -186,27 +166,8 @@ func (o object) oneOf(member string, required bool, allowed []string) string {
 	return ""
 }
 
-// jsonKind names the JSON type of v for messages.
-func jsonKind(v json.RawMessage) string {
-	v = bytes.TrimSpace(v)
-	if len(v) == 0 {
-		return "nothing"
-	}
-	switch c := v[0]; {
-	case c == '{':
-		return "an object"
-	case c == '[':
-		return "an array"
-	case c == '"':
-		return "a string"
-	case c == 't' || c == 'f':
-		return "a boolean"
-	case c == 'n':
-		return "null"
-	default:
-		return "a number"
-	}
-}
+// jsonKind names the JSON type of v for messages ("an array", "null", …).
+func jsonKind(v json.RawMessage) string { return web.JSONKind(v) }
 
 // parseUser reads a user as Fynd clients send one (in created_by or
 // X-User-Data): a string (the user id), or an object with the id in "id",

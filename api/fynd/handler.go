@@ -1,12 +1,12 @@
 package fynd
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -15,7 +15,6 @@ import (
 	"github.com/eventdesk/eventdesk/domain"
 	"github.com/eventdesk/eventdesk/domain/form"
 	"github.com/eventdesk/eventdesk/domain/ticket"
-	"github.com/eventdesk/eventdesk/eventstore"
 )
 
 // Deps are what the surface calls. cmd wires them.
@@ -189,24 +188,19 @@ func decodeBearer(s string) (id, token string, ok bool) {
 	return "", "", false
 }
 
-// failure is an answer other than 200 with a message safe to show.
-type failure struct {
-	status int
-	msg    string
+// badRequest is a 400 whose msg is safe to show.
+func badRequest(msg string) *web.Problem {
+	return web.NewProblem(http.StatusBadRequest, "bad_request", msg)
 }
-
-func (f *failure) Error() string { return f.msg }
-
-func badRequest(msg string) *failure { return &failure{status: http.StatusBadRequest, msg: msg} }
 
 const msgInternal = "internal server error; it has been logged"
 
 var (
-	errNoCredentials = &failure{status: http.StatusUnauthorized,
-		msg: "missing application credentials: send Authorization: Bearer base64(application_id:application_token)"}
-	errBadCredentials = &failure{status: http.StatusUnauthorized, msg: "invalid application credentials"}
-	errLoginRequired  = &failure{status: http.StatusUnauthorized,
-		msg: "this form requires a logged-in user: send the user in the X-User-Data header"}
+	errNoCredentials = web.NewProblem(http.StatusUnauthorized, "unauthenticated",
+		"missing application credentials: send Authorization: Bearer base64(application_id:application_token)")
+	errBadCredentials = web.NewProblem(http.StatusUnauthorized, "unauthenticated", "invalid application credentials")
+	errLoginRequired  = web.NewProblem(http.StatusUnauthorized, "login_required",
+		"this form requires a logged-in user: send the user in the X-User-Data header")
 )
 
 // errorBody is every failure's body, as Fynd's SDKs read it
@@ -215,59 +209,52 @@ type errorBody struct {
 	Message string `json:"message"`
 }
 
-// submissionCodes are the errors of answers that do not fit the form's
-// inputs: 422, unlike malformed requests (400).
-var submissionCodes = []error{form.ErrResponseRequired, form.ErrInvalidResponse, form.ErrUnknownResponse}
-
-// fail answers err: a *failure as it says, a domain error by its kind, a
-// lost race as 409, anything else as a logged 500 that says nothing of its
-// cause.
+// fail answers err as {"message": …}, in the status Fynd documents for
+// its class (see status). web.Triage classifies err and logs it if it is
+// unexpected; the message of an unexpected error says nothing of its cause.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
-	var f *failure
-	var de *domain.Error
+	c, answer := web.Triage(r, h.d.Logger, err)
+	if !answer {
+		return
+	}
+	msg := c.Message
+	if c.Internal {
+		msg = msgInternal
+	}
+	st := status(c)
+	if st == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="fynd"`)
+	}
+	writeJSON(w, st, errorBody{Message: msg})
+}
+
+// submissionCodes are the codes of answers that do not fit the form's
+// inputs: 422, unlike malformed requests (400).
+var submissionCodes = []string{form.ErrResponseRequired.Code, form.ErrInvalidResponse.Code, form.ErrUnknownResponse.Code}
+
+// status is Fynd's status for c: the native one, except that invalid input
+// is 400 (422 only for form answers that do not fit the form) and a failed
+// precondition is 409.
+func status(c web.Class) int {
 	switch {
-	case errors.As(err, &f):
-		writeJSON(w, f.status, errorBody{Message: f.msg})
-	case errors.As(err, &de) && de.Kind != domain.Internal:
-		status := map[domain.Kind]int{
-			domain.Invalid:            http.StatusBadRequest,
-			domain.NotFound:           http.StatusNotFound,
-			domain.Conflict:           http.StatusConflict,
-			domain.PreconditionFailed: http.StatusConflict,
-		}[de.Kind]
-		errs := domain.Errors(err)
-		msgs := make([]string, 0, len(errs))
-		for _, e := range errs {
-			if e.Kind == domain.Invalid && status == http.StatusBadRequest && isOneOf(e, submissionCodes) {
-				status = http.StatusUnprocessableEntity
+	case c.Kind == domain.Invalid && c.Status == http.StatusUnprocessableEntity:
+		for _, f := range c.Fields {
+			if slices.Contains(submissionCodes, f.Code) {
+				return http.StatusUnprocessableEntity
 			}
-			msgs = append(msgs, e.Error())
 		}
-		writeJSON(w, status, errorBody{Message: strings.Join(msgs, "; ")})
-	case errors.Is(err, eventstore.ErrVersionConflict):
-		writeJSON(w, http.StatusConflict, errorBody{Message: "the ticket was modified concurrently; retry"})
-	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
-		w.WriteHeader(499) // the client went away; nobody reads this
-	default:
-		h.d.Logger.ErrorContext(r.Context(), "fynd: request failed", "route", r.Pattern, "err", err)
-		writeJSON(w, http.StatusInternalServerError, errorBody{Message: msgInternal})
+		return http.StatusBadRequest
+	case c.Kind == domain.PreconditionFailed:
+		return http.StatusConflict
 	}
+	return c.Status
 }
 
-func isOneOf(e *domain.Error, targets []error) bool {
-	for _, t := range targets {
-		if errors.Is(e, t) {
-			return true
-		}
-	}
-	return false
-}
-
-// notFound turns the domain's "not found" of a ticket into Fynd's wording;
-// other errors pass.
+// notFound turns the domain's "not found" of a ticket or form into Fynd's
+// wording; other errors pass.
 func notFound(err error, what string) error {
 	if errors.Is(err, ticket.ErrNotFound) || errors.Is(err, form.ErrNotFound) {
-		return &failure{status: http.StatusNotFound, msg: what + " not found"}
+		return web.NewProblem(http.StatusNotFound, "not_found", what+" not found")
 	}
 	return err
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/eventdesk/eventdesk/api/web"
 	"github.com/eventdesk/eventdesk/domain/videoroom"
 )
 
@@ -39,7 +40,7 @@ func (h *Handler) videoToken(w http.ResponseWriter, r *http.Request, c caller) e
 
 func roomNotFound(err error) error {
 	if errors.Is(err, videoroom.ErrNotFound) {
-		return &failure{status: http.StatusNotFound, msg: "video room not found"}
+		return web.NewProblem(http.StatusNotFound, "not_found", "video room not found")
 	}
 	return err
 }

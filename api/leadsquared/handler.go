@@ -1,7 +1,6 @@
 package leadsquared
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -15,7 +14,6 @@ import (
 	"github.com/eventdesk/eventdesk/api/web"
 	"github.com/eventdesk/eventdesk/domain"
 	"github.com/eventdesk/eventdesk/domain/ticket"
-	"github.com/eventdesk/eventdesk/eventstore"
 )
 
 // Deps are what the surface calls. cmd wires them.
@@ -67,8 +65,7 @@ func (h *Handler) Register(mux interface{ Handle(string, http.Handler) }) {
 	mux.Handle(RouteCreateTickets, h.endpoint(h.createTicket))
 	mux.Handle(RouteAddActivity, h.endpoint(h.addActivity))
 	mux.Handle(routeOther, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.fail(w, r, &failure{status: http.StatusNotFound, exception: "MXAPINotFoundException",
-			msg: "The API could not be found. Please check the API signature."})
+		h.fail(w, r, web.NewProblem(http.StatusNotFound, codeNoAPI, "The API could not be found. Please check the API signature."))
 	}))
 }
 
@@ -107,13 +104,15 @@ func (h *Handler) endpoint(f endpointFunc) http.Handler {
 }
 
 var (
-	errNoCredentials = &failure{status: http.StatusUnauthorized, exception: "MXUnAuthorizedAccessException",
-		msg: "Missing access credentials. Pass the X-LSQ-ACCESS-KEY and X-LSQ-SECRET-KEY headers."}
-	errBadCredentials = &failure{status: http.StatusUnauthorized, exception: "MXUnAuthorizedAccessException",
-		msg: "Invalid access credentials. Check your AccessKey and SecretKey."}
-	errInternal = &failure{status: http.StatusInternalServerError, exception: "MXInternalServerException",
-		msg: "The API call failed due to an internal error. Please retry later."}
+	errNoCredentials = web.NewProblem(http.StatusUnauthorized, "unauthenticated",
+		"Missing access credentials. Pass the X-LSQ-ACCESS-KEY and X-LSQ-SECRET-KEY headers.")
+	errBadCredentials = web.NewProblem(http.StatusUnauthorized, "unauthenticated",
+		"Invalid access credentials. Check your AccessKey and SecretKey.")
+	// errInternal answers a panic, which web.RecoverPanic has logged.
+	errInternal = web.NewProblem(http.StatusInternalServerError, "internal", msgInternal)
 )
+
+const msgInternal = "The API call failed due to an internal error. Please retry later."
 
 // admit authenticates the request and applies the rate limit, setting the
 // rate-limit headers on w.
@@ -146,7 +145,7 @@ func (h *Handler) admit(w http.ResponseWriter, r *http.Request) (caller, error) 
 	setRateHeaders(w.Header(), d)
 	if !d.Allowed {
 		w.Header().Set("Retry-After", strconv.FormatInt(ceilSeconds(d.RetryAfter), 10))
-		return caller{}, &failure{status: http.StatusTooManyRequests, exception: "MXAPIRateLimitExceededException", msg: d.Limit.Message()}
+		return caller{}, web.NewProblem(http.StatusTooManyRequests, "rate_limited", d.Limit.Message())
 	}
 	return caller{tenant: t, accessKey: access}, nil
 }
@@ -177,25 +176,22 @@ func ceilSeconds(d time.Duration) int64 {
 	return int64(math.Ceil(d.Seconds()))
 }
 
-// failure is an answer other than 200: its status, its ExceptionType and
-// a message safe to show the client.
-type failure struct {
-	status    int
-	exception string
-	msg       string
+// Codes of the errors this surface builds where LeadSquared names the
+// failure more precisely than its kind (see exceptionByCode).
+const (
+	codeMandatory = "mandatory_attribute_missing"
+	codeNoAPI     = "api_not_found"
+)
+
+// invalidInput is a 400 MXInvalidInputException whose msg is safe to show.
+func invalidInput(msg string) *web.Problem {
+	return web.NewProblem(http.StatusBadRequest, "invalid_input", msg)
 }
 
-func (f *failure) Error() string { return f.msg }
-
-func invalidInput(msg string) *failure {
-	return &failure{status: http.StatusBadRequest, exception: "MXInvalidInputException", msg: msg}
+// mandatoryMissing is a 400 MXMandatoryAttributeMissingException.
+func mandatoryMissing(msg string) *web.Problem {
+	return web.NewProblem(http.StatusBadRequest, codeMandatory, msg)
 }
-
-func mandatoryMissing(msg string) *failure {
-	return &failure{status: http.StatusBadRequest, exception: "MXMandatoryAttributeMissingException", msg: msg}
-}
-
-var errTicketNotFound = &failure{status: http.StatusNotFound, exception: "MXRecordNotFoundException", msg: "Ticket not found."}
 
 // errorBody is every failure's body: the endpoints' own envelope with
 // Status "Error" (Status, ReasonForFailure, Id, Message, TicketId, Key)
@@ -212,53 +208,82 @@ type errorBody struct {
 	ExceptionMessage string  `json:"ExceptionMessage"`
 }
 
-// fail answers err: a *failure as it says, a domain error by its kind,
-// anything else as a logged 500 whose body says nothing of the cause.
+// fail answers err in LeadSquared's envelope: web.Triage classifies err
+// (and logs it if it is unexpected), and the class gets LeadSquared's
+// status, ExceptionType and wording; an unexpected error's says nothing of
+// its cause.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
-	f := classify(err)
-	if f == nil {
-		h.d.Logger.ErrorContext(r.Context(), "leadsquared: request failed", "route", r.Pattern, "method", r.Method, "err", err)
-		f = errInternal
+	c, answer := web.Triage(r, h.d.Logger, err)
+	if !answer {
+		return
 	}
-	writeJSON(w, f.status, errorBody{Status: "Error", ReasonForFailure: f.msg, Message: f.msg,
-		ExceptionType: f.exception, ExceptionMessage: f.msg})
+	msg := message(c)
+	writeJSON(w, status(c), errorBody{Status: "Error", ReasonForFailure: msg, Message: msg,
+		ExceptionType: exception(c), ExceptionMessage: msg})
 }
 
-// classify maps err to a failure; nil means unexpected.
-func classify(err error) *failure {
-	var f *failure
-	if errors.As(err, &f) {
-		return f
+// status is LeadSquared's status for c: the native one, except that
+// invalid input and too large a body are 400 (LeadSquared documents no 413
+// or 422) and a failed precondition is 409.
+func status(c web.Class) int {
+	switch c.Kind {
+	case domain.Invalid, domain.TooLarge:
+		return http.StatusBadRequest
+	case domain.PreconditionFailed:
+		return http.StatusConflict
 	}
-	if errors.Is(err, context.Canceled) {
-		return &failure{status: 499, exception: "MXRequestCanceledException", msg: "The request was canceled."}
+	return c.Status
+}
+
+// exceptionByCode names the ExceptionType of the classes LeadSquared tells
+// apart from others of their kind.
+var exceptionByCode = map[string]string{
+	codeMandatory:                  "MXMandatoryAttributeMissingException",
+	codeNoAPI:                      "MXAPINotFoundException",
+	web.CodeConcurrentModification: "MXConcurrentUpdateException",
+}
+
+// exceptionByKind names the ExceptionType of every other class.
+var exceptionByKind = map[domain.Kind]string{
+	domain.Invalid:            "MXInvalidInputException",
+	domain.TooLarge:           "MXInvalidInputException",
+	domain.NotFound:           "MXRecordNotFoundException",
+	domain.Conflict:           "MXConflictException",
+	domain.PreconditionFailed: "MXConflictException",
+	domain.Unauthenticated:    "MXUnAuthorizedAccessException",
+	domain.RateLimited:        "MXAPIRateLimitExceededException",
+	domain.Unavailable:        "MXServiceUnavailableException",
+}
+
+func exception(c web.Class) string {
+	if e, ok := exceptionByCode[c.Code]; ok {
+		return e
 	}
-	if errors.Is(err, eventstore.ErrVersionConflict) {
-		return &failure{status: http.StatusConflict, exception: "MXConcurrentUpdateException",
-			msg: "The ticket was modified concurrently. Please retry."}
+	if e, ok := exceptionByKind[c.Kind]; ok {
+		return e
 	}
-	var de *domain.Error
-	if !errors.As(err, &de) {
-		return nil
-	}
-	switch de.Kind {
-	case domain.NotFound:
-		if errors.Is(err, ticket.ErrNotFound) {
-			return errTicketNotFound
+	return "MXInternalServerException"
+}
+
+// message words c as LeadSquared does: its own sentences for an unknown
+// ticket, a concurrent change and internal errors, every bad field by its
+// LeadSquared name.
+func message(c web.Class) string {
+	switch {
+	case c.Internal:
+		return msgInternal
+	case c.Code == ticket.ErrNotFound.Code:
+		return "Ticket not found."
+	case c.Code == web.CodeConcurrentModification:
+		return "The ticket was modified concurrently. Please retry."
+	case len(c.Fields) > 0:
+		msgs := make([]string, len(c.Fields))
+		for i, f := range c.Fields {
+			msgs[i] = describe(f)
 		}
-		return &failure{status: http.StatusNotFound, exception: "MXRecordNotFoundException", msg: de.Error()}
-	case domain.Invalid:
-		var msgs []string
-		for _, e := range domain.Errors(err) {
-			if e.Kind == domain.Invalid {
-				msgs = append(msgs, describe(e))
-			}
-		}
-		return invalidInput(strings.Join(msgs, "; "))
-	case domain.Conflict, domain.PreconditionFailed:
-		return &failure{status: http.StatusConflict, exception: "MXConflictException", msg: de.Error()}
+		return strings.Join(msgs, "; ")
 	}
-	return nil
+	return c.Message
 }
 
 // schemaOf names the LeadSquared schema behind a native field.
@@ -280,15 +305,15 @@ var schemaOf = map[string]string{
 	"references.contact_name":  "LeadDetail.FirstName/LeadDetail.LastName",
 }
 
-// describe renders a domain validation error with LeadSquared's field name.
-func describe(e *domain.Error) string {
-	if s, ok := schemaOf[e.Field]; ok {
-		return "Invalid " + s + ": " + e.Error()
+// describe renders a bad field with LeadSquared's field name.
+func describe(f web.FieldError) string {
+	if s, ok := schemaOf[f.Field]; ok {
+		return "Invalid " + s + ": " + f.Detail
 	}
-	if rest, ok := strings.CutPrefix(e.Field, "custom."); ok {
-		return "Invalid " + rest + ": " + e.Error()
+	if rest, ok := strings.CutPrefix(f.Field, "custom."); ok {
+		return "Invalid " + rest + ": " + f.Detail
 	}
-	return e.Error()
+	return f.Detail
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -162,12 +162,12 @@ func (s *Server) submitForm(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if _, err := f.ValidateSubmission(req.Response); err != nil {
-			p, ok := web.Classify(err)
-			if !ok || p.Status != http.StatusUnprocessableEntity {
+			cl := web.Classify(err)
+			if cl.Status != http.StatusUnprocessableEntity {
 				s.fail(w, r, err)
 				return
 			}
-			c.errs = append(p.Errors, c.errs...)
+			c.errs = append(cl.Fields, c.errs...)
 		}
 		s.fail(w, r, c.err())
 		return

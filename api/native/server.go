@@ -96,23 +96,18 @@ func (s *Server) routes() {
 
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) { fail(w, r, s.Logger, err) }
 
-// fail answers err as problem+json, logging only unexpected errors (and
-// never showing their text to clients).
+// fail answers err as problem+json: web.Classify's class as it is, with
+// WWW-Authenticate on a 401. web.Triage logs unexpected errors (whose text
+// clients never see) and answers nothing to a client that has gone.
 func fail(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
-	p, ok := web.Classify(err)
-	if !ok {
-		if r.Context().Err() != nil {
-			return // the client went away
-		}
-		log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		p = web.NewProblem(http.StatusInternalServerError, "internal", "internal error; it has been logged")
+	c, answer := web.Triage(r, log, err)
+	if !answer {
+		return
 	}
-	if p.Status == http.StatusUnauthorized {
+	if c.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="eventdesk"`)
 	}
-	cp := *p
-	cp.Instance = r.URL.Path
-	web.WriteJSON(w, cp.Status, "application/problem+json", cp)
+	web.WriteJSON(w, c.Status, "application/problem+json", web.ProblemOf(c, r.URL.Path))
 }
 
 // noRoute answers what no route matched under /v1/: 405 with Allow when

@@ -5,12 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
+
+	"github.com/eventdesk/eventdesk/api/web"
 )
 
 // MaxBodyBytes bounds a JSON request body; a larger one is a 413.
-const MaxBodyBytes = 1 << 20
+const MaxBodyBytes = web.MaxBodyBytes
 
 // body is a JSON object's members by exact name (Jackson's default: names
 // are case-sensitive, unknown members are ignored, a repeated member's last
@@ -19,70 +20,46 @@ type body map[string]json.RawMessage
 
 const msgMalformed = "Malformed JSON request"
 
-// decodeObject reads r's body, a JSON object. An empty body is an empty
-// object when allowEmpty, else a 400.
+// decodeObject reads r's body, a JSON object (web.ReadObject). An empty
+// body is an empty object when allowEmpty, else a 400.
 func decodeObject(r *http.Request, allowEmpty bool) (body, error) {
-	b, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
-	if err != nil {
-		return nil, badRequest(msgMalformed, "the request body could not be read")
+	m, err := web.ReadObject(r, MaxBodyBytes)
+	var be *web.BodyError
+	if !errors.As(err, &be) {
+		return m, err
 	}
-	if len(b) > MaxBodyBytes {
-		return nil, &failure{status: http.StatusRequestEntityTooLarge, msg: "Request body is too large",
-			detail: fmt.Sprintf("the request body exceeds %d bytes", MaxBodyBytes)}
-	}
-	b = bytes.TrimSpace(b)
-	if len(b) == 0 {
+	switch be.Reason {
+	case web.BodyEmpty:
 		if allowEmpty {
 			return body{}, nil
 		}
 		return nil, badRequest("Required request body is missing", "send a JSON object with Content-Type: application/json")
+	case web.BodyTooLarge:
+		return nil, problem(http.StatusRequestEntityTooLarge, "body_too_large", "Request body is too large",
+			fmt.Sprintf("the request body exceeds %d bytes", be.Limit))
+	case web.BodyUnreadable:
+		return nil, badRequest(msgMalformed, "the request body could not be read")
+	case web.BodyMalformed:
+		return nil, badRequest(msgMalformed, fmt.Sprintf("%s at byte offset %d", be.Syntax, be.Offset))
 	}
-	var v any
-	if err := json.Unmarshal(b, &v); err != nil {
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			return nil, badRequest(msgMalformed, fmt.Sprintf("%s at byte offset %d", se.Error(), se.Offset))
-		}
-		return nil, badRequest(msgMalformed, "unexpected end of JSON input")
-	}
-	if _, ok := v.(map[string]any); !ok {
-		return nil, badRequest(msgMalformed, "the request body must be a JSON object")
-	}
-	var m body
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, badRequest(msgMalformed, "the request body must be a JSON object")
-	}
-	return m, nil
+	return nil, badRequest(msgMalformed, "the request body must be a JSON object")
 }
 
 func wrongType(name, want string) error {
 	return badRequest("Invalid request body", fmt.Sprintf("%s must be %s", name, want))
 }
 
-func isNull(raw json.RawMessage) bool {
-	raw = bytes.TrimSpace(raw)
-	return len(raw) == 0 || string(raw) == "null"
-}
+func isNull(raw json.RawMessage) bool { return web.IsNull(raw) }
 
 // text returns member name as text: a JSON string's value, or a JSON
 // number's literal (as Jackson coerces 919916248135 into a String field);
 // absent or null is "". Booleans, arrays and objects are a 400.
 func (b body) text(name string) (string, error) {
-	raw := bytes.TrimSpace(b[name])
-	if isNull(raw) {
-		return "", nil
+	s, ok := web.Text(b[name])
+	if !ok {
+		return "", wrongType(name, "a string")
 	}
-	switch c := raw[0]; {
-	case c == '"':
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return "", wrongType(name, "a string")
-		}
-		return s, nil
-	case c == '-' || '0' <= c && c <= '9':
-		return string(raw), nil
-	}
-	return "", wrongType(name, "a string")
+	return s, nil
 }
 
 // strings returns member name, an array of strings; absent or null is

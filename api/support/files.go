@@ -53,17 +53,6 @@ func (h *Handler) resolve(ctx context.Context, tenant, ref string) (ticket.Snaps
 	return s, err
 }
 
-func errTooLarge(err error) *failure {
-	var tooBig *http.MaxBytesError
-	detail := "the file is too large"
-	if errors.As(err, &tooBig) {
-		detail = fmt.Sprintf("the request body exceeds %d bytes", tooBig.Limit)
-	} else if errors.Is(err, app.ErrFileTooLarge) {
-		detail = err.Error()
-	}
-	return &failure{status: http.StatusRequestEntityTooLarge, msg: "Maximum upload size exceeded", detail: detail}
-}
-
 var (
 	errNotMultipart = badRequest("Current request is not a multipart request",
 		`send multipart/form-data with the file in the part "file"`)
@@ -85,7 +74,7 @@ func filePart(w http.ResponseWriter, r *http.Request, limit int64, fn func(filen
 		var tooBig *http.MaxBytesError
 		switch {
 		case errors.As(err, &tooBig):
-			return errTooLarge(err)
+			return err // too large: web.Classify knows it
 		case errors.Is(err, io.EOF):
 			return errNoFilePart
 		case err != nil:
@@ -165,8 +154,8 @@ func (h *Handler) download(w http.ResponseWriter, r *http.Request, tenant app.Te
 	}
 	file, err := h.d.Files.Latest(r.Context(), tenant.ID, s.ID, kind)
 	if errors.Is(err, app.ErrFileNotFound) {
-		return &failure{status: http.StatusNotFound, msg: "Customer support file not found",
-			detail: fmt.Sprintf("no %s file has been uploaded for this ticket", kind)}
+		return problem(http.StatusNotFound, "file_not_found", "Customer support file not found",
+			fmt.Sprintf("no %s file has been uploaded for this ticket", kind))
 	}
 	if err != nil {
 		return err

@@ -94,8 +94,8 @@ func (h *Handler) Register(mux interface{ Handle(string, http.Handler) }) {
 		}
 		mux.Handle(rt.path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", allow)
-			h.fail(w, r, &failure{status: http.StatusMethodNotAllowed, msg: "Request method '" + r.Method + "' is not supported",
-				detail: "use " + rt.method + " " + rt.path})
+			h.fail(w, r, problem(http.StatusMethodNotAllowed, "method_not_allowed", "Request method '"+r.Method+"' is not supported",
+				"use "+rt.method+" "+rt.path))
 		}))
 	}
 }
@@ -169,32 +169,31 @@ const (
 	MsgFetched  = "Customer support info fetched successfully."
 )
 
-// failure is an answer other than 200: its status and a message (and
-// detail) safe to show the client.
-type failure struct {
-	status int
-	msg    string
-	detail string
+// problem is an error this surface words itself: msg is the envelope's
+// message (the problem's title), detail its detail ("" for null).
+func problem(status int, code, msg, detail string) *web.Problem {
+	p := web.NewProblem(status, code, detail)
+	p.Title = msg
+	return p
 }
 
-func (f *failure) Error() string {
-	if f.detail != "" {
-		return f.msg + ": " + f.detail
-	}
-	return f.msg
+// badRequest is a 400 with msg and detail.
+func badRequest(msg, detail string) *web.Problem {
+	return problem(http.StatusBadRequest, "bad_request", msg, detail)
 }
 
-func badRequest(msg, detail string) *failure {
-	return &failure{status: http.StatusBadRequest, msg: msg, detail: detail}
-}
+const msgInternal = "Internal server error"
 
 var (
-	errNoCredentials = &failure{status: http.StatusUnauthorized, msg: "Unauthorized",
-		detail: "Full authentication is required to access this resource: send Authorization: Bearer <API key>"}
-	errBadCredentials = &failure{status: http.StatusUnauthorized, msg: "Unauthorized", detail: "Bad credentials"}
-	errInternal       = &failure{status: http.StatusInternalServerError, msg: "Internal server error"}
-	errRecordNotFound = &failure{status: http.StatusNotFound, msg: "Customer support record not found"}
+	errNoCredentials = problem(http.StatusUnauthorized, "unauthenticated", "Unauthorized",
+		"Full authentication is required to access this resource: send Authorization: Bearer <API key>")
+	errBadCredentials = problem(http.StatusUnauthorized, "unauthenticated", "Unauthorized", "Bad credentials")
+	// errInternal answers a panic, which web.RecoverPanic has logged.
+	errInternal       = problem(http.StatusInternalServerError, "internal", msgInternal, "")
+	errRecordNotFound = problem(http.StatusNotFound, "not_found", msgRecordNotFound, "")
 )
+
+const msgRecordNotFound = "Customer support record not found"
 
 // fieldOf names this API's field behind a native one, for validation
 // messages.
@@ -225,78 +224,97 @@ func apiField(native string) string {
 	return native
 }
 
-// classify maps err to a failure; nil means unexpected.
-func classify(err error) *failure {
-	var f *failure
-	if errors.As(err, &f) {
-		return f
-	}
-	var tooBig *http.MaxBytesError
-	if errors.Is(err, app.ErrFileTooLarge) || errors.As(err, &tooBig) {
-		return errTooLarge(err)
-	}
-	if errors.Is(err, eventstore.ErrVersionConflict) {
-		return &failure{status: http.StatusConflict, msg: "The ticket was modified concurrently; retry"}
-	}
-	var de *domain.Error
-	if !errors.As(err, &de) {
-		return nil
-	}
-	switch de.Kind {
-	case domain.NotFound:
-		return errRecordNotFound
-	case domain.Invalid:
-		var fields, msgs []string
-		for _, e := range domain.Errors(err) {
-			if e.Kind != domain.Invalid {
-				continue
-			}
-			name := apiField(e.Field)
-			msg := e.Error()
-			if e.Field != "" {
-				msg = strings.ReplaceAll(msg, e.Field, name)
-			}
-			if name != "" && !slices.Contains(fields, name) {
-				fields = append(fields, name)
-			}
-			msgs = append(msgs, msg)
-		}
-		m := "Invalid request"
-		if len(fields) > 0 {
-			m = "Invalid value for: " + strings.Join(fields, ", ")
-		}
-		return badRequest(m, strings.Join(msgs, "; "))
-	case domain.Conflict, domain.PreconditionFailed:
-		msg := de.Error()
-		if msg == "" {
-			msg = "conflict"
-		}
-		return &failure{status: http.StatusConflict, msg: strings.ToUpper(msg[:1]) + msg[1:]}
-	}
-	return nil
-}
-
-// fail answers err in the envelope: a *failure as it says, a domain error
-// by its kind, anything else as a logged 500 whose body says nothing of
-// the cause. Nothing is written for a client that went away.
+// fail answers err in the envelope, in the status the API documents for
+// its class (see status) and its words (see words). web.Triage classifies
+// err, logs it if it is unexpected, and has nothing written for a client
+// that went away.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
-	f := classify(err)
-	if f == nil {
-		if r.Context().Err() != nil {
-			return
-		}
-		h.d.Logger.ErrorContext(r.Context(), "support: request failed", "route", r.Pattern, "method", r.Method, "err", err)
-		f = errInternal
+	c, answer := web.Triage(r, h.d.Logger, err)
+	if !answer {
+		return
 	}
-	if f.status == http.StatusUnauthorized {
+	st := status(c)
+	if st == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="eventdesk"`)
 	}
-	env := Envelope{Error: true, Message: f.msg}
-	if f.detail != "" {
-		d := f.detail
-		env.Detail = &d
+	msg, detail := words(c)
+	env := Envelope{Error: true, Message: msg}
+	if detail != "" {
+		env.Detail = &detail
 	}
-	writeJSON(w, f.status, env)
+	writeJSON(w, st, env)
+}
+
+// status is the API's status for c: the native one, except that invalid
+// input is 400 and a failed precondition 409.
+func status(c web.Class) int {
+	switch {
+	case c.Kind == domain.Invalid && c.Status == http.StatusUnprocessableEntity:
+		return http.StatusBadRequest
+	case c.Kind == domain.PreconditionFailed:
+		return http.StatusConflict
+	}
+	return c.Status
+}
+
+// words are the envelope's message and detail for c: the ones this surface
+// chose for its own errors (c.Title), else a summary by kind, with bad
+// fields by this API's names; an unexpected error's say nothing of it.
+func words(c web.Class) (msg, detail string) {
+	switch {
+	case c.Internal:
+		return msgInternal, ""
+	case c.Title != "":
+		return c.Title, c.Message
+	}
+	switch c.Kind {
+	case domain.Invalid:
+		return invalidFields(c)
+	case domain.NotFound:
+		return msgRecordNotFound, ""
+	case domain.Conflict, domain.PreconditionFailed:
+		return capitalize(c.Message), ""
+	case domain.Unauthenticated:
+		return "Unauthorized", c.Message
+	case domain.TooLarge:
+		return "Maximum upload size exceeded", c.Message
+	case domain.RateLimited:
+		return "Too many requests", c.Message
+	case domain.Unavailable:
+		return "Service unavailable", c.Message
+	}
+	return msgInternal, ""
+}
+
+// invalidFields names the bad fields of c by this API's names.
+func invalidFields(c web.Class) (msg, detail string) {
+	if len(c.Fields) == 0 {
+		return "Invalid request", c.Message
+	}
+	var fields, msgs []string
+	for _, f := range c.Fields {
+		name := apiField(f.Field)
+		m := f.Detail
+		if f.Field != "" {
+			m = strings.ReplaceAll(m, f.Field, name)
+		}
+		if name != "" && !slices.Contains(fields, name) {
+			fields = append(fields, name)
+		}
+		msgs = append(msgs, m)
+	}
+	msg = "Invalid request"
+	if len(fields) > 0 {
+		msg = "Invalid value for: " + strings.Join(fields, ", ")
+	}
+	return msg, strings.Join(msgs, "; ")
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return "Conflict"
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // ok answers 200 with data and message.

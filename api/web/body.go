@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
 	"reflect"
@@ -14,50 +13,17 @@ import (
 	"sync"
 )
 
-// MaxBodyBytes is the largest JSON request body the native API reads;
-// larger ones get 413.
-const MaxBodyBytes = 1 << 20
-
-// ReadBody reads at most limit bytes of r's body; more is a 413 problem.
-func ReadBody(r *http.Request, limit int64) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
-	if err != nil {
-		return nil, NewProblem(http.StatusBadRequest, "unreadable_body", "request body could not be read")
-	}
-	if int64(len(b)) > limit {
-		return nil, NewProblem(http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("request body exceeds %d bytes", limit))
-	}
-	return b, nil
-}
-
 // DecodeJSON decodes body, a JSON object, into dst (a pointer to a struct)
 // strictly, and reports which top-level members were present:
 //
-//   - malformed JSON: 400 naming the byte offset;
-//   - not an object: 400;
+//   - empty, malformed JSON (naming the byte offset), not an object: 400,
+//     a *BodyError from Members, the step every surface's reader shares;
 //   - members dst does not have, at any depth: 400 naming them;
 //   - members of the wrong type: 422 listing every one.
 func DecodeJSON(body []byte, dst any) (present map[string]bool, err error) {
-	if len(bytes.TrimSpace(body)) == 0 {
-		return nil, NewProblem(http.StatusBadRequest, "malformed_json", "request body is empty; send a JSON object")
-	}
-	var members map[string]json.RawMessage
-	if err := json.Unmarshal(body, &members); err != nil {
-		var se *json.SyntaxError
-		var te *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &se):
-			return nil, NewProblem(http.StatusBadRequest, "malformed_json", fmt.Sprintf("malformed JSON at byte offset %d: %s", se.Offset, se.Error()))
-		case errors.As(err, &te) && te.Field == "":
-			return nil, NewProblem(http.StatusBadRequest, "malformed_json", fmt.Sprintf("request body must be a JSON object, not %s", te.Value))
-		case errors.Is(err, io.ErrUnexpectedEOF):
-			return nil, NewProblem(http.StatusBadRequest, "malformed_json", fmt.Sprintf("malformed JSON: unexpected end at byte offset %d", len(body)))
-		default:
-			return nil, NewProblem(http.StatusBadRequest, "malformed_json", "malformed JSON: "+err.Error())
-		}
-	}
-	if members == nil {
-		return nil, NewProblem(http.StatusBadRequest, "malformed_json", "request body must be a JSON object, not null")
+	members, err := Members(body)
+	if err != nil {
+		return nil, err
 	}
 	v := reflect.ValueOf(dst).Elem()
 	fields := jsonFields(v.Type())

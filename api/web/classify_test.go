@@ -1,0 +1,123 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/eventdesk/eventdesk/api/app"
+	"github.com/eventdesk/eventdesk/api/web"
+	"github.com/eventdesk/eventdesk/domain"
+	"github.com/eventdesk/eventdesk/domain/ticket"
+	"github.com/eventdesk/eventdesk/eventstore"
+)
+
+// TestClassify: every error the lower layers return has one class. (The
+// surfaces' renderings of them are tested end to end in api's
+// TestErrorsOnEverySurface.)
+func TestClassify(t *testing.T) {
+	titled := web.NewProblem(http.StatusBadRequest, "bad_request", "send JSON")
+	titled.Title = "Malformed JSON request"
+	tests := []struct {
+		name string
+		err  error
+		want web.Class
+	}{
+		{"problem", web.NewProblem(http.StatusMethodNotAllowed, "method_not_allowed", "use GET"),
+			web.Class{Kind: domain.Invalid, Status: 405, Code: "method_not_allowed", Message: "use GET"}},
+		{"titled problem", titled,
+			web.Class{Kind: domain.Invalid, Status: 400, Code: "bad_request", Title: "Malformed JSON request", Message: "send JSON"}},
+		{"a 500 problem is answered, not logged again", web.NewProblem(500, "internal", "it broke"),
+			web.Class{Kind: domain.Internal, Status: 500, Code: "internal", Message: "it broke"}},
+		{"rate limit problem", web.NewProblem(429, "rate_limited", "slow down"),
+			web.Class{Kind: domain.RateLimited, Status: 429, Code: "rate_limited", Message: "slow down"}},
+		{"body error", &web.BodyError{Reason: web.BodyTooLarge, Limit: 8},
+			web.Class{Kind: domain.TooLarge, Status: 413, Code: "body_too_large", Message: "request body exceeds 8 bytes"}},
+		{"joined validation", fmt.Errorf("create: %w", errors.Join(domain.Invalidf("title", "title is blank"), domain.Invalidf("", "nothing to do"))),
+			web.Class{Kind: domain.Invalid, Status: 422, Code: "validation_failed", Message: "title is blank; nothing to do",
+				Fields: []web.FieldError{{Field: "title", Code: "invalid", Detail: "title is blank"}, {Code: "invalid", Detail: "nothing to do"}}}},
+		{"not found", fmt.Errorf("load: %w", ticket.ErrNotFound),
+			web.Class{Kind: domain.NotFound, Status: 404, Code: "ticket_not_found", Message: "ticket not found"}},
+		{"conflict", domain.Conflictf("closed"), web.Class{Kind: domain.Conflict, Status: 409, Code: "conflict", Message: "closed"}},
+		{"precondition", domain.PreconditionFailedf("at 3"),
+			web.Class{Kind: domain.PreconditionFailed, Status: 412, Code: "precondition_failed", Message: "at 3"}},
+		{"unauthenticated", fmt.Errorf("by api key: %w", app.ErrUnauthenticated),
+			web.Class{Kind: domain.Unauthenticated, Status: 401, Code: "unauthenticated", Message: "missing or invalid credentials"}},
+		{"file too large, without the wrapping", fmt.Errorf("upload t1: %w", app.ErrFileTooLarge.Withf("file exceeds 3 bytes")),
+			web.Class{Kind: domain.TooLarge, Status: 413, Code: "file_too_large", Message: "file exceeds 3 bytes"}},
+		{"max bytes", fmt.Errorf("part: %w", &http.MaxBytesError{Limit: 5}),
+			web.Class{Kind: domain.TooLarge, Status: 413, Code: "body_too_large", Message: "request body exceeds 5 bytes"}},
+		{"store: invalid", &eventstore.InvalidError{Field: "stream id", Reason: "too long"},
+			web.Class{Kind: domain.Invalid, Status: 422, Code: "validation_failed", Message: "invalid stream id: too long",
+				Fields: []web.FieldError{{Field: "stream id", Code: "invalid", Detail: "invalid stream id: too long"}}}},
+		{"store: version conflict", &eventstore.VersionConflictError{Actual: 3},
+			web.Class{Kind: domain.Conflict, Status: 409, Code: "concurrent_modification", Message: "modified concurrently; retry"}},
+		{"store: duplicate event", fmt.Errorf("t1: %w", eventstore.ErrDuplicateEvent),
+			web.Class{Kind: domain.Conflict, Status: 409, Code: "duplicate_id", Message: "an id in this request is already used"}},
+		{"store: key taken", &eventstore.KeyTakenError{Key: "7"},
+			web.Class{Kind: domain.Conflict, Status: 409, Code: "key_taken", Message: "a unique value of this request is already taken; retry"}},
+		{"canceled", fmt.Errorf("read: %w", context.Canceled),
+			web.Class{Kind: domain.Unavailable, Status: 503, Code: "unavailable", Message: "the request was interrupted before it finished; retry it"}},
+		{"deadline", context.DeadlineExceeded,
+			web.Class{Kind: domain.Unavailable, Status: 503, Code: "unavailable", Message: "the request was interrupted before it finished; retry it"}},
+		{"domain internal", &domain.Error{Kind: domain.Internal, Code: "wrong_stream", Msg: "secret"},
+			web.Class{Kind: domain.Internal, Status: 500, Code: "internal", Message: "internal error; it has been logged", Internal: true}},
+		{"unexpected", errors.New("dial tcp 10.1.2.3: refused"),
+			web.Class{Kind: domain.Internal, Status: 500, Code: "internal", Message: "internal error; it has been logged", Internal: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, web.Classify(tt.err)); diff != "" {
+				t.Errorf("Classify(%v) (-want +got):\n%s", tt.err, diff)
+			}
+		})
+	}
+}
+
+// TestTriage: unexpected errors are logged once at ERROR, interruptions at
+// WARN, business failures not at all; a client that has gone gets nothing.
+func TestTriage(t *testing.T) {
+	tests := []struct {
+		name      string
+		err       error
+		gone      bool
+		answer    bool
+		wantLevel string
+	}{
+		{"business failure", domain.Conflictf("closed"), false, true, ""},
+		{"unexpected", errors.New("disk on fire"), false, true, "ERROR"},
+		{"interrupted", context.DeadlineExceeded, false, true, "WARN"},
+		{"client gone", context.Canceled, true, false, ""},
+		{"client gone, the driver says something else", errors.New("pq: canceling statement due to user request"), true, false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			r := httptest.NewRequest(http.MethodPost, "/x", nil)
+			if tt.gone {
+				ctx, cancel := context.WithCancel(r.Context())
+				cancel()
+				r = r.WithContext(ctx)
+			}
+			_, answer := web.Triage(r, slog.New(slog.NewJSONHandler(&logs, nil)), tt.err)
+			if answer != tt.answer {
+				t.Errorf("answer = %v, want %v", answer, tt.answer)
+			}
+			got := logs.String()
+			switch {
+			case tt.wantLevel == "" && got != "":
+				t.Errorf("logged %s, want nothing", got)
+			case tt.wantLevel != "" && (strings.Count(got, "\n") != 1 || !strings.Contains(got, `"level":"`+tt.wantLevel+`"`) || !strings.Contains(got, tt.err.Error())):
+				t.Errorf("logged %s, want the error once at %s", got, tt.wantLevel)
+			}
+		})
+	}
+}
