@@ -305,7 +305,7 @@ func (s *Tickets) changeConfig(ctx context.Context, tenant string, m Meta,
 	if err != nil {
 		return ConfigResult{}, err
 	}
-	res := ConfigResult{Config: o.agg.Config(), Version: o.agg.Version()}
+	res := ConfigResult{Config: o.agg.Config(), Version: o.agg.Version() + int64(len(o.agg.Pending()))}
 	if len(o.events) > 0 {
 		res.Position = o.pos
 	}
