@@ -22,7 +22,7 @@ import (
 )
 
 // ErrFileTooLarge: an upload is over the configured limit.
-var ErrFileTooLarge = &domain.Error{Kind: domain.Invalid, Code: "file_too_large", Field: "file", Msg: "file is too large"}
+var ErrFileTooLarge = &domain.Error{Kind: domain.TooLarge, Code: "file_too_large", Field: "file", Msg: "file is too large"}
 
 // ErrFileNotFound: no such attachment for this tenant.
 var ErrFileNotFound = &domain.Error{Kind: domain.NotFound, Code: "attachment_not_found", Msg: "attachment not found"}

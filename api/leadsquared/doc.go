@@ -104,7 +104,8 @@
 // for anything unexpected — logged with slog, answered with a generic
 // message that says nothing of the cause. Two cases have no documented
 // code and use HTTP's: 409 when a ticket keeps changing concurrently, and
-// 499 when the client went away. Content-Type is not enforced: the body is
+// 503 when the request was interrupted (the engine is shutting down); a
+// client that went away is answered nothing. Content-Type is not enforced: the body is
 // read as JSON whatever it says.
 package leadsquared
 

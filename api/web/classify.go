@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/eventdesk/eventdesk/api/app"
 	"github.com/eventdesk/eventdesk/domain"
 	"github.com/eventdesk/eventdesk/eventstore"
 )
@@ -55,7 +54,8 @@ const msgInternal = "internal error; it has been logged"
 //     says;
 //   - *domain.Error, joined ones too: by Kind (Invalid lists every field);
 //     app.ErrUnauthenticated is one, of kind Unauthenticated;
-//   - app.ErrFileTooLarge and *http.MaxBytesError: TooLarge;
+//   - *http.MaxBytesError: TooLarge (app.ErrFileTooLarge is a domain
+//     error of that kind);
 //   - the store's errors: *eventstore.InvalidError (Invalid, naming the
 //     field), ErrVersionConflict, ErrDuplicateEvent and ErrKeyTaken
 //     (Conflict);
@@ -72,8 +72,6 @@ func Classify(err error) Class {
 	switch {
 	case errors.As(err, &p):
 		return problemClass(p)
-	case errors.As(err, &de) && errors.Is(de, app.ErrFileTooLarge): // of kind Invalid, but a 413
-		return Class{Kind: domain.TooLarge, Status: http.StatusRequestEntityTooLarge, Code: de.Code, Message: de.Error()}
 	case errors.As(err, &tooBig):
 		return Class{Kind: domain.TooLarge, Status: http.StatusRequestEntityTooLarge, Code: "body_too_large",
 			Message: fmt.Sprintf("request body exceeds %d bytes", tooBig.Limit)}
