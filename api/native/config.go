@@ -3,7 +3,6 @@ package native
 import (
 	"context"
 	"net/http"
-	"strconv"
 
 	"github.com/eventdesk/eventdesk/api/web"
 
@@ -46,12 +45,8 @@ func putConfig[R any](s *Server, w http.ResponseWriter, r *http.Request, field s
 		s.fail(w, r, err)
 		return
 	}
-	if !res.Position.IsZero() {
-		w.Header().Set("Eventdesk-Position", res.Position.String())
-	}
 	cfg := res.Config
-	w.Header().Set("ETag", strconv.Quote(strconv.FormatInt(res.Version, 10)))
-	web.WriteJSON(w, http.StatusOK, "application/json", configView{cfg.Categories, cfg.Statuses, cfg.Priorities, res.Version})
+	writeVersioned(w, http.StatusOK, res.Version, res.Position, configView{cfg.Categories, cfg.Statuses, cfg.Priorities, res.Version})
 }
 
 func (s *Server) putCategories(w http.ResponseWriter, r *http.Request) {

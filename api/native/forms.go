@@ -3,7 +3,6 @@ package native
 import (
 	"fmt"
 	"net/http"
-	"strconv"
 
 	"github.com/eventdesk/eventdesk/api/web"
 
@@ -24,11 +23,7 @@ type formRequest struct {
 // writeForm answers a form with its version as ETag and, for writes, the
 // position of the form's last event as Eventdesk-Position.
 func writeForm(w http.ResponseWriter, status int, f form.Snapshot, pos eventstore.Position) {
-	w.Header().Set("ETag", strconv.Quote(strconv.FormatInt(f.Version, 10)))
-	if !pos.IsZero() {
-		w.Header().Set("Eventdesk-Position", pos.String())
-	}
-	web.WriteJSON(w, status, "application/json", f)
+	writeVersioned(w, status, f.Version, pos, f)
 }
 
 // createForm creates a form. Every problem with the definition (slug,

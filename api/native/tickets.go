@@ -47,11 +47,17 @@ type createTicketRequest struct {
 // writeTicket answers a ticket with its version as ETag and the position
 // of the write (or of its last event) as Eventdesk-Position.
 func writeTicket(w http.ResponseWriter, status int, s ticket.Snapshot, pos eventstore.Position) {
-	w.Header().Set("ETag", strconv.Quote(strconv.FormatInt(s.Version, 10)))
+	writeVersioned(w, status, s.Version, pos, s)
+}
+
+// writeVersioned answers v, which is at version, with the version as ETag
+// and, unless zero, pos as Eventdesk-Position.
+func writeVersioned(w http.ResponseWriter, status int, version int64, pos eventstore.Position, v any) {
+	w.Header().Set("ETag", strconv.Quote(strconv.FormatInt(version, 10)))
 	if !pos.IsZero() {
 		w.Header().Set("Eventdesk-Position", pos.String())
 	}
-	web.WriteJSON(w, status, "application/json", s)
+	web.WriteJSON(w, status, "application/json", v)
 }
 
 func (s *Server) createTicket(w http.ResponseWriter, r *http.Request) {
@@ -163,6 +169,35 @@ func conditionalMeta(r *http.Request) (app.Meta, error) {
 	return m, err
 }
 
+// command reads a pinnable write: its JSON body into dst (strictly; with
+// optional, an empty body is an empty object), then check's findings, then
+// who makes it and the If-Match version. It answers the first problem
+// itself and says whether the handler may go on. present, if not nil,
+// receives the body's top-level members.
+func (s *Server) command(w http.ResponseWriter, r *http.Request, dst any, optional bool, present *map[string]bool,
+	check func(c *fieldCheck)) (app.Meta, bool) {
+	var err error
+	if optional {
+		err = s.decodeOptional(r, dst)
+	} else {
+		err = s.decode(r, dst, present)
+	}
+	if err == nil && check != nil {
+		var c fieldCheck
+		check(&c)
+		err = c.err()
+	}
+	var m app.Meta
+	if err == nil {
+		m, err = conditionalMeta(r)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return app.Meta{}, false
+	}
+	return m, true
+}
+
 // ifMatch parses If-Match: a ticket version, quoted or not.
 func ifMatch(r *http.Request) (*int64, error) {
 	h := strings.TrimSpace(r.Header.Get("If-Match"))
@@ -181,24 +216,15 @@ func ifMatch(r *http.Request) (*int64, error) {
 func (s *Server) patchTicket(w http.ResponseWriter, r *http.Request) {
 	var req patchTicketRequest
 	var present map[string]bool
-	if err := s.decode(r, &req, &present); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	var c fieldCheck
-	c.oneOf("priority", req.Priority, names(ticket.Priorities()))
-	for name, v := range map[string]string{"status": req.Status, "priority": req.Priority} {
-		if present[name] && v == "" {
-			c.add(name, "required", "%s must not be empty or null; leave it out to keep it", name)
+	m, ok := s.command(w, r, &req, false, &present, func(c *fieldCheck) {
+		c.oneOf("priority", req.Priority, names(ticket.Priorities()))
+		for name, v := range map[string]string{"status": req.Status, "priority": req.Priority} {
+			if present[name] && v == "" {
+				c.add(name, "required", "%s must not be empty or null; leave it out to keep it", name)
+			}
 		}
-	}
-	if err := c.err(); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	m, err := conditionalMeta(r)
-	if err != nil {
-		s.fail(w, r, err)
+	})
+	if !ok {
 		return
 	}
 	res, err := s.Tickets.Patch(r.Context(), tenantOf(r).ID, r.PathValue("id"), app.PatchTicket{
@@ -225,13 +251,8 @@ type reopenRequest struct {
 
 func (s *Server) reopenTicket(w http.ResponseWriter, r *http.Request) {
 	var req reopenRequest
-	if err := s.decodeOptional(r, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	m, err := conditionalMeta(r)
-	if err != nil {
-		s.fail(w, r, err)
+	m, ok := s.command(w, r, &req, true, nil, nil)
+	if !ok {
 		return
 	}
 	res, err := s.Tickets.Reopen(r.Context(), tenantOf(r).ID, r.PathValue("id"), req.Status, m)
@@ -245,13 +266,8 @@ type feedbackRequest struct {
 
 func (s *Server) submitFeedback(w http.ResponseWriter, r *http.Request) {
 	var req feedbackRequest
-	if err := s.decode(r, &req, nil); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	m, err := conditionalMeta(r)
-	if err != nil {
-		s.fail(w, r, err)
+	m, ok := s.command(w, r, &req, false, nil, nil)
+	if !ok {
 		return
 	}
 	res, err := s.Tickets.SubmitFeedback(r.Context(), tenantOf(r).ID, r.PathValue("id"), req.Rating, req.Comment, m)
@@ -281,26 +297,17 @@ type HistoryEntry struct {
 
 func (s *Server) logHistory(w http.ResponseWriter, r *http.Request) {
 	var req historyRequest
-	if err := s.decode(r, &req, nil); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	var c fieldCheck
-	c.required("type", req.Type)
-	c.oneOf("type", req.Type, names(ticket.HistoryTypes()))
-	c.oneOf("visibility", req.Visibility, []string{string(ticket.Public), string(ticket.Internal)})
-	if len(req.Value) == 0 || string(req.Value) == "null" {
-		c.add("value", "required", "value is required (a JSON object)")
-	} else if v := strings.TrimSpace(string(req.Value)); !strings.HasPrefix(v, "{") {
-		c.add("value", "wrong_type", "value must be an object")
-	}
-	if err := c.err(); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	m, err := conditionalMeta(r)
-	if err != nil {
-		s.fail(w, r, err)
+	m, ok := s.command(w, r, &req, false, nil, func(c *fieldCheck) {
+		c.required("type", req.Type)
+		c.oneOf("type", req.Type, names(ticket.HistoryTypes()))
+		c.oneOf("visibility", req.Visibility, []string{string(ticket.Public), string(ticket.Internal)})
+		if len(req.Value) == 0 || string(req.Value) == "null" {
+			c.add("value", "required", "value is required (a JSON object)")
+		} else if v := strings.TrimSpace(string(req.Value)); !strings.HasPrefix(v, "{") {
+			c.add("value", "wrong_type", "value must be an object")
+		}
+	})
+	if !ok {
 		return
 	}
 	res, err := s.Tickets.LogHistory(r.Context(), tenantOf(r).ID, r.PathValue("id"), app.HistoryInput{
@@ -398,21 +405,12 @@ type Activity struct {
 
 func (s *Server) addActivity(w http.ResponseWriter, r *http.Request) {
 	var req activityRequest
-	if err := s.decode(r, &req, nil); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	var c fieldCheck
-	c.required("text", req.Text)
-	c.required("direction", req.Direction)
-	c.oneOf("direction", req.Direction, []string{string(ticket.Inbound), string(ticket.Outbound)})
-	if err := c.err(); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	m, err := conditionalMeta(r)
-	if err != nil {
-		s.fail(w, r, err)
+	m, ok := s.command(w, r, &req, false, nil, func(c *fieldCheck) {
+		c.required("text", req.Text)
+		c.required("direction", req.Direction)
+		c.oneOf("direction", req.Direction, []string{string(ticket.Inbound), string(ticket.Outbound)})
+	})
+	if !ok {
 		return
 	}
 	res, err := s.Tickets.AddActivity(r.Context(), tenantOf(r).ID, r.PathValue("id"), req.Text, ticket.Direction(req.Direction), m)
