@@ -30,6 +30,7 @@ type Deps struct {
 	// Keys makes writes on every surface retry-safe (Idempotency-Key).
 	Keys    *web.Idempotency
 	Log     native.Log
+	Feed    native.Feed // the node's one follower of the log (feed.Hub), for follow streams
 	Queries *projections.TicketQueries
 	Waiter  native.Waiter
 	// Limiter enforces LeadSquared's rate limit; nil means an in-process
@@ -65,7 +66,7 @@ func New(d Deps) *Router {
 	if d.Registry != nil {
 		d.Registry.MustRegister(rt.requests)
 	}
-	native.New(native.Deps{Services: d.Services, Keys: d.Keys, Log: d.Log, Queries: d.Queries, Waiter: d.Waiter,
+	native.New(native.Deps{Services: d.Services, Keys: d.Keys, Log: d.Log, Feed: d.Feed, Queries: d.Queries, Waiter: d.Waiter,
 		Logger: d.Logger}).Register(rt.mux)
 	fynd.New(fynd.Deps{Keys: d.Keys, Tickets: d.Tickets, Tenants: d.Tenants, Forms: d.Forms, Rooms: d.Rooms, Logger: d.Logger}).Register(rt.mux)
 	leadsquared.New(leadsquared.Deps{Keys: d.Keys, Tickets: d.Tickets, Tenants: d.Tenants, Limiter: d.Limiter, Logger: d.Logger}).Register(rt.mux)

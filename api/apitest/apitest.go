@@ -1,7 +1,7 @@
 // Package apitest runs Eventdesk's API over a fresh, real PostgreSQL
-// database for tests: the store, the projection runner, the application
-// services and every HTTP surface, wired as cmd wires them (api.New), and
-// two tenants. Only test files import it.
+// database for tests: the store, the projection runner, the event feed's
+// hub, the application services and every HTTP surface, wired as cmd
+// wires them (api.New), and two tenants. Only test files import it.
 package apitest
 
 import (
@@ -21,6 +21,7 @@ import (
 	"github.com/eventdesk/eventdesk/api/app"
 	"github.com/eventdesk/eventdesk/api/leadsquared"
 	"github.com/eventdesk/eventdesk/api/web"
+	"github.com/eventdesk/eventdesk/eventstore/feed"
 	"github.com/eventdesk/eventdesk/eventstore/postgres"
 	"github.com/eventdesk/eventdesk/eventstore/postgres/pgtest"
 	"github.com/eventdesk/eventdesk/projections"
@@ -36,6 +37,7 @@ type Env struct {
 	DB     *sqlx.DB
 	Store  *postgres.Store
 	Runner *projections.Runner
+	Feed   *feed.Hub
 	*app.Services
 	Server  *api.Router
 	HTTP    *httptest.Server
@@ -73,15 +75,22 @@ func New(t testing.TB, opts ...Option) *Env {
 	done := make(chan struct{})
 	go func() { defer close(done); runner.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	e := &Env{T: t, DB: db, Store: store, Runner: runner, DataDir: t.TempDir()}
+	hub := feed.New(store, feed.Options{Poll: 20 * time.Millisecond})
+	hubDone := make(chan struct{})
+	go func() { defer close(hubDone); hub.Run(context.Background()) }()
+	e := &Env{T: t, DB: db, Store: store, Runner: runner, Feed: hub, DataDir: t.TempDir()}
 	e.Services = app.NewServices(store, db.DB, app.Config{FilesDir: e.DataDir, MaxUploadBytes: UploadLimit})
-	d := api.Deps{Services: e.Services, Keys: &web.Idempotency{DB: db.DB}, Log: store, Queries: projections.NewTicketQueries(db.DB), Waiter: runner}
+	d := api.Deps{Services: e.Services, Keys: &web.Idempotency{DB: db.DB}, Log: store, Feed: hub,
+		Queries: projections.NewTicketQueries(db.DB), Waiter: runner}
 	for _, o := range opts {
 		o(&d)
 	}
 	e.Server = api.New(d)
 	e.HTTP = httptest.NewServer(e.Server)
 	t.Cleanup(e.HTTP.Close)
+	// Cleanups run last first: the hub closes before the server waits for
+	// its requests, so open follow streams end (as at shutdown).
+	t.Cleanup(func() { hub.Close(); <-hubDone })
 	e.A = e.NewTenant("Acme")
 	e.B = e.NewTenant("Globex")
 	return e

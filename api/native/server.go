@@ -11,6 +11,7 @@ import (
 	"github.com/eventdesk/eventdesk/api/app"
 	"github.com/eventdesk/eventdesk/domain"
 	"github.com/eventdesk/eventdesk/eventstore"
+	"github.com/eventdesk/eventdesk/eventstore/feed"
 	"github.com/eventdesk/eventdesk/projections"
 )
 
@@ -19,11 +20,17 @@ type Waiter interface {
 	WaitFor(ctx context.Context, name string, pos eventstore.Position) error
 }
 
-// Log is what the event feed reads: the gap-free global log and its
-// wake-ups.
+// Log is what the event feed reads for a page or a stream that ends: the
+// gap-free global log.
 type Log interface {
 	ReadAll(ctx context.Context, q eventstore.Query) ([]eventstore.Event, error)
-	Notify() (<-chan struct{}, func())
+}
+
+// Feed is what a follow stream subscribes to: the node's one follower of
+// the log, fanned out in memory (feed.Hub). Subscribe fails with
+// feed.ErrClosed once the node is shutting down.
+type Feed interface {
+	Subscribe(f feed.Filter, after eventstore.Position) (*feed.Subscription, error)
 }
 
 // Deps are the services the native API calls. cmd wires them (through
@@ -33,6 +40,7 @@ type Deps struct {
 	// Keys makes writes retry-safe (Idempotency-Key); nil ignores keys.
 	Keys    *web.Idempotency
 	Log     Log
+	Feed    Feed
 	Queries *projections.TicketQueries
 	Waiter  Waiter
 	Logger  *slog.Logger

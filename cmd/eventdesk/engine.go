@@ -15,17 +15,21 @@ import (
 	"github.com/eventdesk/eventdesk/api/app"
 	"github.com/eventdesk/eventdesk/api/leadsquared"
 	"github.com/eventdesk/eventdesk/api/web"
+	"github.com/eventdesk/eventdesk/eventstore/feed"
 	"github.com/eventdesk/eventdesk/eventstore/postgres"
 	"github.com/eventdesk/eventdesk/projections"
 )
 
 // engine is Eventdesk wired over one database: the store, the projection
-// runner, the application services and every HTTP surface. serve and bench
-// build it the same way, and so does the test harness (api/apitest),
-// through app.NewServices and api.New.
+// runner, the event feed's hub, the application services and every HTTP
+// surface. serve and bench build it the same way, and so does the test
+// harness (api/apitest), through app.NewServices and api.New.
 type engine struct {
 	store  *postgres.Store
 	runner *projections.Runner
+	// hub is the node's one follower of the log, fanned out in memory to
+	// follow streams; serve runs it and closes it on shutdown.
+	hub *feed.Hub
 	*app.Services
 	keys *web.Idempotency
 	api  *api.Router
@@ -36,14 +40,15 @@ type engine struct {
 func newEngine(db *database, cfg config, log *slog.Logger, reg prometheus.Registerer, rdb *redis.Client) *engine {
 	store := postgres.New(db.DB, log, postgres.WithGroupCommit(cfg.GroupCommit))
 	runner := projections.NewRunner(db.DB.DB, store, store, log, cfg.PollInterval, allProjections()...)
-	e := &engine{store: store, runner: runner, Services: app.NewServices(store, db.DB.DB,
+	hub := feed.New(store, feed.Options{Poll: cfg.PollInterval, Logger: log})
+	e := &engine{store: store, runner: runner, hub: hub, Services: app.NewServices(store, db.DB.DB,
 		app.Config{FilesDir: filepath.Join(cfg.DataDir, "files"), MaxUploadBytes: int64(cfg.MaxUploadBytes)})}
 	var limiter leadsquared.Limiter
 	if rdb != nil {
 		limiter = leadsquared.NewRedisLimiter(rdb, "eventdesk:", leadsquared.DefaultLimit)
 	}
 	e.keys = &web.Idempotency{DB: db.DB.DB, Log: log, TTL: cfg.IdempotencyTTL}
-	e.api = api.New(api.Deps{Services: e.Services, Keys: e.keys, Log: store, Queries: projections.NewTicketQueries(db.DB.DB),
+	e.api = api.New(api.Deps{Services: e.Services, Keys: e.keys, Log: store, Feed: hub, Queries: projections.NewTicketQueries(db.DB.DB),
 		Waiter: runner, Limiter: limiter, Logger: log, Registry: reg})
 	return e
 }

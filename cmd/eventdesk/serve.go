@@ -30,9 +30,10 @@ func serveCmd(a *cli) *cobra.Command {
 	}
 }
 
-// serve runs the engine until ctx ends, then drains HTTP, stops the
-// background work and closes the store, the database and the embedded
-// cluster, in that order, within cfg.ShutdownTimeout.
+// serve runs the engine until ctx ends, then drains HTTP (ending open
+// follow streams at once), stops the background work and closes the
+// store, the database and the embedded cluster, in that order, within
+// cfg.ShutdownTimeout.
 func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return fmt.Errorf("EVENTDESK_DATA_DIR: %w", err)
@@ -58,6 +59,9 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	// Shutdown waits for requests to finish, and a follow stream never
+	// does by itself: closing the hub ends every one at once.
+	srv.RegisterOnShutdown(e.hub.Close)
 
 	// Everything from here on is undone by shutdown.
 	bgctx, stopBG := context.WithCancel(context.WithoutCancel(ctx))
@@ -89,6 +93,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	})
 	bg.Go(func() error { metrics.refresh(bgctx, store, e.runner, log); return nil })
 	bg.Go(func() error { return e.runner.Run(bgctx) })
+	bg.Go(func() error { return e.hub.Run(bgctx) })
 	// Idempotency keys older than EVENTDESK_IDEMPOTENCY_TTL go.
 	bg.Go(func() error { _ = e.keys.Sweep(bgctx, idempotencySweepEvery); return nil })
 
@@ -101,7 +106,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		database = "embedded " + database
 	}
 	log.Info("serving", "addr", ln.Addr().String(), "database", database, "redis", redisUse,
-		"migrations_applied", db.Applied)
+		"event_feed", "in-process fan-out: one follower of the log per node", "migrations_applied", db.Applied)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

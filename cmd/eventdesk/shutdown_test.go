@@ -1,0 +1,153 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// serveChild is set in the environment of the process
+// TestServe_SIGTERMEndsFollowStreams starts: that process serves, as
+// `eventdesk serve` does, until a signal stops it.
+const serveChild = "EVENTDESK_TEST_SERVE_CHILD"
+
+// TestServe_SIGTERMEndsFollowStreams does what an operator does: it starts
+// `serve` as a process of its own, opens a follow stream
+// (GET /v1/events?follow=true) and sends SIGTERM. The process must be gone
+// within a second with exit status 0 — not wait out
+// EVENTDESK_SHUTDOWN_TIMEOUT for the stream — and the stream must end
+// cleanly, so the client knows to resume from its last position.
+func TestServe_SIGTERMEndsFollowStreams(t *testing.T) {
+	if os.Getenv(serveChild) == "1" {
+		// The child: run as main runs, with the signals wired by run. The
+		// test binary exits 0 when this returns without failing.
+		var stdout bytes.Buffer
+		if err := run(context.Background(), []string{"serve"}, os.Getenv, &stdout, os.Stderr); err != nil {
+			t.Fatalf("eventdesk: %v", err)
+		}
+		return
+	}
+	if testing.Short() {
+		t.Skip("integration test: needs PostgreSQL (skipped by -short only)")
+	}
+	addr := freeAddr(t)
+	dsn := scratchURL(t)
+	vars := map[string]string{
+		"EVENTDESK_DATABASE_URL":     dsn,
+		"EVENTDESK_HTTP_ADDR":        addr,
+		"EVENTDESK_DATA_DIR":         t.TempDir(),
+		"EVENTDESK_SHUTDOWN_TIMEOUT": "15s",
+	}
+	var logs syncBuffer
+	child := exec.Command(os.Args[0], "-test.run=^TestServe_SIGTERMEndsFollowStreams$", "-test.count=1")
+	// Under -race, a process sleeps a second as it exits unless told not to.
+	child.Env = append(os.Environ(), serveChild+"=1", "GORACE=atexit_sleep_ms=0")
+	for k, v := range vars {
+		child.Env = append(child.Env, k+"="+v)
+	}
+	child.Stdout, child.Stderr = io.Discard, &logs
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	waited := make(chan struct{})
+	go func() { defer close(waited); exited <- child.Wait() }()
+	t.Cleanup(func() {
+		_ = child.Process.Kill() // if the test failed before it ended
+		<-waited
+	})
+
+	base := "http://" + addr
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if code, _ := get(t, base+"/readyz"); code == http.StatusOK {
+			break
+		}
+		select {
+		case err := <-exited:
+			t.Fatalf("serve ended early: %v\n%s", err, logs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz never answered 200\n%s", logs.String())
+		}
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"tenant", "create", "--name", "Acme"}, env(vars), &out, io.Discard); err != nil {
+		t.Fatalf("tenant create: %v", err)
+	}
+	var tenant struct {
+		APIKey string `json:"api_key"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &tenant); err != nil || tenant.APIKey == "" {
+		t.Fatalf("tenant create printed %q (%v), want its api_key", out.String(), err)
+	}
+
+	req, _ := http.NewRequest("GET", base+"/v1/events?follow=true&after=0", nil)
+	req.Header.Set("Accept", "application/x-ndjson")
+	req.Header.Set("Authorization", "Bearer "+tenant.APIKey)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("follow: status %d, want 200", res.StatusCode)
+	}
+	stream := bufio.NewReader(res.Body)
+	first, err := stream.ReadString('\n') // the tenant's creation: the stream is live
+	if err != nil || !strings.Contains(first, `"type":"tenant.`) {
+		t.Fatalf("first line %q, %v; want the tenant's event", first, err)
+	}
+	ended := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(io.Discard, stream)
+		if err == nil {
+			err = io.EOF // io.Copy reports a clean end as nil
+		}
+		ended <- err
+	}()
+
+	start := time.Now()
+	if err := child.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		took := time.Since(start)
+		if err != nil {
+			t.Errorf("serve exited with %v after SIGTERM, want status 0\n%s", err, logs.String())
+		}
+		if took > time.Second {
+			t.Errorf("serve took %v to exit after SIGTERM, want at most 1s\n%s", took, logs.String())
+		}
+		t.Logf("serve exited %v after SIGTERM", took)
+	case <-time.After(20 * time.Second):
+		t.Fatalf("serve still running 20s after SIGTERM\n%s", logs.String())
+	}
+	select {
+	case err := <-ended:
+		if !errors.Is(err, io.EOF) {
+			t.Errorf("the follow stream ended with %v, want a clean end", err)
+		}
+	case <-time.After(time.Second):
+		t.Error("the follow stream is still open after serve exited")
+	}
+	for _, want := range []string{`"msg":"shutting down"`, `"msg":"stopped"`, `"event_feed":"in-process fan-out`} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("logs lack %s:\n%s", want, logs.String())
+		}
+	}
+	if strings.Contains(logs.String(), "deadline exceeded") {
+		t.Errorf("logs mention a deadline:\n%s", logs.String())
+	}
+}
