@@ -34,6 +34,7 @@ func TestLoadConfig_Defaults(t *testing.T) {
 		EmbeddedPG:      "auto",
 		MaxUploadBytes:  25 << 20,
 		GroupCommit:     2,
+		IdempotencyTTL:  24 * time.Hour,
 		DefaultDatabase: true,
 		EmbeddedDir:     pgDir,
 	}
@@ -56,6 +57,7 @@ func TestLoadConfig_Values(t *testing.T) {
 		"EVENTDESK_EMBEDDED_PG":        "never",
 		"EVENTDESK_MAX_UPLOAD_BYTES":   "1048576",
 		"EVENTDESK_GROUP_COMMIT":       "0",
+		"EVENTDESK_IDEMPOTENCY_TTL":    "2h",
 		"PATH":                         "/opt/pg/bin:/usr/bin",
 	}))
 	if err != nil {
@@ -74,6 +76,7 @@ func TestLoadConfig_Values(t *testing.T) {
 		PollInterval:    50 * time.Millisecond,
 		EmbeddedPG:      "never",
 		MaxUploadBytes:  1 << 20,
+		IdempotencyTTL:  2 * time.Hour,
 		DefaultDatabase: false,
 		EmbeddedDir:     pgDir,
 	}
@@ -105,6 +108,7 @@ func TestLoadConfig_BadValues(t *testing.T) {
 		{"EVENTDESK_IDLE_IN_TX_TIMEOUT", "0s", "must be positive"},
 		{"EVENTDESK_POLL_INTERVAL", "fast", "is not a duration"},
 		{"EVENTDESK_EMBEDDED_PG", "always", `is not one of auto, never`},
+		{"EVENTDESK_IDEMPOTENCY_TTL", "a day", "is not a duration"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+"="+tt.value, func(t *testing.T) {
