@@ -347,6 +347,7 @@ func TestHub_LateSubscription(t *testing.T) {
 	w := newWriter(s)
 	streams := map[string][]eventstore.StreamRef{"acme": streamsOf("acme", 3), "globex": streamsOf("globex", 3)}
 	// 2,000 events before the hub starts, in appends of 100.
+	var last eventstore.Position
 	for i := range 20 {
 		tn := []string{"acme", "globex"}[i%2]
 		evs := make([]eventstore.EventData, 100)
@@ -359,8 +360,21 @@ func TestHub_LateSubscription(t *testing.T) {
 		}
 		w.count[tn] += 100
 		w.pos = append(w.pos, res.Positions[50])
+		last = res.Last()
 	}
 	h := startHub(t, s, feed.Options{Window: 50, Batch: 64})
+	// The hub starts at the store's head, which another test's open
+	// transaction anywhere in the cluster may hold back; the subscriptions
+	// below are late only once the hub is past what was written before.
+	for ctx := t.Context(); ; time.Sleep(10 * time.Millisecond) {
+		head, err := h.Head(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !head.Less(last) {
+			break
+		}
+	}
 	var wg sync.WaitGroup
 	for _, tn := range []string{"acme", "globex"} {
 		wg.Go(func() { w.write(t, tn, 150, streams[tn]) })
