@@ -92,6 +92,30 @@ func (w *writer) somePosition() eventstore.Position {
 	return w.pos[rand.IntN(len(w.pos))]
 }
 
+// latest returns the last position an append returned.
+func (w *writer) latest() eventstore.Position {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var last eventstore.Position
+	for _, p := range w.pos {
+		if last.Less(p) {
+			last = p
+		}
+	}
+	return last
+}
+
+// waitHubPast waits until the hub has read up to pos: only then is a
+// subscription from before pos late for it. (Another test's open
+// transaction anywhere in the cluster may hold the hub back.)
+func waitHubPast(t testing.TB, h *feed.Hub, pos eventstore.Position) {
+	t.Helper()
+	storetest.WaitFor(t, "the hub to read up to "+pos.String(), func() bool {
+		head, err := h.Head(context.Background())
+		return err == nil && !head.Less(pos)
+	}, nil)
+}
+
 func (w *writer) total(tenant string) int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -268,6 +292,7 @@ func TestHub_FanOut(t *testing.T) {
 	appended := func() int { return w.total("acme") + w.total("globex") + w.total("initech") }
 	for i := range 12 {
 		storetest.WaitFor(t, "the writers to go on", func() bool { return appended() >= 60*(i+1) }, nil)
+		waitHubPast(t, h, w.latest())
 		tn := tenants[i%len(tenants)]
 		add(fmt.Sprintf("%s late from start %d", tn, i), feed.Filter{TenantID: tn}, eventstore.Position{})
 		add(fmt.Sprintf("%s late from middle %d", tn, i), feed.Filter{TenantID: tn}, w.somePosition())
@@ -363,18 +388,7 @@ func TestHub_LateSubscription(t *testing.T) {
 		last = res.Last()
 	}
 	h := startHub(t, s, feed.Options{Window: 50, Batch: 64})
-	// The hub starts at the store's head, which another test's open
-	// transaction anywhere in the cluster may hold back; the subscriptions
-	// below are late only once the hub is past what was written before.
-	for ctx := t.Context(); ; time.Sleep(10 * time.Millisecond) {
-		head, err := h.Head(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !head.Less(last) {
-			break
-		}
-	}
+	waitHubPast(t, h, last)
 	var wg sync.WaitGroup
 	for _, tn := range []string{"acme", "globex"} {
 		wg.Go(func() { w.write(t, tn, 150, streams[tn]) })
