@@ -171,26 +171,22 @@ type Hub struct {
 	live        map[string]map[*Subscription]struct{} // by tenant
 }
 
+// positiveOr is v if it is positive, else def.
+func positiveOr[T int | int64 | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
 // New returns a hub over log. Nothing is read until Run.
 func New(log Log, opt Options) *Hub {
-	if opt.Window <= 0 {
-		opt.Window = DefaultWindow
-	}
-	if opt.WindowBytes <= 0 {
-		opt.WindowBytes = DefaultWindowBytes
-	}
-	if opt.Buffer <= 0 {
-		opt.Buffer = DefaultBuffer
-	}
-	if opt.Batch <= 0 {
-		opt.Batch = DefaultBatch
-	}
-	if opt.Poll <= 0 {
-		opt.Poll = DefaultPoll
-	}
-	if opt.CatchUps <= 0 {
-		opt.CatchUps = DefaultCatchUps
-	}
+	opt.Window = positiveOr(opt.Window, DefaultWindow)
+	opt.WindowBytes = positiveOr(opt.WindowBytes, DefaultWindowBytes)
+	opt.Buffer = positiveOr(opt.Buffer, DefaultBuffer)
+	opt.Batch = positiveOr(opt.Batch, DefaultBatch)
+	opt.Poll = positiveOr(opt.Poll, DefaultPoll)
+	opt.CatchUps = positiveOr(opt.CatchUps, DefaultCatchUps)
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
