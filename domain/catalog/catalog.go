@@ -13,7 +13,9 @@ import (
 	"fmt"
 
 	"github.com/eventdesk/eventdesk/domain"
+	"github.com/eventdesk/eventdesk/domain/agent"
 	"github.com/eventdesk/eventdesk/domain/form"
+	"github.com/eventdesk/eventdesk/domain/group"
 	"github.com/eventdesk/eventdesk/domain/tenant"
 	"github.com/eventdesk/eventdesk/domain/ticket"
 	"github.com/eventdesk/eventdesk/domain/videoroom"
@@ -69,7 +71,8 @@ func (c *Catalog) Upcast(eventType string, version int, data json.RawMessage) (i
 }
 
 // events is the catalog of every event type Eventdesk stores.
-var events = New(ticket.Codec(), form.Codec(), form.IndexCodec(), videoroom.Codec(), tenant.Codec())
+var events = New(ticket.Codec(), form.Codec(), form.IndexCodec(), videoroom.Codec(), tenant.Codec(),
+	agent.Codec(), group.Codec())
 
 // Events returns the catalog of every event type Eventdesk stores.
 func Events() *Catalog { return events }

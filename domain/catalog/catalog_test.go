@@ -49,7 +49,7 @@ func TestEvents_KnowsEveryCodec(t *testing.T) {
 }
 
 func TestVersion(t *testing.T) {
-	for _, typ := range []string{"ticket.created", "ticket_config.statuses_set", "form.created", "form_index.added", "video_room.opened", "tenant.created"} {
+	for _, typ := range []string{"ticket.created", "ticket_config.statuses_set", "form.created", "form_index.added", "video_room.opened", "tenant.created", "agent.created", "group.created"} {
 		if v, ok := catalog.Version(typ); !ok || v != 1 {
 			t.Errorf("Version(%s) = %d, %t; want 1, true", typ, v, ok)
 		}
