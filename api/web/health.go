@@ -1,9 +1,3 @@
-// Package api serves Eventdesk's native REST API (/v1: tickets, history,
-// activities, attachments, forms, video rooms, the event feed, the ticket
-// configuration), its OpenAPI document, and health and readiness. The
-// vendor-compatible surfaces live in its subpackages (fynd, leadsquared,
-// support) and share its helpers (FilePart, ServeFile, RecoverPanic); all of
-// them call the application layer in api/app.
 package web
 
 import (
