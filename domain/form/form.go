@@ -1,7 +1,6 @@
 package form
 
 import (
-	"slices"
 	"time"
 
 	"github.com/eventdesk/eventdesk/domain"
@@ -20,15 +19,14 @@ type Form struct {
 	disabled             bool
 	createdBy            domain.Actor
 	createdAt, updatedAt time.Time
-	version              int64
-	pending              []domain.Event
+	domain.Root
 }
 
 // Rehydrate rebuilds a Form from its stored history at version. Only stores
 // and their callers use it. An empty history gives a form that does not
 // exist: every command on it returns ErrNotFound.
 func Rehydrate(history []domain.Event, version int64) *Form {
-	f := &Form{version: version}
+	f := &Form{Root: domain.LoadedAt(version)}
 	for _, e := range history {
 		f.apply(e)
 	}
@@ -40,16 +38,6 @@ func (f *Form) Exists() bool { return f.slug != "" }
 
 // Slug returns the form's slug (its stream id).
 func (f *Form) Slug() string { return f.slug }
-
-// Version is the stream version the form was loaded at (0 for a new form):
-// the version to expect when appending Pending. After a successful append
-// the stream is at Version()+len(Pending()).
-func (f *Form) Version() int64 { return f.version }
-
-// Pending returns the events recorded since the form was loaded or
-// created, oldest first. The events share memory with the form; do not
-// modify them.
-func (f *Form) Pending() []domain.Event { return slices.Clone(f.pending) }
 
 // Snapshot is a read-only copy of a form's state: what command responses
 // and read models show, and what submissions are checked against. Its
@@ -81,7 +69,7 @@ func (f *Form) Snapshot() Snapshot {
 		CreatedBy:  f.createdBy,
 		CreatedAt:  f.createdAt,
 		UpdatedAt:  f.updatedAt,
-		Version:    f.version + int64(len(f.pending)),
+		Version:    f.Current(),
 	}
 }
 
@@ -97,16 +85,13 @@ func Evolve(s Snapshot, e domain.Event) Snapshot {
 		createdBy: s.CreatedBy,
 		createdAt: s.CreatedAt,
 		updatedAt: s.UpdatedAt,
-		version:   s.Version + 1,
+		Root:      domain.LoadedAt(s.Version + 1),
 	}
 	f.apply(e)
 	return f.Snapshot()
 }
 
-func (f *Form) record(e domain.Event) {
-	f.apply(e)
-	f.pending = append(f.pending, e)
-}
+func (f *Form) record(e domain.Event) { f.Record(e, f.apply) }
 
 // apply evolves the state by one event. It never fails and never consults
 // anything but the event.

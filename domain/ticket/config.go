@@ -250,16 +250,15 @@ type (
 // TenantConfig is the event-sourced aggregate holding one tenant's Config,
 // in the stream (ConfigStreamType, ConfigStreamID) of the tenant.
 type TenantConfig struct {
-	cfg     Config
-	version int64
-	pending []domain.Event
+	cfg Config
+	domain.Root
 }
 
 // RehydrateConfig rebuilds a TenantConfig from stored history at version.
 // An empty history gives DefaultConfig. Only stores and their callers use
 // it.
 func RehydrateConfig(history []domain.Event, version int64) *TenantConfig {
-	c := &TenantConfig{cfg: DefaultConfig(), version: version}
+	c := &TenantConfig{cfg: DefaultConfig(), Root: domain.LoadedAt(version)}
 	for _, e := range history {
 		c.apply(e)
 	}
@@ -268,13 +267,6 @@ func RehydrateConfig(history []domain.Event, version int64) *TenantConfig {
 
 // Config returns a copy of the current configuration.
 func (c *TenantConfig) Config() Config { return c.cfg.Clone() }
-
-// Version is the stream version the aggregate was loaded at: the version to
-// expect when appending Pending.
-func (c *TenantConfig) Version() int64 { return c.version }
-
-// Pending returns the events recorded since the aggregate was loaded.
-func (c *TenantConfig) Pending() []domain.Event { return slices.Clone(c.pending) }
 
 // SetCategories validates and replaces the categories.
 func (c *TenantConfig) SetCategories(cmd SetCategories, at time.Time) error {
@@ -318,10 +310,7 @@ func (c *TenantConfig) SetPriorities(cmd SetPriorities, at time.Time) error {
 	return nil
 }
 
-func (c *TenantConfig) record(e domain.Event) {
-	c.apply(e)
-	c.pending = append(c.pending, e)
-}
+func (c *TenantConfig) record(e domain.Event) { c.Record(e, c.apply) }
 
 func (c *TenantConfig) apply(e domain.Event) {
 	switch e := e.(type) {

@@ -17,7 +17,7 @@ func Evolve(s Snapshot, evs ...domain.Event) Snapshot {
 	for _, e := range evs {
 		t.apply(e)
 	}
-	t.version = s.Version + int64(len(evs))
+	t.Root = domain.LoadedAt(s.Version + int64(len(evs)))
 	return t.Snapshot()
 }
 
@@ -41,7 +41,7 @@ func fromSnapshot(s Snapshot) *Ticket {
 		activityCount:   s.ActivityCount,
 		createdAt:       s.CreatedAt,
 		updatedAt:       s.UpdatedAt,
-		version:         s.Version,
+		Root:            domain.LoadedAt(s.Version),
 	}
 	if s.Assignee != nil {
 		a := *s.Assignee

@@ -49,15 +49,14 @@ type Ticket struct {
 	usedIDs                     map[string]bool // history entry, activity and attachment ids
 	historyCount, activityCount int
 	createdAt, updatedAt        time.Time
-	version                     int64
-	pending                     []domain.Event
+	domain.Root
 }
 
 // Rehydrate rebuilds a Ticket from its stored history at version. Only
 // stores and their callers use it. An empty history gives a ticket that
 // does not exist: every command on it returns ErrNotFound.
 func Rehydrate(history []domain.Event, version int64) *Ticket {
-	t := &Ticket{version: version}
+	t := &Ticket{Root: domain.LoadedAt(version)}
 	for _, e := range history {
 		t.apply(e)
 	}
@@ -69,16 +68,6 @@ func (t *Ticket) Exists() bool { return t.id != "" }
 
 // ID returns the ticket's id.
 func (t *Ticket) ID() string { return t.id }
-
-// Version is the stream version the ticket was loaded at (0 for a new
-// ticket): the version to expect when appending Pending. After a
-// successful append the stream is at Version()+len(Pending()).
-func (t *Ticket) Version() int64 { return t.version }
-
-// Pending returns the events recorded since the ticket was loaded or
-// created, oldest first. The events share memory with the ticket; do not
-// modify them.
-func (t *Ticket) Pending() []domain.Event { return slices.Clone(t.pending) }
 
 // Snapshot is a read-only copy of a ticket's state, for building command
 // responses. Read models have their own, richer views.
@@ -139,7 +128,7 @@ func (t *Ticket) Snapshot() Snapshot {
 		ActivityCount:     t.activityCount,
 		CreatedAt:         t.createdAt,
 		UpdatedAt:         t.updatedAt,
-		Version:           t.version + int64(len(t.pending)),
+		Version:           t.Current(),
 	}
 	if t.assignee != nil {
 		a := *t.assignee
@@ -160,10 +149,7 @@ func (t *Ticket) Snapshot() Snapshot {
 	return s
 }
 
-func (t *Ticket) record(e domain.Event) {
-	t.apply(e)
-	t.pending = append(t.pending, e)
-}
+func (t *Ticket) record(e domain.Event) { t.Record(e, t.apply) }
 
 // apply evolves the state by one event. It never fails and never consults
 // anything but the event: configuration may have changed since.

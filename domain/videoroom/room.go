@@ -68,15 +68,14 @@ type Room struct {
 	openedAt, closedAt   time.Time
 	updatedAt            time.Time
 	participants         []Participant
-	version              int64
-	pending              []domain.Event
+	domain.Root
 }
 
 // Rehydrate rebuilds a Room from its stored history at version. Only stores
 // and their callers use it. An empty history gives a room that was never
 // opened: Open opens it, every other command returns ErrNotFound.
 func Rehydrate(history []domain.Event, version int64) *Room {
-	r := &Room{version: version}
+	r := &Room{Root: domain.LoadedAt(version)}
 	for _, e := range history {
 		r.apply(e)
 	}
@@ -88,15 +87,6 @@ func (r *Room) Exists() bool { return r.uniqueName != "" }
 
 // UniqueName returns the room's unique name (its stream id).
 func (r *Room) UniqueName() string { return r.uniqueName }
-
-// Version is the stream version the room was loaded at (0 for a new room):
-// the version to expect when appending Pending. After a successful append
-// the stream is at Version()+len(Pending()).
-func (r *Room) Version() int64 { return r.version }
-
-// Pending returns the events recorded since the room was loaded, oldest
-// first. The events share memory with the room; do not modify them.
-func (r *Room) Pending() []domain.Event { return slices.Clone(r.pending) }
 
 // Snapshot is a read-only copy of a room's state, for command responses
 // and read models.
@@ -138,7 +128,7 @@ func (r *Room) Snapshot() Snapshot {
 		OpenedBy: r.openedBy, OpenedAt: r.openedAt, ClosedAt: r.closedAt,
 		Participants: append([]Participant{}, r.participants...),
 		UpdatedAt:    r.updatedAt,
-		Version:      r.version + int64(len(r.pending)),
+		Version:      r.Current(),
 	}
 }
 
@@ -152,16 +142,13 @@ func Evolve(s Snapshot, e domain.Event) Snapshot {
 		openedBy: s.OpenedBy, openedAt: s.OpenedAt, closedAt: s.ClosedAt,
 		updatedAt:    s.UpdatedAt,
 		participants: slices.Clone(s.Participants),
-		version:      s.Version + 1,
+		Root:         domain.LoadedAt(s.Version + 1),
 	}
 	r.apply(e)
 	return r.Snapshot()
 }
 
-func (r *Room) record(e domain.Event) {
-	r.apply(e)
-	r.pending = append(r.pending, e)
-}
+func (r *Room) record(e domain.Event) { r.Record(e, r.apply) }
 
 // apply evolves the state by one event. It never fails and never consults
 // anything but the event.
