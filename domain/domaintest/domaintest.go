@@ -125,3 +125,50 @@ func show(v any) string {
 	}
 	return string(b)
 }
+
+// Scenario is one given/when/then case of an aggregate's command: given
+// stored events, when the command runs, then it records exactly Then or
+// fails with WantErr (recording nothing). Test packages define their own
+// type on it (type scenario domaintest.Scenario[*ticket.Ticket]) and
+// write their tables with unkeyed fields.
+type Scenario[A any] struct {
+	Name    string
+	Given   []domain.Event
+	When    func(A) error
+	Then    []domain.Event
+	WantErr error
+}
+
+// Aggregate is what Run needs of an aggregate with snapshots of type S.
+type Aggregate[S any] interface {
+	Version() int64
+	Pending() []domain.Event
+	Snapshot() S
+}
+
+// Run runs scenarios against aggregates rebuilt by rehydrate: for each it
+// checks the error and the recorded events, that recording did not move
+// the loaded version, and that what was recorded rebuilds the same state
+// from storage and through evolve (CheckReplay).
+func Run[C ~struct {
+	Name    string
+	Given   []domain.Event
+	When    func(A) error
+	Then    []domain.Event
+	WantErr error
+}, A Aggregate[S], S any](t *testing.T, tests []C, c *domain.Codec, rehydrate func([]domain.Event, int64) A, evolve func(S, domain.Event) S) {
+	t.Helper()
+	for _, tc := range tests {
+		tt := Scenario[A](tc)
+		t.Run(tt.Name, func(t *testing.T) {
+			a := rehydrate(tt.Given, int64(len(tt.Given)))
+			err := tt.When(a)
+			CheckErr(t, err, tt.WantErr)
+			CheckEvents(t, a.Pending(), tt.Then)
+			if got, want := a.Version(), int64(len(tt.Given)); got != want {
+				t.Fatalf("Version() = %d, want %d", got, want)
+			}
+			CheckReplay(t, append(append([]domain.Event{}, tt.Given...), a.Pending()...), a.Snapshot(), c, rehydrate, evolve)
+		})
+	}
+}

@@ -100,31 +100,13 @@ func given(events ...domain.Event) []domain.Event { return events }
 
 var codec = form.Codec()
 
-// scenario is one given/when/then case: given stored events, when a
-// command runs at noon, then it records these events or fails with wantErr
-// (recording nothing).
-type scenario struct {
-	name    string
-	given   []domain.Event
-	when    func(*form.Form) error
-	then    []domain.Event
-	wantErr error
-}
+// scenario is one given/when/then case (domaintest.Scenario).
+type scenario domaintest.Scenario[*form.Form]
 
+// run runs the scenarios (domaintest.Run).
 func run(t *testing.T, tests []scenario) {
 	t.Helper()
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			f := form.Rehydrate(tt.given, int64(len(tt.given)))
-			err := tt.when(f)
-			domaintest.CheckErr(t, err, tt.wantErr)
-			domaintest.CheckEvents(t, f.Pending(), tt.then)
-			if got, want := f.Version(), int64(len(tt.given)); got != want {
-				t.Fatalf("Version() = %d, want %d", got, want)
-			}
-			domaintest.CheckReplay(t, append(append([]domain.Event{}, tt.given...), f.Pending()...), f.Snapshot(), codec, form.Rehydrate, form.Evolve)
-		})
-	}
+	domaintest.Run(t, tests, codec, form.Rehydrate, form.Evolve)
 }
 
 // fields lists "code@field" of every *domain.Error in err.

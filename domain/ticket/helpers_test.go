@@ -68,34 +68,13 @@ var codec = ticket.Codec()
 
 func raw(s string) json.RawMessage { return json.RawMessage(s) }
 
-// scenario is one given/when/then case: given stored events, when a
-// command runs at noon, then it records these events or fails with wantErr
-// (recording nothing).
-type scenario struct {
-	name    string
-	given   []domain.Event
-	when    func(*ticket.Ticket) error
-	then    []domain.Event
-	wantErr error
-}
+// scenario is one given/when/then case (domaintest.Scenario).
+type scenario domaintest.Scenario[*ticket.Ticket]
 
+// run runs the scenarios (domaintest.Run).
 func run(t *testing.T, tests []scenario) {
 	t.Helper()
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			tk := ticket.Rehydrate(tt.given, int64(len(tt.given)))
-			err := tt.when(tk)
-			domaintest.CheckErr(t, err, tt.wantErr)
-			domaintest.CheckEvents(t, tk.Pending(), tt.then)
-			if got, want := tk.Version(), int64(len(tt.given)); got != want {
-				t.Fatalf("Version() = %d, want %d", got, want)
-			}
-			// What was recorded must rebuild the same state from storage,
-			// and read models folding Evolve over it must agree.
-			domaintest.CheckReplay(t, append(append([]domain.Event{}, tt.given...), tk.Pending()...), tk.Snapshot(), codec,
-				ticket.Rehydrate, func(s ticket.Snapshot, e domain.Event) ticket.Snapshot { return ticket.Evolve(s, e) })
-		})
-	}
+	domaintest.Run(t, tests, codec, ticket.Rehydrate, func(s ticket.Snapshot, e domain.Event) ticket.Snapshot { return ticket.Evolve(s, e) })
 }
 
 func show(events []domain.Event) string {

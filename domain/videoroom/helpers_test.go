@@ -44,29 +44,11 @@ func given(events ...domain.Event) []domain.Event { return events }
 
 var codec = videoroom.Codec()
 
-// scenario is one given/when/then case: given stored events, when a
-// command runs at noon, then it records these events or fails with wantErr
-// (recording nothing).
-type scenario struct {
-	name    string
-	given   []domain.Event
-	when    func(*videoroom.Room) error
-	then    []domain.Event
-	wantErr error
-}
+// scenario is one given/when/then case (domaintest.Scenario).
+type scenario domaintest.Scenario[*videoroom.Room]
 
+// run runs the scenarios (domaintest.Run).
 func run(t *testing.T, tests []scenario) {
 	t.Helper()
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r := videoroom.Rehydrate(tt.given, int64(len(tt.given)))
-			err := tt.when(r)
-			domaintest.CheckErr(t, err, tt.wantErr)
-			domaintest.CheckEvents(t, r.Pending(), tt.then)
-			if got, want := r.Version(), int64(len(tt.given)); got != want {
-				t.Fatalf("Version() = %d, want %d", got, want)
-			}
-			domaintest.CheckReplay(t, append(append([]domain.Event{}, tt.given...), r.Pending()...), r.Snapshot(), codec, videoroom.Rehydrate, videoroom.Evolve)
-		})
-	}
+	domaintest.Run(t, tests, codec, videoroom.Rehydrate, videoroom.Evolve)
 }
