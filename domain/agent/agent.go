@@ -61,15 +61,14 @@ type Agent struct {
 	role                 Role
 	active               bool
 	createdAt, updatedAt time.Time
-	version              int64
-	pending              []domain.Event
+	domain.Root
 }
 
 // Rehydrate rebuilds an Agent from its stored history at version. An empty
 // history gives an agent that does not exist: every command but New
 // returns ErrNotFound.
 func Rehydrate(history []domain.Event, version int64) *Agent {
-	a := &Agent{version: version}
+	a := &Agent{Root: domain.LoadedAt(version)}
 	for _, e := range history {
 		a.apply(e)
 	}
@@ -81,13 +80,6 @@ func (a *Agent) Exists() bool { return a.id != "" }
 
 // ID returns the agent's id.
 func (a *Agent) ID() string { return a.id }
-
-// Version is the stream version the agent was loaded at (0 for a new one).
-func (a *Agent) Version() int64 { return a.version }
-
-// Pending returns the events recorded since the agent was loaded, oldest
-// first.
-func (a *Agent) Pending() []domain.Event { return slices.Clone(a.pending) }
 
 // Snapshot is a read-only copy of an agent's state.
 type Snapshot struct {
@@ -114,22 +106,19 @@ func (s Snapshot) Actor() domain.Actor {
 // included.
 func (a *Agent) Snapshot() Snapshot {
 	return Snapshot{ID: a.id, Email: a.email, Name: a.name, Role: a.role, Active: a.active,
-		CreatedAt: a.createdAt, UpdatedAt: a.updatedAt, Version: a.version + int64(len(a.pending))}
+		CreatedAt: a.createdAt, UpdatedAt: a.updatedAt, Version: a.Current()}
 }
 
 // Evolve returns the snapshot s after event e, applying e exactly as the
 // aggregate does.
 func Evolve(s Snapshot, e domain.Event) Snapshot {
 	a := &Agent{id: s.ID, email: s.Email, name: s.Name, role: s.Role, active: s.Active,
-		createdAt: s.CreatedAt, updatedAt: s.UpdatedAt, version: s.Version + 1}
+		createdAt: s.CreatedAt, updatedAt: s.UpdatedAt, Root: domain.LoadedAt(s.Version + 1)}
 	a.apply(e)
 	return a.Snapshot()
 }
 
-func (a *Agent) record(e domain.Event) {
-	a.apply(e)
-	a.pending = append(a.pending, e)
-}
+func (a *Agent) record(e domain.Event) { a.Record(e, a.apply) }
 
 // apply evolves the state by one event. It never fails.
 func (a *Agent) apply(e domain.Event) {

@@ -42,14 +42,13 @@ type Group struct {
 	id, name             string
 	members              []string
 	createdAt, updatedAt time.Time
-	version              int64
-	pending              []domain.Event
+	domain.Root
 }
 
 // Rehydrate rebuilds a Group from its stored history at version. An empty
 // history gives a group that does not exist.
 func Rehydrate(history []domain.Event, version int64) *Group {
-	g := &Group{version: version}
+	g := &Group{Root: domain.LoadedAt(version)}
 	for _, e := range history {
 		g.apply(e)
 	}
@@ -61,12 +60,6 @@ func (g *Group) Exists() bool { return g.id != "" }
 
 // ID returns the group's id.
 func (g *Group) ID() string { return g.id }
-
-// Version is the stream version the group was loaded at (0 for a new one).
-func (g *Group) Version() int64 { return g.version }
-
-// Pending returns the events recorded since the group was loaded.
-func (g *Group) Pending() []domain.Event { return slices.Clone(g.pending) }
 
 // Snapshot is a read-only copy of a group's state.
 type Snapshot struct {
@@ -83,22 +76,19 @@ type Snapshot struct {
 // Snapshot returns a copy of the group's current state.
 func (g *Group) Snapshot() Snapshot {
 	return Snapshot{ID: g.id, Name: g.name, Members: append([]string{}, g.members...),
-		CreatedAt: g.createdAt, UpdatedAt: g.updatedAt, Version: g.version + int64(len(g.pending))}
+		CreatedAt: g.createdAt, UpdatedAt: g.updatedAt, Version: g.Current()}
 }
 
 // Evolve returns the snapshot s after event e, applying e exactly as the
 // aggregate does.
 func Evolve(s Snapshot, e domain.Event) Snapshot {
 	g := &Group{id: s.ID, name: s.Name, members: slices.Clone(s.Members),
-		createdAt: s.CreatedAt, updatedAt: s.UpdatedAt, version: s.Version + 1}
+		createdAt: s.CreatedAt, updatedAt: s.UpdatedAt, Root: domain.LoadedAt(s.Version + 1)}
 	g.apply(e)
 	return g.Snapshot()
 }
 
-func (g *Group) record(e domain.Event) {
-	g.apply(e)
-	g.pending = append(g.pending, e)
-}
+func (g *Group) record(e domain.Event) { g.Record(e, g.apply) }
 
 // apply evolves the state by one event. It never fails.
 func (g *Group) apply(e domain.Event) {

@@ -45,13 +45,7 @@ func TestNew(t *testing.T) {
 }
 
 func TestGroup_Commands(t *testing.T) {
-	tests := []struct {
-		name    string
-		given   []domain.Event
-		when    func(*group.Group) error
-		then    []domain.Event
-		wantErr error
-	}{
+	tests := []scenario{
 		{"rename", []domain.Event{created}, func(g *group.Group) error { return g.Rename("Invoices", admin, api, noon) },
 			[]domain.Event{group.GroupRenamed{Change: now, Name: "Invoices"}}, nil},
 		{"same name", []domain.Event{created}, func(g *group.Group) error { return g.Rename(" Billing", admin, api, noon) }, nil, nil},
@@ -68,16 +62,11 @@ func TestGroup_Commands(t *testing.T) {
 			nil, group.ErrInvalidField.At("members[0]")},
 		{"members of no group", nil, func(g *group.Group) error { return g.AddMembers([]string{ana}, admin, api, noon) }, nil, group.ErrNotFound},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			g := group.Rehydrate(tt.given, int64(len(tt.given)))
-			err := tt.when(g)
-			domaintest.CheckErr(t, err, tt.wantErr)
-			domaintest.CheckEvents(t, g.Pending(), tt.then)
-			domaintest.CheckReplay(t, append(append([]domain.Event{}, tt.given...), g.Pending()...), g.Snapshot(), group.Codec(), group.Rehydrate, group.Evolve)
-		})
-	}
+	domaintest.Run(t, tests, group.Codec(), group.Rehydrate, group.Evolve)
 }
+
+// scenario is one given/when/then case (domaintest.Scenario).
+type scenario domaintest.Scenario[*group.Group]
 
 func TestCodec_RoundTrip(t *testing.T) {
 	domaintest.CodecRoundTrip(t, []domain.Event{created, group.GroupRenamed{Change: now, Name: "X"},
