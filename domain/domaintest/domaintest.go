@@ -8,6 +8,7 @@ import (
 	"errors"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/eventdesk/eventdesk/domain"
 )
@@ -172,3 +173,14 @@ func Run[C ~struct {
 		})
 	}
 }
+
+// The times and the actor every aggregate's tests share: a thing is
+// created at T0 and changed at T1 (and T2), and the commands under test run
+// at Noon, by Agent.
+var (
+	T0    = time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
+	T1    = time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
+	T2    = time.Date(2025, 3, 1, 11, 0, 0, 0, time.UTC)
+	Noon  = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	Agent = domain.Actor{ID: "u-1", Name: "Ana Agent", Email: "ana@example.com", Kind: domain.ActorAgent}
+)

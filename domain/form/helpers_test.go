@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/eventdesk/eventdesk/domain"
 	"github.com/eventdesk/eventdesk/domain/domaintest"
@@ -23,11 +22,10 @@ const (
 )
 
 var (
-	t0   = time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
-	t1   = time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
-	noon = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	t0, t1 = domaintest.T0, domaintest.T1
+	noon   = domaintest.Noon
 
-	agent = domain.Actor{ID: "u-1", Name: "Ana Agent", Email: "ana@example.com", Kind: domain.ActorAgent}
+	agent = domaintest.Agent
 
 	atCreation = domain.Change{By: agent, Source: api, At: t0}
 	before     = domain.Change{By: agent, Source: api, At: t1}

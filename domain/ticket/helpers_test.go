@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/eventdesk/eventdesk/domain"
 	"github.com/eventdesk/eventdesk/domain/domaintest"
@@ -25,11 +24,10 @@ const (
 )
 
 var (
-	t0   = time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
-	t1   = time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
-	noon = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	t0, t1 = domaintest.T0, domaintest.T1
+	noon   = domaintest.Noon
 
-	agent    = domain.Actor{ID: "u-1", Name: "Ana Agent", Email: "ana@example.com", Kind: domain.ActorAgent}
+	agent    = domaintest.Agent
 	bob      = domain.Actor{ID: "u-2", Name: "Bob", Kind: domain.ActorAgent}
 	customer = domain.Actor{Email: "cara@example.com", Name: "Cara", Kind: domain.ActorUser}
 

@@ -2,7 +2,6 @@ package videoroom_test
 
 import (
 	"testing"
-	"time"
 
 	"github.com/eventdesk/eventdesk/domain"
 	"github.com/eventdesk/eventdesk/domain/domaintest"
@@ -20,12 +19,11 @@ const (
 )
 
 var (
-	t0   = time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
-	t1   = time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
-	t2   = time.Date(2025, 3, 1, 11, 0, 0, 0, time.UTC)
-	noon = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	t0, t1 = domaintest.T0, domaintest.T1
+	t2     = domaintest.T2
+	noon   = domaintest.Noon
 
-	agent    = domain.Actor{ID: "u-1", Name: "Ana Agent", Email: "ana@example.com", Kind: domain.ActorAgent}
+	agent    = domaintest.Agent
 	customer = domain.Actor{Email: "cara@example.com", Name: "Cara", Kind: domain.ActorUser}
 
 	atOpening = domain.Change{By: agent, Source: api, At: t0}
