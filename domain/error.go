@@ -34,10 +34,13 @@ const (
 	// Unavailable: the engine cannot serve the request now (shutting down,
 	// a dependency down); it may be retried.
 	Unavailable
+	// Forbidden: the caller is authenticated but may not do this (an
+	// agent's token managing agents without the admin role).
+	Forbidden
 )
 
 var kindNames = [...]string{"internal", "invalid", "not_found", "conflict", "precondition_failed",
-	"unauthenticated", "too_large", "rate_limited", "unavailable"}
+	"unauthenticated", "too_large", "rate_limited", "unavailable", "forbidden"}
 
 // String returns the snake_case name of k, e.g. "not_found".
 func (k Kind) String() string {

@@ -240,6 +240,15 @@ func (r *repository[A]) added(stream eventstore.StreamRef, h history, events []d
 // store answers this run's append as a duplicate and run does the same.
 func (r *repository[A]) run(ctx context.Context, stream eventstore.StreamRef, now func() time.Time, m Meta,
 	decide func(a A, at time.Time) error) (outcome[A], error) {
+	return r.runKeyed(ctx, stream, now, m, "", decide)
+}
+
+// runKeyed is run whose first recorded event, if key is not empty, claims
+// key for the stream (eventstore.EventData.Key): an agent's e-mail, a
+// group's name. A key already claimed fails the append with
+// eventstore.ErrKeyTaken, which the caller translates.
+func (r *repository[A]) runKeyed(ctx context.Context, stream eventstore.StreamRef, now func() time.Time, m Meta, key string,
+	decide func(a A, at time.Time) error) (outcome[A], error) {
 	h, cached := r.cache.Get(stream)
 	for attempt := 0; ; {
 		if !cached {
@@ -285,6 +294,7 @@ func (r *repository[A]) run(ctx context.Context, stream eventstore.StreamRef, no
 		if err != nil {
 			return outcome[A]{}, err
 		}
+		data[0].Key = key
 		crashPoint(ctx, StepDecided)
 		res, err := r.store.Append(ctx, stream, eventstore.Exact(a.Version()), data)
 		if errors.Is(err, eventstore.ErrVersionConflict) {

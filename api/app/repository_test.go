@@ -28,8 +28,8 @@ import (
 const acme = "acme"
 
 var (
-	agent      = domain.Actor{ID: "u-1", Name: "Ana Agent", Kind: domain.ActorAgent}
-	byAPI      = Meta{By: agent, Source: domain.SourceAPI}
+	staff      = domain.Actor{ID: "u-1", Name: "Ana Agent", Kind: domain.ActorAgent}
+	byAPI      = Meta{By: staff, Source: domain.SourceAPI}
 	clock      = func() time.Time { return time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC) }
 	anyVersion = (*int64)(nil) // no If-Match
 )
@@ -77,35 +77,35 @@ func mustExecute(t *testing.T, s *Tickets, id string, decide func(*ticket.Ticket
 // Commands, as the API issues them.
 func tag(tags ...string) func(*ticket.Ticket, ticket.Config, time.Time) error {
 	return func(tk *ticket.Ticket, _ ticket.Config, at time.Time) error {
-		return tk.Tag(ticket.Tag{By: agent, Source: domain.SourceAPI, Tags: tags}, at)
+		return tk.Tag(ticket.Tag{By: staff, Source: domain.SourceAPI, Tags: tags}, at)
 	}
 }
 
 func untag(tags ...string) func(*ticket.Ticket, ticket.Config, time.Time) error {
 	return func(tk *ticket.Ticket, _ ticket.Config, at time.Time) error {
-		return tk.Untag(ticket.Untag{By: agent, Source: domain.SourceAPI, Tags: tags}, at)
+		return tk.Untag(ticket.Untag{By: staff, Source: domain.SourceAPI, Tags: tags}, at)
 	}
 }
 
 func status(key string) func(*ticket.Ticket, ticket.Config, time.Time) error {
 	return func(tk *ticket.Ticket, cfg ticket.Config, at time.Time) error {
-		return tk.ChangeStatus(ticket.ChangeStatus{By: agent, Source: domain.SourceAPI, Status: key}, cfg, at)
+		return tk.ChangeStatus(ticket.ChangeStatus{By: staff, Source: domain.SourceAPI, Status: key}, cfg, at)
 	}
 }
 
 func reopen(tk *ticket.Ticket, cfg ticket.Config, at time.Time) error {
-	return tk.Reopen(ticket.Reopen{By: agent, Source: domain.SourceAPI}, cfg, at)
+	return tk.Reopen(ticket.Reopen{By: staff, Source: domain.SourceAPI}, cfg, at)
 }
 
 func priority(p ticket.Priority) func(*ticket.Ticket, ticket.Config, time.Time) error {
 	return func(tk *ticket.Ticket, _ ticket.Config, at time.Time) error {
-		return tk.ChangePriority(ticket.ChangePriority{By: agent, Source: domain.SourceAPI, Priority: p}, at)
+		return tk.ChangePriority(ticket.ChangePriority{By: staff, Source: domain.SourceAPI, Priority: p}, at)
 	}
 }
 
 func logHistory(entryID string) func(*ticket.Ticket, ticket.Config, time.Time) error {
 	return func(tk *ticket.Ticket, _ ticket.Config, at time.Time) error {
-		return tk.LogHistory(ticket.LogHistory{By: agent, Source: domain.SourceAPI, EntryID: entryID,
+		return tk.LogHistory(ticket.LogHistory{By: staff, Source: domain.SourceAPI, EntryID: entryID,
 			Type: ticket.HistoryComment, Value: json.RawMessage(`{"text":"hello"}`)}, at)
 	}
 }

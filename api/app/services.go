@@ -26,6 +26,8 @@ type Services struct {
 	Files   *Files
 	Forms   *Forms
 	Rooms   *VideoRooms
+	Agents  *Agents
+	Groups  *Groups
 }
 
 // NewServices wires every application service over store; db holds what
@@ -40,5 +42,7 @@ func NewServices(store eventstore.Store, db *sql.DB, cfg Config) *Services {
 	s.Files = NewFiles(cfg.FilesDir, cfg.MaxUploadBytes, db, s.Tickets)
 	s.Forms = NewForms(store, s.Tickets, now)
 	s.Rooms = NewVideoRooms(store, s.Tickets, s.Tenants, now)
+	s.Agents = NewAgents(store, s.Tenants, now)
+	s.Groups = NewGroups(store, s.Agents, now)
 	return s
 }

@@ -128,7 +128,7 @@ func TestVersionedEvent_TooNew(t *testing.T) {
 	store := postgres.New(db, nil)
 	t.Cleanup(func() { store.Close() })
 
-	tk, err := ticket.New(ticket.CreateTicket{By: agent, Source: domain.SourceAPI, ID: uuid.NewString(), TenantID: acme, Number: 1,
+	tk, err := ticket.New(ticket.CreateTicket{By: staff, Source: domain.SourceAPI, ID: uuid.NewString(), TenantID: acme, Number: 1,
 		Title: "From the future"}, ticket.DefaultConfig(), clock())
 	if err != nil {
 		t.Fatal(err)

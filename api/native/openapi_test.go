@@ -161,11 +161,16 @@ func TestOpenAPIDocumentIsValid(t *testing.T) {
 	}
 }
 
-// undocumented are routes openapi.json does not describe yet (none now).
+// undocumented are routes openapi.json does not describe yet.
 // A route listed here is exempt from TestOpenAPIDocumentsEveryRoute;
 // documenting one means deleting it here, and TestOpenAPIConformance then
 // requires every status it documents to be driven.
-var undocumented = map[string]bool{}
+var undocumented = map[string]bool{
+	"POST /v1/agents": true, "GET /v1/agents": true, "GET /v1/agents/{id}": true, "PATCH /v1/agents/{id}": true,
+	"POST /v1/agents/{id}/tokens": true, "GET /v1/agents/{id}/tokens": true, "DELETE /v1/agents/{id}/tokens/{token_id}": true,
+	"POST /v1/groups": true, "GET /v1/groups": true, "GET /v1/groups/{id}": true, "PATCH /v1/groups/{id}": true,
+	"PUT /v1/groups/{id}/members": true,
+}
 
 // TestOpenAPIDocumentsEveryRoute keeps the document and the router in step:
 // every route server.go registers (and the probes cmd mounts) is

@@ -98,6 +98,18 @@ func (s *Server) routes() {
 	s.mux.Handle("PUT /v1/config/categories", auth(s.idempotent(s.putCategories)))
 	s.mux.Handle("PUT /v1/config/statuses", auth(s.idempotent(s.putStatuses)))
 	s.mux.Handle("PUT /v1/config/priorities", auth(s.idempotent(s.putPriorities)))
+	s.mux.Handle("POST /v1/agents", auth(s.admin(s.idempotent(s.createAgent))))
+	s.mux.Handle("GET /v1/agents", auth(s.listAgents))
+	s.mux.Handle("GET /v1/agents/{id}", auth(s.getAgent))
+	s.mux.Handle("PATCH /v1/agents/{id}", auth(s.admin(s.idempotent(s.patchAgent))))
+	s.mux.Handle("POST /v1/agents/{id}/tokens", auth(s.admin(s.createToken))) // never replayed: see createToken
+	s.mux.Handle("GET /v1/agents/{id}/tokens", auth(s.admin(s.listTokens)))
+	s.mux.Handle("DELETE /v1/agents/{id}/tokens/{token_id}", auth(s.admin(s.idempotent(s.revokeToken))))
+	s.mux.Handle("POST /v1/groups", auth(s.admin(s.idempotent(s.createGroup))))
+	s.mux.Handle("GET /v1/groups", auth(s.listGroups))
+	s.mux.Handle("GET /v1/groups/{id}", auth(s.getGroup))
+	s.mux.Handle("PATCH /v1/groups/{id}", auth(s.admin(s.idempotent(s.patchGroup))))
+	s.mux.Handle("PUT /v1/groups/{id}/members", auth(s.admin(s.idempotent(s.putMembers))))
 	s.mux.Handle("GET /openapi.json", http.HandlerFunc(serveOpenAPI))
 	s.mux.Handle("/v1/", http.HandlerFunc(s.noRoute))
 }
@@ -142,8 +154,10 @@ type ctxKey int
 
 const tenantKey ctxKey = 0
 
-// authenticate admits requests bearing a tenant's API key
-// ("Authorization: Bearer <key>") and puts the tenant in the context.
+// authenticate admits requests bearing a tenant's API key or an agent's
+// personal token ("Authorization: Bearer <key or token>", see
+// app.Agents.Authenticate) and puts the tenant and the principal in the
+// context.
 func (s *Server) authenticate(next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		scheme, key, ok := strings.Cut(r.Header.Get("Authorization"), " ")
@@ -151,12 +165,13 @@ func (s *Server) authenticate(next http.HandlerFunc) http.Handler {
 			s.fail(w, r, app.ErrUnauthenticated)
 			return
 		}
-		t, err := s.Tenants.ByAPIKey(r.Context(), strings.TrimSpace(key))
+		p, err := s.Agents.Authenticate(r.Context(), strings.TrimSpace(key))
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		next(w, r.WithContext(context.WithValue(r.Context(), tenantKey, t)))
+		ctx := context.WithValue(context.WithValue(r.Context(), tenantKey, p.Tenant), principalKey, p)
+		next(w, r.WithContext(ctx))
 	})
 }
 
@@ -167,10 +182,14 @@ func tenantOf(r *http.Request) app.Tenant {
 
 // meta describes who acts through the native API: the tenant's API key
 // (an integration), or the person an Eventdesk-Actor header names, e.g.
-// "agent:ana@example.com" or "user:42".
+// "agent:ana@example.com" or "user:42". An agent's token always acts as
+// its agent (agentMeta).
 func meta(r *http.Request) (app.Meta, error) {
 	m := app.Meta{By: domain.Actor{Kind: domain.ActorIntegration, ID: "api_key"}, Source: domain.SourceAPI,
 		CorrelationID: web.RequestID(r), Idempotency: web.Seed(r)}
+	if p := principalOf(r); p.Agent != nil {
+		return agentMeta(r, m, p)
+	}
 	if h := strings.TrimSpace(r.Header.Get("Eventdesk-Actor")); h != "" {
 		kind, who, ok := strings.Cut(h, ":")
 		a := domain.Actor{Kind: domain.ActorKind(kind)}

@@ -129,6 +129,7 @@ var statusOf = map[domain.Kind]int{
 	domain.TooLarge:           http.StatusRequestEntityTooLarge,
 	domain.RateLimited:        http.StatusTooManyRequests,
 	domain.Unavailable:        http.StatusServiceUnavailable,
+	domain.Forbidden:          http.StatusForbidden,
 }
 
 // problemClass classifies a problem built at the HTTP layer: it is
@@ -145,15 +146,15 @@ func problemClass(p *Problem) Class {
 // kindOfStatus is the kind of failure an HTTP status stands for: the
 // kind statusOf maps to it, else Internal for 5xx and Invalid for 4xx.
 func kindOfStatus(status int) domain.Kind {
+	if status == http.StatusForbidden {
+		return domain.Unauthenticated // the vendor surfaces' refused credentials
+	}
 	for k, s := range statusOf {
 		if s == status {
 			return k
 		}
 	}
-	switch {
-	case status == http.StatusForbidden:
-		return domain.Unauthenticated
-	case status >= 500:
+	if status >= 500 {
 		return domain.Internal
 	}
 	return domain.Invalid

@@ -11,6 +11,8 @@ var (
 	ErrEmailTaken = &domain.Error{Kind: domain.Conflict, Code: "agent_email_taken", Msg: "an agent with this e-mail address already exists"}
 	// ErrAlreadyExists: the agent id is taken.
 	ErrAlreadyExists = &domain.Error{Kind: domain.Conflict, Code: "agent_exists", Msg: "agent already exists"}
+	// ErrInactive: the agent is deactivated (it gets no tokens).
+	ErrInactive = &domain.Error{Kind: domain.Conflict, Code: "agent_inactive", Msg: "agent is deactivated"}
 	// ErrUnknownRole: a role that is not one of Roles.
 	ErrUnknownRole = &domain.Error{Kind: domain.Invalid, Code: "unknown_role", Msg: "unknown role; allowed: admin, agent"}
 	// ErrInvalidField: malformed input; Field names it.

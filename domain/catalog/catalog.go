@@ -72,7 +72,7 @@ func (c *Catalog) Upcast(eventType string, version int, data json.RawMessage) (i
 
 // events is the catalog of every event type Eventdesk stores.
 var events = New(ticket.Codec(), form.Codec(), form.IndexCodec(), videoroom.Codec(), tenant.Codec(),
-	agent.Codec(), group.Codec())
+	agent.Codec(), agent.IndexCodec(), group.Codec(), group.IndexCodec())
 
 // Events returns the catalog of every event type Eventdesk stores.
 func Events() *Catalog { return events }
