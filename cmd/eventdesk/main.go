@@ -2,6 +2,7 @@
 // HTTP (the native API, the vendor-compatible surfaces, health and
 // metrics) and runs the projections; `migrate` brings the schema up to
 // date; `tenant create|list` manages tenants and their credentials;
+// `agent create` and `group create` add a tenant's members;
 // `projections status|rebuild` inspects and rebuilds read models; `bench`
 // measures. It is configured only through EVENTDESK_* environment
 // variables (see README).
@@ -29,6 +30,8 @@ var subcommands = []func(*cli) *cobra.Command{
 	serveCmd,
 	migrateCmd,
 	tenantCmd,
+	agentCmd,
+	groupCmd,
 	projectionsCmd,
 	benchCmd,
 	testclusterCmd,
