@@ -55,6 +55,13 @@ func TestAgentsGroupsAndTokens(t *testing.T) {
 	if by := ticket["created_by"].(map[string]any); by["kind"] != "agent" || by["id"] != anaID || by["email"] != "ana@example.com" {
 		t.Errorf("created_by = %v, want agent ana", by)
 	}
+	// Idempotency-Keys are the caller's own: the same key and body from the
+	// API key is another request.
+	byKey := e.do(e.a, "POST", "/v1/tickets", map[string]any{"title": "Keyed"}, "Idempotency-Key", "k1").want(t, http.StatusCreated)
+	byAna := e.asToken(anaToken, "POST", "/v1/tickets", map[string]any{"title": "Keyed"}, "Idempotency-Key", "k1").want(t, http.StatusCreated)
+	if byAna.Header.Get("Idempotent-Replayed") != "" || byAna.json(t)["id"] == byKey.json(t)["id"] {
+		t.Errorf("an agent's request replayed the API key's answer for the same Idempotency-Key")
+	}
 	e.asToken(anaToken, "POST", "/v1/tickets", map[string]any{"title": "x"}, "Eventdesk-Actor", "agent:bo@example.com").
 		problem(t, http.StatusUnprocessableEntity, "validation_failed")
 

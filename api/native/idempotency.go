@@ -16,6 +16,16 @@ func (s *Server) idempotent(next http.HandlerFunc) http.HandlerFunc {
 // idempotentUpTo is idempotent for bodies of up to limit bytes (uploads).
 func (s *Server) idempotentUpTo(limit int64, next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		s.Keys.Serve(w, r, tenantOf(r).ID, limit, s.fail, next)
+		s.Keys.Serve(w, r, keyScope(r), limit, s.fail, next)
 	}
+}
+
+// keyScope is whose Idempotency-Keys a request's key is among: the
+// tenant's API key's, or one agent token's agent's, so that an agent never
+// gets the answer kept for another caller's request.
+func keyScope(r *http.Request) string {
+	if p := principalOf(r); p.Agent != nil {
+		return p.Tenant.ID + "/agent/" + p.Agent.ID
+	}
+	return tenantOf(r).ID
 }
