@@ -2,24 +2,14 @@ package main
 
 import (
 	"bufio"
-	"bytes"
-	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 )
-
-// serveChild is set in the environment of the process
-// TestServe_SIGTERMEndsFollowStreams starts: that process serves, as
-// `eventdesk serve` does, until a signal stops it.
-const serveChild = "EVENTDESK_TEST_SERVE_CHILD"
 
 // TestServe_SIGTERMEndsFollowStreams does what an operator does: it starts
 // `serve` as a process of its own, opens a follow stream
@@ -28,13 +18,7 @@ const serveChild = "EVENTDESK_TEST_SERVE_CHILD"
 // EVENTDESK_SHUTDOWN_TIMEOUT for the stream — and the stream must end
 // cleanly, so the client knows to resume from its last position.
 func TestServe_SIGTERMEndsFollowStreams(t *testing.T) {
-	if os.Getenv(serveChild) == "1" {
-		// The child: run as main runs, with the signals wired by run. The
-		// test binary exits 0 when this returns without failing.
-		var stdout bytes.Buffer
-		if err := run(context.Background(), []string{"serve"}, os.Getenv, &stdout, os.Stderr); err != nil {
-			t.Fatalf("eventdesk: %v", err)
-		}
+	if servedByChild(t) {
 		return
 	}
 	if testing.Short() {
@@ -48,53 +32,14 @@ func TestServe_SIGTERMEndsFollowStreams(t *testing.T) {
 		"EVENTDESK_DATA_DIR":         t.TempDir(),
 		"EVENTDESK_SHUTDOWN_TIMEOUT": "15s",
 	}
-	var logs syncBuffer
-	child := exec.Command(os.Args[0], "-test.run=^TestServe_SIGTERMEndsFollowStreams$", "-test.count=1")
-	// Under -race, a process sleeps a second as it exits unless told not to.
-	child.Env = append(os.Environ(), serveChild+"=1", "GORACE=atexit_sleep_ms=0")
-	for k, v := range vars {
-		child.Env = append(child.Env, k+"="+v)
-	}
-	child.Stdout, child.Stderr = io.Discard, &logs
-	if err := child.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	waited := make(chan struct{})
-	go func() { defer close(waited); exited <- child.Wait() }()
-	t.Cleanup(func() {
-		_ = child.Process.Kill() // if the test failed before it ended
-		<-waited
-	})
-
+	c := startServe(t, "TestServe_SIGTERMEndsFollowStreams", vars)
+	child, exited, logs := c.cmd, c.exited, c.logs
 	base := "http://" + addr
-	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if code, _ := get(t, base+"/readyz"); code == http.StatusOK {
-			break
-		}
-		select {
-		case err := <-exited:
-			t.Fatalf("serve ended early: %v\n%s", err, logs.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("/readyz never answered 200\n%s", logs.String())
-		}
-	}
-	var out bytes.Buffer
-	if err := run(context.Background(), []string{"tenant", "create", "--name", "Acme"}, env(vars), &out, io.Discard); err != nil {
-		t.Fatalf("tenant create: %v", err)
-	}
-	var tenant struct {
-		APIKey string `json:"api_key"`
-	}
-	if err := json.Unmarshal(out.Bytes(), &tenant); err != nil || tenant.APIKey == "" {
-		t.Fatalf("tenant create printed %q (%v), want its api_key", out.String(), err)
-	}
+	apiKey := createTenant(t, vars)
 
 	req, _ := http.NewRequest("GET", base+"/v1/events?follow=true&after=0", nil)
 	req.Header.Set("Accept", "application/x-ndjson")
-	req.Header.Set("Authorization", "Bearer "+tenant.APIKey)
+	req.Header.Set("Authorization", "Bearer "+apiKey)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
