@@ -31,6 +31,20 @@ func servedByChild(t *testing.T) bool {
 	return true
 }
 
+// serveVars are the settings of a child serving a scratch database on a
+// free loopback port. Integration tests skip only under -short.
+func serveVars(t *testing.T) map[string]string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test: needs PostgreSQL (skipped by -short only)")
+	}
+	return map[string]string{
+		"EVENTDESK_DATABASE_URL": scratchURL(t),
+		"EVENTDESK_HTTP_ADDR":    freeAddr(t),
+		"EVENTDESK_DATA_DIR":     t.TempDir(),
+	}
+}
+
 // child is `eventdesk serve` running as a process of its own: this test
 // binary started again, running only the test named.
 type child struct {

@@ -28,16 +28,8 @@ func TestServe_KillDrill(t *testing.T) {
 	if servedByChild(t) {
 		return
 	}
-	if testing.Short() {
-		t.Skip("integration test: needs PostgreSQL (skipped by -short only)")
-	}
-	addr := freeAddr(t)
-	dsn := scratchURL(t)
-	vars := map[string]string{
-		"EVENTDESK_DATABASE_URL": dsn,
-		"EVENTDESK_HTTP_ADDR":    addr,
-		"EVENTDESK_DATA_DIR":     t.TempDir(),
-	}
+	vars := serveVars(t)
+	addr, dsn := vars["EVENTDESK_HTTP_ADDR"], vars["EVENTDESK_DATABASE_URL"]
 	srv := startServe(t, "TestServe_KillDrill", vars)
 	key := createTenant(t, vars)
 	base := "http://" + addr

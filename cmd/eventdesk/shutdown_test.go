@@ -21,17 +21,9 @@ func TestServe_SIGTERMEndsFollowStreams(t *testing.T) {
 	if servedByChild(t) {
 		return
 	}
-	if testing.Short() {
-		t.Skip("integration test: needs PostgreSQL (skipped by -short only)")
-	}
-	addr := freeAddr(t)
-	dsn := scratchURL(t)
-	vars := map[string]string{
-		"EVENTDESK_DATABASE_URL":     dsn,
-		"EVENTDESK_HTTP_ADDR":        addr,
-		"EVENTDESK_DATA_DIR":         t.TempDir(),
-		"EVENTDESK_SHUTDOWN_TIMEOUT": "15s",
-	}
+	vars := serveVars(t)
+	vars["EVENTDESK_SHUTDOWN_TIMEOUT"] = "15s"
+	addr := vars["EVENTDESK_HTTP_ADDR"]
 	c := startServe(t, "TestServe_SIGTERMEndsFollowStreams", vars)
 	child, exited, logs := c.cmd, c.exited, c.logs
 	base := "http://" + addr
