@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/eventdesk/eventdesk/eventstore/feed"
 	"github.com/eventdesk/eventdesk/eventstore/postgres"
 	"github.com/eventdesk/eventdesk/projections"
 )
@@ -81,5 +82,27 @@ func (m *storeMetrics) update(ctx context.Context, store *postgres.Store, runner
 		}
 	} else if ctx.Err() == nil {
 		log.WarnContext(ctx, "metrics: projection lag", "err", err)
+	}
+}
+
+// feedMetrics exposes the event feed hub's counters, read at each scrape.
+func feedMetrics(hub *feed.Hub) []prometheus.Collector {
+	gauge := func(name, help string, v func(feed.Stats) float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 { return v(hub.Stats()) })
+	}
+	counter := func(name, help string, v func(feed.Stats) int64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return float64(v(hub.Stats())) })
+	}
+	return []prometheus.Collector{
+		gauge("eventdesk_feed_subscriptions", "Open subscriptions to this node's event feed (follow streams).",
+			func(s feed.Stats) float64 { return float64(s.Subscriptions) }),
+		gauge("eventdesk_feed_live_subscriptions", "Subscriptions fed in memory by the node's one follower (the others are catching up from the store).",
+			func(s feed.Stats) float64 { return float64(s.Live) }),
+		counter("eventdesk_feed_follower_reads_total", "Reads of the log by the node's one follower.",
+			func(s feed.Stats) int64 { return s.FollowerReads }),
+		counter("eventdesk_feed_catchup_reads_total", "Reads of the log by subscriptions catching up (late or slow ones).",
+			func(s feed.Stats) int64 { return s.CatchUpReads }),
+		counter("eventdesk_feed_overflows_total", "Times a slow subscription was dropped from the in-memory fan-out and caught up from the store.",
+			func(s feed.Stats) int64 { return s.Overflows }),
 	}
 }

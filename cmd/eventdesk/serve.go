@@ -50,6 +50,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	}
 	reg, metrics := newRegistry(db.DB.DB)
 	e := newEngine(db, cfg, log, reg, rdb)
+	reg.MustRegister(feedMetrics(e.hub)...)
 	store := e.store
 	e.api.Handle("GET /healthz", web.Healthz())
 	e.api.Handle("GET /readyz", web.Readyz(readiness(db, log)))

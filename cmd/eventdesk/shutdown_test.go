@@ -45,6 +45,9 @@ func TestServe_SIGTERMEndsFollowStreams(t *testing.T) {
 	if err != nil || !strings.Contains(first, `"type":"tenant.`) {
 		t.Fatalf("first line %q, %v; want the tenant's event", first, err)
 	}
+	if _, metrics := get(t, base+"/metrics"); !strings.Contains(metrics, "\neventdesk_feed_subscriptions 1\n") {
+		t.Errorf("/metrics does not count the open follow stream:\n%s", metrics)
+	}
 	ended := make(chan error, 1)
 	go func() {
 		_, err := io.Copy(io.Discard, stream)
