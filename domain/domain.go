@@ -1,9 +1,12 @@
 // Package domain holds Eventdesk's business rules, free of infrastructure.
 //
 // The root package has what every aggregate shares: the Error type and its
-// kinds, the Event interface, and the Actor, Source and Change that every
-// recorded change carries so that an audit trail can say who did what,
-// through which channel, and when. Aggregates live in subpackages (ticket).
+// kinds, the Event interface, Root (the loaded version and the events
+// recorded since, which every aggregate embeds), and the Actor, Source and
+// Change that every recorded change carries so that an audit trail can say
+// who did what, through which channel, and when. Aggregates live in
+// subpackages (ticket, form, videoroom, agent, group, tenant); catalog knows
+// all of their codecs.
 //
 // Nothing under domain imports anything but the standard library, reads the
 // clock or does I/O: time is passed in, and stores, HTTP and logging live in

@@ -35,10 +35,7 @@ type (
 // pending.
 func New(c CreateAgent, at time.Time) (*Agent, error) {
 	ch, err := domain.NewChange(c.By, c.Source, at)
-	var errs []error
-	if err != nil {
-		errs = append(errs, err)
-	}
+	errs := []error{err} // domain.Join drops nil
 	if !domain.ValidUUID(c.ID) {
 		errs = append(errs, ErrInvalidField.At("id").Withf("id must be a lower-case UUID"))
 	}

@@ -20,10 +20,7 @@ type CreateGroup struct {
 // New decides CreateGroup and returns the group with GroupCreated pending.
 func New(c CreateGroup, at time.Time) (*Group, error) {
 	ch, err := domain.NewChange(c.By, c.Source, at)
-	var errs []error
-	if err != nil {
-		errs = append(errs, err)
-	}
+	errs := []error{err} // domain.Join drops nil
 	if !domain.ValidUUID(c.ID) {
 		errs = append(errs, ErrInvalidField.At("id").Withf("id must be a lower-case UUID"))
 	}
