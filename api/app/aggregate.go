@@ -301,16 +301,9 @@ func (r *repository[A]) runKeyed(ctx context.Context, stream eventstore.StreamRe
 			if retry() {
 				continue
 			}
+			// (Never our own earlier run: the store answers an append whose
+			// ids it holds as a duplicate, below, not as a conflict.)
 			if m.IfVersion != nil {
-				if m.Idempotency != "" {
-					// Perhaps our own earlier run moved the version.
-					if h, err = r.read(ctx, stream); err != nil {
-						return outcome[A]{}, err
-					}
-					if at, ok := h.landed(m); ok {
-						return r.replay(h, at), nil
-					}
-				}
 				return outcome[A]{}, domain.PreconditionFailedf("%s was changed concurrently; reload it", stream.Type)
 			}
 			if attempt++; attempt < maxCommandAttempts {
