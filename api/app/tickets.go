@@ -9,6 +9,14 @@
 // memory; a command decided on such a copy counts only if its append at
 // the copy's version succeeds, so the copy saves a read per command and
 // never changes an answer, on one node or many.
+//
+// Surfaces call named commands with typed results (Tickets.Create, Patch,
+// LogHistory, AddActivity, …; Forms, VideoRooms, Agents, Groups), never
+// the domain directly; NewServices builds them all. A command whose
+// Meta.Idempotency is set derives every id it chooses from it
+// (idempotency.go), so a retry after a crash finds what the first attempt
+// stored and answers it, or writes exactly once. Agents.Authenticate turns
+// a bearer token (tenant API key or agent token) into a Principal.
 package app
 
 import (
