@@ -14,8 +14,9 @@ import (
 	"github.com/lib/pq"
 )
 
-// numbers allocates each tenant's readable ticket numbers from a sequence
-// of its own. A sequence hands out numbers without locks, so concurrent
+// numbers allocates each tenant's readable numbers of one kind (ticket
+// numbers; the n of customer codes PID-n, CID-n, LID-n) from a sequence of
+// its own. A sequence hands out numbers without locks, so concurrent
 // creates in one tenant never queue behind each other (a counter stream or
 // row would serialise them on every commit). The cost is the usual one of
 // sequences: a create that fails after taking a number leaves a gap.
@@ -36,6 +37,7 @@ import (
 // nodes may interleave out of creation order by at most a few.
 type numbers struct {
 	db      *sql.DB
+	prefix  string    // of the sequences' names, e.g. "ticket_number_"
 	nextval *sql.Stmt // numbersSQL, prepared; nil: run unprepared
 	tenants sync.Map  // tenant -> *tenantNumbers
 }
@@ -47,8 +49,10 @@ const numbersSQL = `SELECT nextval($1::regclass) FROM generate_series(1, $2::int
 // none of their contexts.
 const fetchTimeout = 10 * time.Second
 
-func newNumbers(db *sql.DB) *numbers {
-	n := &numbers{db: db}
+// newNumbers allocates from the sequences named prefix + a digest of the
+// tenant id. The prefix is persisted: a new one starts numbering over.
+func newNumbers(db *sql.DB, prefix string) *numbers {
+	n := &numbers{db: db, prefix: prefix}
 	n.nextval, _ = db.Prepare(numbersSQL)
 	return n
 }
@@ -74,15 +78,15 @@ type numberResult struct {
 	err error
 }
 
-func sequenceName(tenant string) string {
+func sequenceName(prefix, tenant string) string {
 	h := sha256.Sum256([]byte(tenant))
-	return "ticket_number_" + hex.EncodeToString(h[:16])
+	return prefix + hex.EncodeToString(h[:16])
 }
 
-// next returns the tenant's next ticket number, creating its sequence on
+// next returns the tenant's next number, creating its sequence on
 // first use.
 func (n *numbers) next(ctx context.Context, tenant string) (int64, error) {
-	v, _ := n.tenants.LoadOrStore(tenant, &tenantNumbers{sequence: pq.QuoteIdentifier(sequenceName(tenant))})
+	v, _ := n.tenants.LoadOrStore(tenant, &tenantNumbers{sequence: pq.QuoteIdentifier(sequenceName(n.prefix, tenant))})
 	t := v.(*tenantNumbers)
 	t.mu.Lock()
 	t.asked++
@@ -164,7 +168,7 @@ func (n *numbers) take(ctx context.Context, t *tenantNumbers, k int) ([]int64, e
 			var pqErr *pq.Error
 			// Two nodes raced past IF NOT EXISTS; the sequence exists.
 			if !errors.As(err, &pqErr) || pqErr.Code != "23505" {
-				return nil, fmt.Errorf("ticket number sequence: %w", err)
+				return nil, fmt.Errorf("number sequence %s: %w", t.sequence, err)
 			}
 		}
 		t.created = true // only fetch, which runs alone per tenant, touches it
@@ -177,7 +181,7 @@ func (n *numbers) take(ctx context.Context, t *tenantNumbers, k int) ([]int64, e
 		rows, err = n.db.QueryContext(ctx, numbersSQL, t.sequence, k)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("next ticket numbers: %w", err)
+		return nil, fmt.Errorf("next numbers of %s: %w", t.sequence, err)
 	}
 	defer rows.Close()
 	got := make([]int64, 0, k)
@@ -189,10 +193,10 @@ func (n *numbers) take(ctx context.Context, t *tenantNumbers, k int) ([]int64, e
 		got = append(got, v)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("next ticket numbers: %w", err)
+		return nil, fmt.Errorf("next numbers of %s: %w", t.sequence, err)
 	}
 	if len(got) != k {
-		return nil, fmt.Errorf("next ticket numbers: got %d of %d", len(got), k)
+		return nil, fmt.Errorf("next numbers of %s: got %d of %d", t.sequence, len(got), k)
 	}
 	slices.Sort(got)
 	return got, nil

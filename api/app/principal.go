@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -199,4 +200,24 @@ func (t *tokens) resolve(ctx context.Context, token string, now time.Time) (tena
 		}
 	}
 	return tenantID, agentID, tokenID, nil
+}
+
+// Viewer returns who p reads as, for permits: an admin (the API key or an
+// admin agent) sees everything; any other agent sees what its permits and
+// the groups it belongs to allow.
+func (s *Groups) Viewer(ctx context.Context, p Principal) (domain.Viewer, error) {
+	if p.Admin() {
+		return domain.Viewer{Admin: true}, nil
+	}
+	groups, err := s.List(ctx, p.Tenant.ID)
+	if err != nil {
+		return domain.Viewer{}, err
+	}
+	v := domain.Viewer{Agent: p.Agent.ID}
+	for _, g := range groups {
+		if slices.Contains(g.Members, p.Agent.ID) {
+			v.Groups = append(v.Groups, g.ID)
+		}
+	}
+	return v, nil
 }

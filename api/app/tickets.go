@@ -88,7 +88,7 @@ func NewTickets(store eventstore.Store, db *sql.DB, now func() time.Time) *Ticke
 		now = time.Now
 	}
 	return &Tickets{store: store, tickets: newRepository(ticketKind, store), configs: newRepository(configKind, store),
-		numbers: newNumbers(db), now: now}
+		numbers: newNumbers(db, "ticket_number_"), now: now}
 }
 
 // Create opens a ticket: it allocates the tenant's next number, lets the

@@ -1,0 +1,45 @@
+package app
+
+import (
+	"strings"
+
+	"github.com/nyaruka/phonenumbers"
+
+	"github.com/eventdesk/eventdesk/domain/customer"
+)
+
+// NormalizePhone returns the form a phone number is matched by: E.164
+// ("+84905000001") when libphonenumber parses raw as a valid number — in
+// region (ISO 3166 alpha-2, "" for none) unless raw starts with "+" — and
+// otherwise raw's digits alone (a leading "+" kept). A number that does not
+// parse is never refused: it is kept as written and matched by its digits.
+func NormalizePhone(raw, region string) string {
+	raw = strings.TrimSpace(raw)
+	if n, err := phonenumbers.Parse(raw, strings.ToUpper(region)); err == nil && phonenumbers.IsValidNumber(n) {
+		return phonenumbers.Format(n, phonenumbers.E164)
+	}
+	var b strings.Builder
+	for i, r := range raw {
+		if r >= '0' && r <= '9' || r == '+' && i == 0 {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// normalizePhones sets the Normalized form of every phone of p that lacks
+// one, parsing in region.
+func normalizePhones(p *customer.Profile, region string) {
+	for i := range p.Phones {
+		if p.Phones[i].Normalized == "" {
+			p.Phones[i].Normalized = NormalizePhone(p.Phones[i].Value, region)
+		}
+	}
+}
+
+// SupportedRegion reports whether libphonenumber knows region (an upper-case
+// ISO 3166 alpha-2 code) as a phone region.
+func SupportedRegion(region string) bool {
+	_, ok := phonenumbers.GetSupportedRegions()[region]
+	return ok
+}
