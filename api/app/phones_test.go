@@ -18,7 +18,7 @@ func TestNormalizePhone(t *testing.T) {
 		{"01234567890", "VN", "01234567890"},     // no longer a valid Vietnamese number: digits
 		{"0905000001", "", "0905000001"},         // no region: digits
 		{"call me: 12-34", "VN", "1234"},         // not a number at all: digits
-		{"+1 (800) FLOWERS", "", "+1800"},        // letters dropped, not refused
+		{"+1 (800) FLOWERS", "", "+18003569377"}, // vanity letters dial as digits
 	}
 	for _, tt := range tests {
 		if got := app.NormalizePhone(tt.raw, tt.region); got != tt.want {
