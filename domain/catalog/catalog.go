@@ -14,9 +14,12 @@ import (
 
 	"github.com/eventdesk/eventdesk/domain"
 	"github.com/eventdesk/eventdesk/domain/agent"
+	"github.com/eventdesk/eventdesk/domain/crm"
+	"github.com/eventdesk/eventdesk/domain/deal"
 	"github.com/eventdesk/eventdesk/domain/form"
 	"github.com/eventdesk/eventdesk/domain/group"
 	"github.com/eventdesk/eventdesk/domain/identity"
+	"github.com/eventdesk/eventdesk/domain/pipeline"
 	"github.com/eventdesk/eventdesk/domain/tenant"
 	"github.com/eventdesk/eventdesk/domain/ticket"
 	"github.com/eventdesk/eventdesk/domain/videoroom"
@@ -73,7 +76,8 @@ func (c *Catalog) Upcast(eventType string, version int, data json.RawMessage) (i
 
 // events is the catalog of every event type Eventdesk stores.
 var events = New(ticket.Codec(), form.Codec(), form.IndexCodec(), videoroom.Codec(), tenant.Codec(),
-	agent.Codec(), agent.IndexCodec(), group.Codec(), group.IndexCodec(), identity.Codec())
+	agent.Codec(), agent.IndexCodec(), group.Codec(), group.IndexCodec(),
+	crm.Codec(), pipeline.Codec(), pipeline.IndexCodec(), deal.Codec(), deal.IndexCodec(), identity.Codec())
 
 // Events returns the catalog of every event type Eventdesk stores.
 func Events() *Catalog { return events }
