@@ -21,13 +21,16 @@ type Config struct {
 // store and one database. cmd and the test harness (api/apitest) both build
 // them with NewServices, so tests run exactly what production wires.
 type Services struct {
-	Tickets *Tickets
-	Tenants *Tenants
-	Files   *Files
-	Forms   *Forms
-	Rooms   *VideoRooms
-	Agents  *Agents
-	Groups  *Groups
+	Tickets   *Tickets
+	Tenants   *Tenants
+	Files     *Files
+	Forms     *Forms
+	Rooms     *VideoRooms
+	Agents    *Agents
+	Groups    *Groups
+	CRM       *CRM
+	Pipelines *Pipelines
+	Deals     *Deals
 }
 
 // NewServices wires every application service over store; db holds what
@@ -44,5 +47,8 @@ func NewServices(store eventstore.Store, db *sql.DB, cfg Config) *Services {
 	s.Rooms = NewVideoRooms(store, s.Tickets, s.Tenants, now)
 	s.Agents = NewAgents(store, s.Tenants, now)
 	s.Groups = NewGroups(store, s.Agents, now)
+	s.CRM = NewCRM(store, now)
+	s.Pipelines = NewPipelines(store, now)
+	s.Deals = NewDeals(store, s.CRM, s.Pipelines, s.Agents, s.Groups, now)
 	return s
 }

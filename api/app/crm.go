@@ -1,0 +1,69 @@
+package app
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	crmconfig "github.com/eventdesk/eventdesk/domain/crm"
+	"github.com/eventdesk/eventdesk/eventstore"
+)
+
+var crmKind = kind[*crmconfig.Config]{encode: crmconfig.Encode, decode: crmconfig.Decode, rehydrate: crmconfig.Rehydrate}
+
+// CRM runs the commands of a tenant's CRM configuration: its default phone
+// region, deal categories and packages, and custom field definitions (one
+// stream per tenant, crmconfig.StreamType/crmconfig.StreamID).
+type CRM struct {
+	configs *repository[*crmconfig.Config]
+	now     func() time.Time
+}
+
+// NewCRM returns the CRM configuration service.
+func NewCRM(store eventstore.Store, now func() time.Time) *CRM {
+	if now == nil {
+		now = time.Now
+	}
+	return &CRM{configs: newRepository(crmKind, store), now: now}
+}
+
+func crmStream(tenant string) eventstore.StreamRef {
+	return eventstore.StreamRef{TenantID: tenant, Type: crmconfig.StreamType, ID: crmconfig.StreamID}
+}
+
+// Get returns tenant's CRM configuration (the default one if never set)
+// and the position of its last change.
+func (s *CRM) Get(ctx context.Context, tenant string) (crmconfig.Snapshot, eventstore.Position, error) {
+	c, pos, err := s.configs.load(ctx, crmStream(tenant))
+	if err != nil {
+		return crmconfig.Snapshot{}, eventstore.Position{}, err
+	}
+	return c.Snapshot(), pos, nil
+}
+
+// SetConfig replaces the region and the deal category and package lists.
+// The region must be one libphonenumber supports (crmconfig.ErrInvalidRegion).
+// With m.IfVersion the configuration must be at that version.
+func (s *CRM) SetConfig(ctx context.Context, tenant string, c crmconfig.SetConfig, m Meta) (crmconfig.Snapshot, eventstore.Position, error) {
+	if r := strings.ToUpper(strings.TrimSpace(c.Region)); r != "" && crmconfig.ValidRegion(r) && !SupportedRegion(r) {
+		return crmconfig.Snapshot{}, eventstore.Position{}, crmconfig.ErrInvalidRegion.At("region").Withf("region %q is not a phone region libphonenumber supports", c.Region)
+	}
+	o, err := s.configs.run(ctx, crmStream(tenant), s.now, m, func(cfg *crmconfig.Config, at time.Time) error {
+		return cfg.Set(c, m.By, m.Source, at)
+	})
+	if err != nil {
+		return crmconfig.Snapshot{}, eventstore.Position{}, err
+	}
+	return o.agg.Snapshot(), o.pos, nil
+}
+
+// SetCustomFields replaces every custom field definition of the tenant.
+func (s *CRM) SetCustomFields(ctx context.Context, tenant string, defs []crmconfig.FieldDef, m Meta) (crmconfig.Snapshot, eventstore.Position, error) {
+	o, err := s.configs.run(ctx, crmStream(tenant), s.now, m, func(cfg *crmconfig.Config, at time.Time) error {
+		return cfg.SetCustomFields(defs, m.By, m.Source, at)
+	})
+	if err != nil {
+		return crmconfig.Snapshot{}, eventstore.Position{}, err
+	}
+	return o.agg.Snapshot(), o.pos, nil
+}
