@@ -138,12 +138,22 @@ func (s *Deals) checkRefs(ctx context.Context, tenant string, owners *deal.Owner
 
 // Create creates a deal in tenant. Its id is chosen here (derived from
 // m.Idempotency when set). Its owner defaults to the acting agent (an
-// agent token's writes). The stage may be named instead of given by id.
+// agent token's writes), its pipeline to the tenant's first one. The stage
+// may be named instead of given by id.
 // An external id another deal has is deal.ErrExternalIDTaken.
 func (s *Deals) Create(ctx context.Context, tenant string, c deal.CreateDeal, m Meta) (deal.Snapshot, eventstore.Position, error) {
 	c.ID, c.By, c.Source = m.derivedID("deal"), m.By, m.Source
 	if c.Owner == "" && m.By.Kind == domain.ActorAgent && domain.ValidUUID(m.By.ID) {
 		c.Owner = m.By.ID
+	}
+	if c.Pipeline == "" { // the tenant's first pipeline, if any
+		ids, err := pipelineIndex.list(ctx, s.store, tenant)
+		if err != nil {
+			return deal.Snapshot{}, eventstore.Position{}, err
+		}
+		if len(ids) > 0 {
+			c.Pipeline = ids[0]
+		}
 	}
 	dc, err := s.dealContext(ctx, tenant, c.Pipeline)
 	if err != nil {
@@ -328,31 +338,32 @@ func (s *Deals) Update(ctx context.Context, tenant, id string, u deal.UpdateDeal
 	return o.agg.Snapshot(), o.pos, nil
 }
 
-// AddNote adds a note to a deal; its id is chosen here (derived from
-// m.Idempotency when set) and its owner defaults to the acting agent.
-func (s *Deals) AddNote(ctx context.Context, tenant, id string, n deal.AddNote, m Meta) (deal.Note, eventstore.Position, error) {
+// AddNote adds a note to a deal and returns it with the deal after it; its
+// id is chosen here (derived from m.Idempotency when set) and its owner
+// defaults to the acting agent.
+func (s *Deals) AddNote(ctx context.Context, tenant, id string, n deal.AddNote, m Meta) (deal.Note, deal.Snapshot, eventstore.Position, error) {
 	if !domain.ValidUUID(id) {
-		return deal.Note{}, eventstore.Position{}, deal.ErrNotFound
+		return deal.Note{}, deal.Snapshot{}, eventstore.Position{}, deal.ErrNotFound
 	}
 	n.ID = m.derivedID("note")
 	if n.Owner == "" && m.By.Kind == domain.ActorAgent && domain.ValidUUID(m.By.ID) {
 		n.Owner = m.By.ID
 	}
 	if err := s.checkRefs(ctx, tenant, nil, &n.Permit, &n.Owner); err != nil {
-		return deal.Note{}, eventstore.Position{}, err
+		return deal.Note{}, deal.Snapshot{}, eventstore.Position{}, err
 	}
 	o, err := s.deals.run(ctx, dealStream(tenant, id), s.now, m, func(d *deal.Deal, at time.Time) error {
 		return d.AddNote(n, m.By, m.Source, at)
 	})
 	if err != nil {
-		return deal.Note{}, eventstore.Position{}, err
+		return deal.Note{}, deal.Snapshot{}, eventstore.Position{}, err
 	}
 	for _, x := range o.agg.Notes() {
 		if x.ID == n.ID {
-			return x, o.pos, nil
+			return x, o.agg.Snapshot(), o.pos, nil
 		}
 	}
-	return deal.Note{}, eventstore.Position{}, fmt.Errorf("deal %s: note %s not found after adding it", id, n.ID)
+	return deal.Note{}, deal.Snapshot{}, eventstore.Position{}, fmt.Errorf("deal %s: note %s not found after adding it", id, n.ID)
 }
 
 // Get returns a deal of tenant and the position of its last event; an

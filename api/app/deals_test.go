@@ -161,11 +161,11 @@ func TestDeals(t *testing.T) {
 
 	// Notes.
 	asAna.Idempotency = "n1"
-	n, _, err := s.Deals.AddNote(ctx, acme.ID, d.ID, deal.AddNote{Body: "Called", Permit: domain.Permit{Kind: domain.PermitOwnerGroup, Group: billing.ID}}, asAna)
+	n, _, _, err := s.Deals.AddNote(ctx, acme.ID, d.ID, deal.AddNote{Body: "Called", Permit: domain.Permit{Kind: domain.PermitOwnerGroup, Group: billing.ID}}, asAna)
 	if err != nil || n.Owner != ana.ID || n.Body != "Called" {
 		t.Fatalf("AddNote() = %+v, %v", n, err)
 	}
-	_, _, err = s.Deals.AddNote(ctx, acme.ID, d.ID, deal.AddNote{Body: "x", Permit: domain.Permit{Kind: domain.PermitOwnerGroup, Group: ana.ID}}, byAPI)
+	_, _, _, err = s.Deals.AddNote(ctx, acme.ID, d.ID, deal.AddNote{Body: "x", Permit: domain.Permit{Kind: domain.PermitOwnerGroup, Group: ana.ID}}, byAPI)
 	domaintest.CheckErr(t, err, deal.ErrInvalidField.At("permit.group"))
 	if _, notes, err := s.Deals.Notes(ctx, acme.ID, d.ID); err != nil || len(notes) != 1 {
 		t.Errorf("Notes() = %v, %v; want 1", notes, err)

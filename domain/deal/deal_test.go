@@ -124,19 +124,25 @@ func TestDeal_Commands(t *testing.T) {
 			func(d *deal.Deal) error {
 				return d.Update(deal.UpdateDeal{Custom: map[string]json.RawMessage{"Tier": json.RawMessage(`null`)}}, ctx, by, api, domaintest.Noon)
 			}, []domain.Event{deal.DealUpdated{Change: now, Custom: &map[string]json.RawMessage{}}}, nil},
-		{"update missing", nil, func(d *deal.Deal) error { return d.Update(deal.UpdateDeal{Name: ptr("x")}, ctx, by, api, domaintest.Noon) }, nil, deal.ErrNotFound},
+		{"update missing", nil, func(d *deal.Deal) error {
+			return d.Update(deal.UpdateDeal{Name: ptr("x")}, ctx, by, api, domaintest.Noon)
+		}, nil, deal.ErrNotFound},
 		{"note", []domain.Event{created}, func(d *deal.Deal) error {
 			return d.AddNote(deal.AddNote{ID: note, Body: "Called them", Owner: ana, Tag: " webhook ", Channel: "Kite Chat"}, by, api, domaintest.Noon)
 		}, []domain.Event{deal.NoteAdded{Change: now, NoteID: note, Body: "Called them", Owner: ana, Permit: domain.Permit{Kind: domain.PermitEverybody}, Tag: "webhook", Channel: "Kite Chat"}}, nil},
 		{"same note again", []domain.Event{created, deal.NoteAdded{Change: t0, NoteID: note, Body: "x", Permit: domain.Permit{Kind: domain.PermitEverybody}}}, func(d *deal.Deal) error {
 			return d.AddNote(deal.AddNote{ID: note, Body: "x"}, by, api, domaintest.Noon)
 		}, nil, nil},
-		{"empty note", []domain.Event{created}, func(d *deal.Deal) error { return d.AddNote(deal.AddNote{ID: note, Body: " "}, by, api, domaintest.Noon) },
+		{"empty note", []domain.Event{created}, func(d *deal.Deal) error {
+			return d.AddNote(deal.AddNote{ID: note, Body: " "}, by, api, domaintest.Noon)
+		},
 			nil, deal.ErrInvalidField.At("body")},
 		{"note bad permit", []domain.Event{created}, func(d *deal.Deal) error {
 			return d.AddNote(deal.AddNote{ID: note, Body: "x", Permit: domain.Permit{Kind: domain.PermitOwnerAgents}}, by, api, domaintest.Noon)
 		}, nil, domain.ErrInvalidPermit.At("permit.agents")},
-		{"note on none", nil, func(d *deal.Deal) error { return d.AddNote(deal.AddNote{ID: note, Body: "x"}, by, api, domaintest.Noon) }, nil, deal.ErrNotFound},
+		{"note on none", nil, func(d *deal.Deal) error {
+			return d.AddNote(deal.AddNote{ID: note, Body: "x"}, by, api, domaintest.Noon)
+		}, nil, deal.ErrNotFound},
 	}
 	domaintest.Run(t, tests, deal.Codec(), deal.Rehydrate, deal.Evolve)
 }
