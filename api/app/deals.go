@@ -136,6 +136,21 @@ func (s *Deals) checkRefs(ctx context.Context, tenant string, owners *deal.Owner
 	return domain.Join(errs...)
 }
 
+// invalidTogether returns decided, the outcome of a domain decision, joined
+// with what refs finds when both are Invalid (or either is nil), so that a
+// 422 lists every bad field; any other failure is returned alone, refs
+// then unchecked.
+func invalidTogether(decided error, refs func() error) error {
+	if decided != nil && domain.KindOf(decided) != domain.Invalid {
+		return decided
+	}
+	r := refs()
+	if r != nil && domain.KindOf(r) != domain.Invalid {
+		return r
+	}
+	return domain.Join(decided, r)
+}
+
 // Create creates a deal in tenant. Its id is chosen here (derived from
 // m.Idempotency when set). Its owner defaults to the acting agent (an
 // agent token's writes), its pipeline to the tenant's first one. The stage
@@ -161,10 +176,7 @@ func (s *Deals) Create(ctx context.Context, tenant string, c deal.CreateDeal, m 
 	}
 	c.Stage = stageByName(dc.Pipeline, c.Stage)
 	d, err := deal.New(c, dc, s.now())
-	if err != nil {
-		return deal.Snapshot{}, eventstore.Position{}, err
-	}
-	if err := s.checkRefs(ctx, tenant, &c.Owners, &c.Permit, &c.Owner); err != nil {
+	if err := invalidTogether(err, func() error { return s.checkRefs(ctx, tenant, &c.Owners, &c.Permit, &c.Owner) }); err != nil {
 		return deal.Snapshot{}, eventstore.Position{}, err
 	}
 	key := ""
@@ -310,11 +322,11 @@ func (s *Deals) change(ctx context.Context, tenant, id string, m Meta, decide fu
 // it; a stage may be named). With m.IfVersion the deal must be at that
 // version. An unknown deal is deal.ErrNotFound.
 func (s *Deals) Update(ctx context.Context, tenant, id string, u deal.UpdateDeal, m Meta) (deal.Snapshot, eventstore.Position, error) {
-	cur, _, err := s.Get(ctx, tenant, id)
+	was, _, err := s.Get(ctx, tenant, id)
 	if err != nil {
 		return deal.Snapshot{}, eventstore.Position{}, err
 	}
-	pipelineID := cur.Pipeline
+	pipelineID := was.Pipeline
 	if u.Pipeline != nil {
 		pipelineID = *u.Pipeline
 	}
@@ -326,7 +338,14 @@ func (s *Deals) Update(ctx context.Context, tenant, id string, u deal.UpdateDeal
 		st := stageByName(dc.Pipeline, *u.Stage)
 		u.Stage = &st
 	}
-	if err := s.checkRefs(ctx, tenant, u.Owners, u.Permit, u.Owner); err != nil {
+	// Decide once on what was read, to answer every bad field at once (the
+	// input's and the references'); the append below decides again.
+	cur, _, err := s.load(ctx, tenant, id)
+	if err != nil {
+		return deal.Snapshot{}, eventstore.Position{}, err
+	}
+	err = cur.Update(u, dc, m.By, m.Source, s.now())
+	if err := invalidTogether(err, func() error { return s.checkRefs(ctx, tenant, u.Owners, u.Permit, u.Owner) }); err != nil {
 		return deal.Snapshot{}, eventstore.Position{}, err
 	}
 	o, err := s.change(ctx, tenant, id, m, func(d *deal.Deal, at time.Time) error {
@@ -349,7 +368,12 @@ func (s *Deals) AddNote(ctx context.Context, tenant, id string, n deal.AddNote, 
 	if n.Owner == "" && m.By.Kind == domain.ActorAgent && domain.ValidUUID(m.By.ID) {
 		n.Owner = m.By.ID
 	}
-	if err := s.checkRefs(ctx, tenant, nil, &n.Permit, &n.Owner); err != nil {
+	cur, _, err := s.load(ctx, tenant, id)
+	if err != nil {
+		return deal.Note{}, deal.Snapshot{}, eventstore.Position{}, err
+	}
+	err = cur.AddNote(n, m.By, m.Source, s.now()) // every bad field at once; decided again below
+	if err := invalidTogether(err, func() error { return s.checkRefs(ctx, tenant, nil, &n.Permit, &n.Owner) }); err != nil {
 		return deal.Note{}, deal.Snapshot{}, eventstore.Position{}, err
 	}
 	o, err := s.deals.run(ctx, dealStream(tenant, id), s.now, m, func(d *deal.Deal, at time.Time) error {

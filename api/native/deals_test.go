@@ -165,9 +165,9 @@ func conformCRM(t *testing.T, e *env, c *checker) {
 		"close_date": "soon", "pipeline": plID, "custom": map[string]any{"Budget": "lots", "Colour": "red"}}).
 		problem(t, http.StatusUnprocessableEntity, "validation_failed")
 	wantFields(p, "stage", "value", "currency", "category", "close_date", "custom.Budget", "custom.Colour")
-	p = c.do(t, e, e.a, "POST", "/v1/deals", map[string]any{"name": "X", "stage": "Lead", "owners": map[string]any{"agents": []string{unknown}, "groups": []string{anaID}}}).
-		problem(t, http.StatusUnprocessableEntity, "validation_failed")
-	wantFields(p, "owners.agents[0]", "owners.groups[0]")
+	p = c.do(t, e, e.a, "POST", "/v1/deals", map[string]any{"name": "X", "stage": "Lead", "value": "1", "currency": "ABC",
+		"owners": map[string]any{"agents": []string{unknown}, "groups": []string{anaID}}}).problem(t, http.StatusUnprocessableEntity, "validation_failed")
+	wantFields(p, "currency", "owners.agents[0]", "owners.groups[0]")
 	p = c.doBad(t, e, e.a, "POST", "/v1/deals", `{"name": 5, "stage": true, "value": {}}`).problem(t, http.StatusUnprocessableEntity, "validation_failed")
 	wantFields(p, "name", "stage")
 	c.do(t, e, e.b, "POST", "/v1/deals", map[string]any{"name": "X", "stage": "Lead", "pipeline": plID}).problem(t, http.StatusUnprocessableEntity, "validation_failed")
