@@ -173,6 +173,18 @@ func TestDeals(t *testing.T) {
 	if list, err := s.Deals.List(ctx, acme.ID); err != nil || len(list) != 1 {
 		t.Errorf("List() = %v, %v; want 1", list, err)
 	}
+	// A stage removed while a deal is in it: the deal keeps the stage's id
+	// and can still be changed; moving it needs a stage the pipeline has.
+	only := []pipeline.Stage{{Name: "Lead"}}
+	if _, _, err := s.Pipelines.Update(ctx, acme.ID, p.ID, PipelineChange{Stages: &only}, byAPI); err != nil {
+		t.Fatal(err)
+	}
+	renamed := "Booking 4"
+	if got, _, err := s.Deals.Update(ctx, acme.ID, d.ID, deal.UpdateDeal{Name: &renamed}, byAPI); err != nil || got.Stage != p.Stages[1].ID {
+		t.Errorf("Update() in a removed stage = %+v, %v; want the stage kept", got, err)
+	}
+	_, _, err = s.Deals.Update(ctx, acme.ID, d.ID, deal.UpdateDeal{Stage: &won}, byAPI)
+	domaintest.CheckErr(t, err, deal.ErrUnknownStage.At("stage"))
 	if list, err := s.Deals.List(ctx, beta.ID); err != nil || len(list) != 0 {
 		t.Errorf("List(beta) = %v, %v; want none", list, err)
 	}
