@@ -108,6 +108,7 @@ func TestCheckCustom(t *testing.T) {
 		{"date day", `{"Start":"2019-07-08"}`, `{"Start":"2019-07-08"}`, nil},
 		{"date instant", `{"Start":"2019-07-08T00:00:00+07:00"}`, `{"Start":"2019-07-08T00:00:00+07:00"}`, nil},
 		{"date epoch ms", `{"Start":1482470382793}`, `{"Start":"2016-12-23T05:19:42.793Z"}`, nil},
+		{"date JavaScript", `{"Start":"Fri Jan 01 1993 00:00:00 GMT+0700 (ICT)"}`, `{"Start":"1993-01-01T00:00:00+07:00"}`, nil},
 		{"date bad", `{"Start":"someday"}`, ``, crm.ErrInvalidField.At("custom.Start")},
 		{"checkbox joined", `{"Pets":"Dog|cat|Dog"}`, `{"Pets":["Dog","Cat"]}`, nil},
 		{"checkbox array", `{"Pets":["Cat"]}`, `{"Pets":["Cat"]}`, nil},

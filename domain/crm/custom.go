@@ -126,7 +126,7 @@ func checkValue(d FieldDef, field string, raw json.RawMessage) (json.RawMessage,
 		}
 		day, err := NormalizeDate(in)
 		if err != nil {
-			return nil, wrong("a date (YYYY-MM-DD, ISO 8601, epoch milliseconds)")
+			return nil, wrong("a date (YYYY-MM-DD, ISO 8601, epoch milliseconds or JavaScript's Date.toString())")
 		}
 		return marshal(day), nil
 	case Select:

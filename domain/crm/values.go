@@ -1,9 +1,10 @@
 package crm
 
 import (
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/eventdesk/eventdesk/domain"
 )
 
 // ValidRegion reports whether code has the form of an ISO 3166 alpha-2
@@ -46,21 +47,17 @@ XBD XCD XCG XDR XOF XPD XPF XPT XSU XUA YER ZAR ZMW ZWG`
 	return m
 }()
 
-// NormalizeDate reads a date — "YYYY-MM-DD", RFC 3339 / ISO 8601, or epoch
-// milliseconds — and returns it as "YYYY-MM-DD" when it names a day only,
-// else as RFC 3339 (UTC offset kept).
+// NormalizeDate reads a date in any form domain.ParseDate reads —
+// "YYYY-MM-DD", ISO 8601 / RFC 3339, epoch milliseconds, JavaScript's
+// Date.toString() — and returns it as "YYYY-MM-DD" when it names a day
+// only, else as RFC 3339 in the offset it states.
 func NormalizeDate(s string) (string, error) {
-	s = strings.TrimSpace(s)
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
+	t, dateOnly, err := domain.ParseDate(s)
+	if err != nil {
+		return "", err
+	}
+	if dateOnly {
 		return t.Format(time.DateOnly), nil
 	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04:05Z0700", "2006-01-02 15:04:05"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.Format(time.RFC3339Nano), nil
-		}
-	}
-	if ms, err := strconv.ParseInt(s, 10, 64); err == nil && len(s) >= 9 {
-		return time.UnixMilli(ms).UTC().Format(time.RFC3339Nano), nil
-	}
-	return "", ErrInvalidField.Withf("%q is not a date", s)
+	return t.Format(time.RFC3339Nano), nil
 }

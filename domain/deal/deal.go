@@ -466,7 +466,7 @@ func normalize(x Details, ctx Context, newCustom map[string]json.RawMessage, pri
 	if x.CloseDate = strings.TrimSpace(x.CloseDate); x.CloseDate != "" {
 		day, err := crm.NormalizeDate(x.CloseDate)
 		if err != nil {
-			errs = append(errs, ErrInvalidField.At("close_date").Withf("close_date %q is not a date (YYYY-MM-DD, ISO 8601 or epoch milliseconds)", x.CloseDate))
+			errs = append(errs, ErrInvalidField.At("close_date").Withf("close_date %q is not a date (YYYY-MM-DD, ISO 8601, epoch milliseconds or JavaScript's Date.toString())", x.CloseDate))
 		}
 		x.CloseDate = day
 	}

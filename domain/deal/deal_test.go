@@ -71,6 +71,7 @@ func TestNew(t *testing.T) {
 		"bad category":      {bad(func(x *deal.Details) { x.Category = "Other" }), deal.ErrInvalidField.At("category")},
 		"bad package":       {bad(func(x *deal.Details) { x.Package = "Goi B" }), deal.ErrInvalidField.At("package")},
 		"bad close date":    {bad(func(x *deal.Details) { x.CloseDate = "soon" }), deal.ErrInvalidField.At("close_date")},
+		"JavaScript date":   {bad(func(x *deal.Details) { x.CloseDate = "Fri Jan 01 1993 00:00:00 GMT+0700 (ICT)" }), nil},
 		"bad owner id":      {bad(func(x *deal.Details) { x.Owners.Groups = []string{"Nhom 1"} }), deal.ErrInvalidField.At("owners.groups[0]")},
 		"bad customer":      {bad(func(x *deal.Details) { x.Customer = "LID-1" }), deal.ErrInvalidField.At("customer")},
 		"bad permit":        {bad(func(x *deal.Details) { x.Permit = domain.Permit{Kind: domain.PermitOwnerGroup} }), domain.ErrInvalidPermit.At("permit.group")},
