@@ -15,6 +15,7 @@ import (
 	"github.com/eventdesk/eventdesk/domain"
 	"github.com/eventdesk/eventdesk/domain/agent"
 	"github.com/eventdesk/eventdesk/domain/crm"
+	"github.com/eventdesk/eventdesk/domain/customer"
 	"github.com/eventdesk/eventdesk/domain/deal"
 	"github.com/eventdesk/eventdesk/domain/form"
 	"github.com/eventdesk/eventdesk/domain/group"
@@ -77,7 +78,7 @@ func (c *Catalog) Upcast(eventType string, version int, data json.RawMessage) (i
 // events is the catalog of every event type Eventdesk stores.
 var events = New(ticket.Codec(), form.Codec(), form.IndexCodec(), videoroom.Codec(), tenant.Codec(),
 	agent.Codec(), agent.IndexCodec(), group.Codec(), group.IndexCodec(),
-	crm.Codec(), pipeline.Codec(), pipeline.IndexCodec(), deal.Codec(), deal.IndexCodec(), identity.Codec())
+	crm.Codec(), pipeline.Codec(), pipeline.IndexCodec(), deal.Codec(), deal.IndexCodec(), identity.Codec(), customer.Codec())
 
 // Events returns the catalog of every event type Eventdesk stores.
 func Events() *Catalog { return events }
