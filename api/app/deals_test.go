@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"sync"
 	"testing"
 
 	"github.com/eventdesk/eventdesk/domain"
@@ -237,5 +238,42 @@ func TestDeals_Link(t *testing.T) {
 	}
 	if list, _ := s.Deals.List(ctx, acme.ID); len(list) != 1 {
 		t.Errorf("deals = %d, want 1: nothing of the failed create stored", len(list))
+	}
+}
+
+// TestDeals_ExternalIDUnderRace: 20 creates with one external id at once
+// make exactly one deal; every other answer names the taken id.
+func TestDeals_ExternalIDUnderRace(t *testing.T) {
+	s, _, acme, _ := dealsEnv(t)
+	ctx := context.Background()
+	if _, _, err := s.Pipelines.Create(ctx, acme.ID, pipeline.CreatePipeline{Name: "Sales", Stages: []pipeline.Stage{{Name: "Lead"}}}, byAPI); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var won, taken int
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _, err := s.Deals.Create(ctx, acme.ID, deal.CreateDeal{Details: deal.Details{ExternalID: "11358", Name: "Booking-ID1135", Stage: "Lead"}}, byAPI)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				won++
+			case errors.Is(err, deal.ErrExternalIDTaken):
+				taken++
+			default:
+				t.Errorf("Create() = %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if won != 1 || taken != 19 {
+		t.Errorf("won %d, taken %d; want 1 and 19", won, taken)
+	}
+	if list, _ := s.Deals.List(ctx, acme.ID); len(list) != 1 {
+		t.Errorf("deals = %d, want 1", len(list))
 	}
 }
