@@ -124,6 +124,13 @@ func (s *Server) routes() {
 	s.mux.Handle("PATCH /v1/deals/{id}", auth(s.idempotent(s.patchDeal)))
 	s.mux.Handle("POST /v1/deals/{id}/notes", auth(s.idempotent(s.addDealNote)))
 	s.mux.Handle("GET /v1/deals/{id}/notes", auth(s.listDealNotes))
+	s.mux.Handle("POST /v1/contacts", auth(s.idempotent(s.createContact)))
+	s.mux.Handle("GET /v1/contacts/{id}", auth(s.getContact))
+	s.mux.Handle("PATCH /v1/contacts/{id}", auth(s.idempotent(s.patchContact)))
+	s.mux.Handle("POST /v1/contacts/{id}/convert", auth(s.idempotent(s.convertContact)))
+	s.mux.Handle("POST /v1/contacts/{id}/merge", auth(s.idempotent(s.mergeContacts)))
+	s.mux.Handle("POST /v1/contacts/{id}/unmerge", auth(s.idempotent(s.unmergeContact)))
+	s.mux.Handle("POST /v1/contacts/{id}/notes", auth(s.idempotent(s.addContactNote)))
 	s.mux.Handle("GET /openapi.json", http.HandlerFunc(serveOpenAPI))
 	s.mux.Handle("/v1/", http.HandlerFunc(s.noRoute))
 }
