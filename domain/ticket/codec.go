@@ -9,7 +9,7 @@ var (
 		domain.EventKindOf[TicketUnassigned](), domain.EventKindOf[TicketCategorized](), domain.EventKindOf[TicketTagged](),
 		domain.EventKindOf[TicketUntagged](), domain.EventKindOf[CustomFieldsMerged](), domain.EventKindOf[HistoryLogged](),
 		domain.EventKindOf[ActivityAdded](), domain.EventKindOf[FeedbackSubmitted](), domain.EventKindOf[AttachmentAdded](),
-		domain.EventKindOf[ReferencesLinked](),
+		domain.EventKindOf[ReferencesLinked](), domain.EventKindOf[CustomerLinked](),
 	}
 	configKinds = []domain.EventKind{domain.EventKindOf[CategoriesSet](), domain.EventKindOf[StatusesSet](), domain.EventKindOf[PrioritiesSet]()}
 	// codec knows the events of both aggregates of this package.

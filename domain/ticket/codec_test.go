@@ -41,6 +41,8 @@ func samples() []domain.Event {
 		ticket.FeedbackSubmitted{Change: now, Rating: 4, Comment: "ok"},
 		ticket.AttachmentAdded{Change: now, Attachment: ticket.Attachment{Type: ticket.AssetFile, Value: "x", Display: "d", File: file}},
 		ticket.ReferencesLinked{Change: now, References: ticket.References{SupportTicketID: "9"}},
+		ticket.CustomerLinked{Change: now, CustomerID: entryID, Code: "PID-2", Via: &ticket.CustomerIdentity{Kind: "email", Value: "a@example.com"},
+			Previous: &ticket.CustomerRef{ID: entryID2, Code: "LID-1"}},
 		ticket.CategoriesSet{Change: now, Categories: testConfig().Categories},
 		ticket.StatusesSet{Change: now, Statuses: ticket.DefaultConfig().Statuses},
 		ticket.PrioritiesSet{Change: now, Priorities: ticket.DefaultConfig().Priorities},

@@ -184,6 +184,18 @@ type (
 		Source     domain.Source
 		References References
 	}
+
+	// LinkCustomer links the ticket to the CRM customer CustomerID (a
+	// lower-case UUID) whose readable code is Code, found by the identity
+	// Via (nil when the customer was named outright). A ticket has one
+	// customer; linking another replaces it.
+	LinkCustomer struct {
+		By         domain.Actor
+		Source     domain.Source
+		CustomerID string
+		Code       string
+		Via        *CustomerIdentity
+	}
 )
 
 // New decides CreateTicket against the tenant's configuration and returns
@@ -664,5 +676,45 @@ func (t *Ticket) LinkReferences(c LinkReferences, at time.Time) error {
 		return nil
 	}
 	t.record(ReferencesLinked{Change: ch, References: diff})
+	return nil
+}
+
+// LinkCustomer links the ticket to a CRM customer; it works on closed
+// tickets too (the link is bookkeeping, not a change of the conversation).
+// Linking the customer the ticket already has records nothing, whatever
+// Code and Via say, so that the process that links tickets may run the
+// command again after a crash.
+func (t *Ticket) LinkCustomer(c LinkCustomer, at time.Time) error {
+	ch, err := t.start(c.By, c.Source, at)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	if !domain.ValidUUID(c.CustomerID) {
+		errs = append(errs, ErrInvalidField.At("customer_id").Withf("customer_id %q is not a lower-case UUID", c.CustomerID))
+	}
+	code := strings.TrimSpace(c.Code)
+	errs = append(errs, checkText("code", code, MaxReferenceLength))
+	var via *CustomerIdentity
+	if c.Via != nil {
+		v := CustomerIdentity{Kind: strings.TrimSpace(c.Via.Kind), Value: strings.TrimSpace(c.Via.Value)}
+		if v.Kind == "" || v.Value == "" {
+			errs = append(errs, ErrInvalidField.At("via").Withf("via needs a kind and a value"))
+		}
+		errs = append(errs, checkText("via.kind", v.Kind, MaxReferenceLength), checkText("via.value", v.Value, MaxReferenceLength))
+		via = &v
+	}
+	if err := domain.Join(errs...); err != nil {
+		return err
+	}
+	if t.customer != nil && t.customer.ID == c.CustomerID {
+		return nil
+	}
+	var prev *CustomerRef
+	if t.customer != nil {
+		p := *t.customer
+		prev = &p
+	}
+	t.record(CustomerLinked{Change: ch, CustomerID: c.CustomerID, Code: code, Via: via, Previous: prev})
 	return nil
 }

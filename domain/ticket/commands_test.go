@@ -384,6 +384,53 @@ func TestTicket_LinkReferences(t *testing.T) {
 	})
 }
 
+func TestTicket_LinkCustomer(t *testing.T) {
+	const lead, contact = "44444444-4444-4444-8444-444444444444", "55555555-5555-4555-8555-555555555555"
+	byEmail := &ticket.CustomerIdentity{Kind: "email", Value: "cara@example.com"}
+	link := func(id, code string, via *ticket.CustomerIdentity) func(*ticket.Ticket) error {
+		return func(tk *ticket.Ticket) error {
+			return tk.LinkCustomer(ticket.LinkCustomer{By: agent, Source: api, CustomerID: id, Code: code, Via: via}, noon)
+		}
+	}
+	linked := ticket.CustomerLinked{Change: before, CustomerID: lead, Code: "LID-1", Via: byEmail}
+	run(t, []scenario{
+		{"first customer", given(created), link(lead, " LID-1 ", &ticket.CustomerIdentity{Kind: " email", Value: "cara@example.com "}),
+			given(ticket.CustomerLinked{Change: now, CustomerID: lead, Code: "LID-1", Via: byEmail}), nil},
+		{"named outright", given(created), link(lead, "LID-1", nil),
+			given(ticket.CustomerLinked{Change: now, CustomerID: lead, Code: "LID-1"}), nil},
+		{"same customer again: no event", given(created, linked), link(lead, "PID-9", nil), nil, nil},
+		{"another customer replaces it", given(created, linked), link(contact, "PID-2", nil),
+			given(ticket.CustomerLinked{Change: now, CustomerID: contact, Code: "PID-2", Previous: &ticket.CustomerRef{ID: lead, Code: "LID-1"}}), nil},
+		{"on a closed ticket", given(created, closed), link(lead, "LID-1", nil),
+			given(ticket.CustomerLinked{Change: now, CustomerID: lead, Code: "LID-1"}), nil},
+		{"bad customer id", given(created), link("LID-1", "LID-1", nil), nil, ticket.ErrInvalidField.At("customer_id")},
+		{"via without a value", given(created), link(lead, "LID-1", &ticket.CustomerIdentity{Kind: "email"}), nil, ticket.ErrInvalidField.At("via")},
+		{"code too long", given(created), link(lead, strings.Repeat("x", ticket.MaxReferenceLength+1), nil), nil, ticket.ErrInvalidField.At("code")},
+		{"no ticket", nil, link(lead, "LID-1", nil), nil, ticket.ErrNotFound},
+	})
+}
+
+func TestTicket_CustomerInSnapshot(t *testing.T) {
+	const lead, contact = "44444444-4444-4444-8444-444444444444", "55555555-5555-4555-8555-555555555555"
+	history := given(created)
+	tk := ticket.Rehydrate(history, int64(len(history)))
+	if got := tk.Snapshot().Customer; got != nil {
+		t.Fatalf("Customer before any link = %+v, want nil", got)
+	}
+	history = given(created, ticket.CustomerLinked{Change: before, CustomerID: lead, Code: "LID-1"},
+		ticket.CustomerLinked{Change: now, CustomerID: contact, Code: "PID-2"})
+	tk = ticket.Rehydrate(history, int64(len(history)))
+	want := &ticket.CustomerRef{ID: contact, Code: "PID-2"}
+	if got := tk.Snapshot().Customer; got == nil || *got != *want {
+		t.Fatalf("Customer = %+v, want %+v", got, want)
+	}
+	// Evolve keeps the link through events that do not touch it.
+	s := ticket.Evolve(tk.Snapshot(), ticket.TicketTagged{Change: now, Tags: []string{"x"}})
+	if s.Customer == nil || *s.Customer != *want {
+		t.Fatalf("Evolve(...).Customer = %+v, want %+v", s.Customer, want)
+	}
+}
+
 // TestCommands_CheckActorSourceAndTime runs every command with a bad actor,
 // a bad source and a zero time.
 func TestCommands_CheckActorSourceAndTime(t *testing.T) {
@@ -433,6 +480,9 @@ func TestCommands_CheckActorSourceAndTime(t *testing.T) {
 		},
 		"LinkReferences": func(tk *ticket.Ticket, by domain.Actor, src domain.Source, at time.Time) error {
 			return tk.LinkReferences(ticket.LinkReferences{By: by, Source: src, References: ticket.References{LeadID: "l"}}, at)
+		},
+		"LinkCustomer": func(tk *ticket.Ticket, by domain.Actor, src domain.Source, at time.Time) error {
+			return tk.LinkCustomer(ticket.LinkCustomer{By: by, Source: src, CustomerID: entryID2, Code: "LID-1"}, at)
 		},
 	}
 	for name, c := range commands {

@@ -42,6 +42,7 @@
 //	ticket.feedback_submitted    FeedbackSubmitted
 //	ticket.attachment_added      AttachmentAdded
 //	ticket.references_linked     ReferencesLinked
+//	ticket.customer_linked       CustomerLinked
 //	ticket_config.categories_set CategoriesSet
 //	ticket_config.statuses_set   StatusesSet
 //	ticket_config.priorities_set PrioritiesSet

@@ -156,6 +156,19 @@ type (
 		domain.Change
 		References References `json:"references"`
 	}
+
+	// CustomerLinked linked the ticket to the CRM customer CustomerID (its
+	// readable Code at the time: PID-n, CID-n or LID-n), found by the
+	// identity Via (nil when the customer was named outright, e.g. when an
+	// un-merge gave the ticket back to the customer it came from).
+	// Previous is the customer the ticket was linked to before, if any.
+	CustomerLinked struct {
+		domain.Change
+		CustomerID string            `json:"customer_id"`
+		Code       string            `json:"code,omitempty"`
+		Via        *CustomerIdentity `json:"via,omitempty"`
+		Previous   *CustomerRef      `json:"previous,omitempty"`
+	}
 )
 
 // EventType returns "ticket.created".
@@ -205,3 +218,6 @@ func (AttachmentAdded) EventType() string { return "ticket.attachment_added" }
 
 // EventType returns "ticket.references_linked".
 func (ReferencesLinked) EventType() string { return "ticket.references_linked" }
+
+// EventType returns "ticket.customer_linked".
+func (CustomerLinked) EventType() string { return "ticket.customer_linked" }

@@ -59,5 +59,9 @@ func fromSnapshot(s Snapshot) *Ticket {
 		f := *s.Feedback
 		t.feedback = &f
 	}
+	if s.Customer != nil {
+		c := *s.Customer
+		t.customer = &c
+	}
 	return t
 }

@@ -41,6 +41,7 @@ type Ticket struct {
 	subscribers                 []string
 	attachments                 []Attachment
 	refs                        References
+	customer                    *CustomerRef
 	userAgent                   string
 	form                        *FormResponse
 	integration                 map[string]json.RawMessage
@@ -72,26 +73,28 @@ func (t *Ticket) ID() string { return t.id }
 // Snapshot is a read-only copy of a ticket's state, for building command
 // responses. Read models have their own, richer views.
 type Snapshot struct {
-	ID                string                     `json:"id"`
-	TenantID          string                     `json:"tenant_id"`
-	Number            int64                      `json:"number"`
-	Key               string                     `json:"key"`
-	Title             string                     `json:"title"`
-	Description       string                     `json:"description"`
-	Category          string                     `json:"category,omitempty"`
-	SubCategory       string                     `json:"sub_category,omitempty"`
-	Priority          Priority                   `json:"priority"`
-	Status            string                     `json:"status"`
-	StatusKind        StatusKind                 `json:"status_kind"`
-	Source            domain.Source              `json:"source"`
-	Channel           string                     `json:"channel,omitempty"`
-	Tags              []string                   `json:"tags"`
-	Custom            map[string]json.RawMessage `json:"custom"`
-	CreatedBy         domain.Actor               `json:"created_by"`
-	Assignee          *domain.Actor              `json:"assignee"`
-	Subscribers       []string                   `json:"subscribers"`
-	Attachments       []Attachment               `json:"attachments"`
-	References        References                 `json:"references"`
+	ID          string                     `json:"id"`
+	TenantID    string                     `json:"tenant_id"`
+	Number      int64                      `json:"number"`
+	Key         string                     `json:"key"`
+	Title       string                     `json:"title"`
+	Description string                     `json:"description"`
+	Category    string                     `json:"category,omitempty"`
+	SubCategory string                     `json:"sub_category,omitempty"`
+	Priority    Priority                   `json:"priority"`
+	Status      string                     `json:"status"`
+	StatusKind  StatusKind                 `json:"status_kind"`
+	Source      domain.Source              `json:"source"`
+	Channel     string                     `json:"channel,omitempty"`
+	Tags        []string                   `json:"tags"`
+	Custom      map[string]json.RawMessage `json:"custom"`
+	CreatedBy   domain.Actor               `json:"created_by"`
+	Assignee    *domain.Actor              `json:"assignee"`
+	Subscribers []string                   `json:"subscribers"`
+	Attachments []Attachment               `json:"attachments"`
+	References  References                 `json:"references"`
+	// Customer is the CRM customer the ticket is linked to, if any.
+	Customer          *CustomerRef               `json:"customer,omitempty"`
 	UserAgent         string                     `json:"user_agent,omitempty"`
 	Form              *FormResponse              `json:"form,omitempty"`
 	Integration       map[string]json.RawMessage `json:"integration"`
@@ -145,6 +148,10 @@ func (t *Ticket) Snapshot() Snapshot {
 	if t.feedback != nil {
 		f := *t.feedback
 		s.Feedback = &f
+	}
+	if t.customer != nil {
+		c := *t.customer
+		s.Customer = &c
 	}
 	return s
 }
@@ -239,6 +246,8 @@ func (t *Ticket) apply(e domain.Event) {
 		t.addAttachment(e.Attachment)
 	case ReferencesLinked:
 		t.refs = mergeRefs(t.refs, e.References)
+	case CustomerLinked:
+		t.customer = &CustomerRef{ID: e.CustomerID, Code: e.Code}
 	}
 }
 

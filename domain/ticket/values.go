@@ -212,6 +212,22 @@ type References struct {
 	DeviceID string `json:"device_id,omitempty"`
 }
 
+// CustomerRef names the CRM customer a ticket is linked to: its id (a
+// lower-case UUID) and its readable code (PID-n, CID-n, LID-n) at the time
+// of the link. The ticket package knows customers only by these strings.
+type CustomerRef struct {
+	ID   string `json:"id"`
+	Code string `json:"code,omitempty"`
+}
+
+// CustomerIdentity is the identity a ticket's customer was found by: Kind
+// is "email", "phone", "passport", "contact_id" or "code" (the CRM's
+// identity kinds), Value its normalised value.
+type CustomerIdentity struct {
+	Kind  string `json:"kind"`
+	Value string `json:"value"`
+}
+
 // FormResponse is what a custom form submission put on the ticket it
 // created.
 type FormResponse struct {
