@@ -55,6 +55,7 @@ func NewServices(store eventstore.Store, db *sql.DB, cfg Config) *Services {
 	s.CRM = NewCRM(store, now)
 	s.Pipelines = NewPipelines(store, now)
 	s.Customers = NewCustomers(store, db, s.Agents, s.Groups, now)
+	s.Customers.relink = relinkTickets(s.Tickets, s.Customers)
 	s.Customers.Region = func(ctx context.Context, tenant string) (string, error) {
 		c, _, err := s.CRM.Get(ctx, tenant)
 		return c.Region, err
