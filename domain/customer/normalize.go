@@ -3,6 +3,7 @@ package customer
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -49,6 +50,14 @@ func (c *checker) text(field, s string, limit int) string {
 		c.bad(field, "must be UTF-8 text without NUL")
 	case len(s) > limit:
 		c.bad(field, "must be at most %d bytes", limit)
+	}
+	return s
+}
+
+// uuid trims s and checks it is empty or a lower-case UUID.
+func (c *checker) uuid(field, s string) string {
+	if s = strings.TrimSpace(s); s != "" && !domain.ValidUUID(s) {
+		c.bad(field, "must be a lower-case UUID")
 	}
 	return s
 }
@@ -103,11 +112,8 @@ func Normalize(p Profile) (Profile, error) {
 	p.Tags = c.list("tags", p.Tags, MaxTagLength)
 	p.Custom = c.custom(p.Custom)
 	p.ContactID = c.text("contact_id", p.ContactID, MaxRefLength)
-	for field, id := range map[string]*string{"account_id": &p.Account, "owner": &p.Owner} {
-		if *id = strings.TrimSpace(*id); *id != "" && !domain.ValidUUID(*id) {
-			c.bad(field, "must be a lower-case UUID")
-		}
-	}
+	p.Account = c.uuid("account_id", p.Account)
+	p.Owner = c.uuid("owner", p.Owner)
 	permit, err := p.Permit.Normalize("permit")
 	if err != nil {
 		c.errs = append(c.errs, err)
@@ -255,10 +261,11 @@ func (c *checker) custom(in map[string]json.RawMessage) map[string]json.RawMessa
 		return nil
 	}
 	out := make(map[string]json.RawMessage, len(in))
-	for name, v := range in {
+	for _, name := range slices.Sorted(maps.Keys(in)) { // errors in a stable order
+		v := in[name]
 		f := "custom." + name
 		n := strings.TrimSpace(name)
-		if n == "" || len(n) > MaxRefLength || !utf8.ValidString(n) {
+		if n == "" || len(n) > MaxRefLength || !utf8.ValidString(n) || strings.ContainsRune(n, 0) {
 			c.bad(f, "a custom field name must be 1..%d bytes of UTF-8", MaxRefLength)
 			continue
 		}
