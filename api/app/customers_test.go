@@ -10,8 +10,11 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/eventdesk/eventdesk/domain"
 	crmconfig "github.com/eventdesk/eventdesk/domain/crm"
 	"github.com/eventdesk/eventdesk/domain/customer"
+	"github.com/eventdesk/eventdesk/domain/deal"
+	"github.com/eventdesk/eventdesk/domain/pipeline"
 	"github.com/eventdesk/eventdesk/eventstore/postgres"
 	"github.com/eventdesk/eventdesk/eventstore/postgres/pgtest"
 )
@@ -308,5 +311,57 @@ func TestCustomers_MergeUnmerge(t *testing.T) {
 	}
 	if _, err := s.Customers.Unmerge(ctx, acme.ID, ana.ID, bo.ID, byAPI); !errors.Is(err, customer.ErrNotMerged) {
 		t.Errorf("second Unmerge() = %v, want ErrNotMerged", err)
+	}
+}
+
+// TestCustomers_DealLinks: a deal names its customer and contacts by id or
+// code; each gets the deal on its own timeline in the deal's own append,
+// once per role, and a reference to no customer is refused by field.
+func TestCustomers_DealLinks(t *testing.T) {
+	s, acme, beta := customers(t)
+	ctx := context.Background()
+	p, _, err := s.Pipelines.Create(ctx, acme.ID, pipeline.CreatePipeline{Name: "Sales", Stages: []pipeline.Stage{{Name: "Lead"}}}, byAPI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ana := mustCreate(t, s.Customers, acme.ID, customer.Contact, person("Ana", []string{"ana@example.com"}))
+	bo := mustCreate(t, s.Customers, acme.ID, customer.Contact, person("Bo", nil))
+	d, _, err := s.Deals.Create(ctx, acme.ID, deal.CreateDeal{Details: deal.Details{Name: "Booking", Pipeline: p.ID, Stage: "Lead",
+		Customer: ana.Code, Contacts: []string{bo.ID, ana.ID}}}, byAPI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Customer != ana.ID {
+		t.Errorf("deal customer = %q, want Ana's id for her code", d.Customer)
+	}
+	for _, c := range []customer.Snapshot{ana, bo} {
+		got, _, err := s.Customers.Get(ctx, acme.ID, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []customer.Item{{Kind: "deal", ID: d.ID}}; !slices.Equal(got.Items, want) {
+			t.Errorf("%s items = %v, want %v", c.Profile.Name, got.Items, want)
+		}
+	}
+	evs, err := readStream(ctx, s.Customers.store, customerStream(acme.ID, ana.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	links := 0
+	for _, e := range evs {
+		if e.Type == "customer.deal_linked" {
+			links++
+		}
+	}
+	if links != 2 {
+		t.Errorf("Ana has %d deal links, want 2 (customer and contact)", links)
+	}
+	other := mustCreate(t, s.Customers, beta.ID, customer.Contact, person("Cy", nil))
+	_, _, err = s.Deals.Create(ctx, acme.ID, deal.CreateDeal{Details: deal.Details{Name: "X", Pipeline: p.ID, Stage: "Lead",
+		Customer: other.ID, Contacts: []string{"PID-99"}}}, byAPI)
+	for _, field := range []string{"customer", "contacts[0]"} {
+		if !slices.ContainsFunc(domain.Errors(err), func(e *domain.Error) bool { return e.Field == field }) {
+			t.Errorf("Create(unknown customers) = %v, want an error at %s", err, field)
+		}
 	}
 }

@@ -35,6 +35,10 @@ type Deals struct {
 	// streams) to make in the same atomic append as a create's or an
 	// update's own events. The customers service wires it.
 	link func(ctx context.Context, tenant string, d deal.Snapshot, m Meta) ([]eventstore.StreamAppend, error)
+	// resolve, when set, turns the customer references of a command (ids
+	// or codes, perhaps of merged customers) into live customers' ids, or
+	// fails Invalid naming the field. The customers service wires it.
+	resolve func(ctx context.Context, tenant string, customer *string, contacts *[]string) error
 }
 
 // NewDeals returns the deal service.
@@ -173,6 +177,11 @@ func (s *Deals) Create(ctx context.Context, tenant string, c deal.CreateDeal, m 
 	dc, err := s.dealContext(ctx, tenant, c.Pipeline)
 	if err != nil {
 		return deal.Snapshot{}, eventstore.Position{}, err
+	}
+	if s.resolve != nil {
+		if err := s.resolve(ctx, tenant, &c.Customer, &c.Contacts); err != nil {
+			return deal.Snapshot{}, eventstore.Position{}, err
+		}
 	}
 	c.Stage = stageByName(dc.Pipeline, c.Stage)
 	d, err := deal.New(c, dc, s.now())
@@ -337,6 +346,11 @@ func (s *Deals) Update(ctx context.Context, tenant, id string, u deal.UpdateDeal
 	if u.Stage != nil {
 		st := stageByName(dc.Pipeline, *u.Stage)
 		u.Stage = &st
+	}
+	if s.resolve != nil {
+		if err := s.resolve(ctx, tenant, u.Customer, u.Contacts); err != nil {
+			return deal.Snapshot{}, eventstore.Position{}, err
+		}
 	}
 	// Decide once on what was read, to answer every bad field at once (the
 	// input's and the references'); the append below decides again.

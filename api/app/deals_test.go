@@ -203,6 +203,7 @@ func TestDeals_Link(t *testing.T) {
 	cust := "55555555-5555-4555-8555-555555555555"
 	custStream := eventstore.StreamRef{TenantID: acme.ID, Type: "customer", ID: cust}
 	var fail bool
+	s.Deals.resolve = nil // the customer here is a bare stream: this test is about the link's atomicity
 	s.Deals.link = func(ctx context.Context, tenant string, d deal.Snapshot, m Meta) ([]eventstore.StreamAppend, error) {
 		ev := eventstore.EventData{ID: NewID(), Type: "customer.deal_linked", Data: json.RawMessage(`{"deal_id":"` + d.ID + `"}`)}
 		if fail {

@@ -69,5 +69,6 @@ func NewServices(store eventstore.Store, db *sql.DB, cfg Config) *Services {
 		return out, err
 	}
 	s.Deals = NewDeals(store, s.CRM, s.Pipelines, s.Agents, s.Groups, now)
+	s.Deals.resolve, s.Deals.link = s.Customers.resolveCustomers, s.Customers.dealLinks
 	return s
 }

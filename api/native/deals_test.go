@@ -141,9 +141,10 @@ func conformCRM(t *testing.T, e *env, c *checker) {
 
 	// Deals: create with an exact value, bad input listing every field,
 	// nothing partial stored.
+	huy := c.do(t, e, e.a, "POST", "/v1/contacts", map[string]any{"name": "Huy"}).want(t, http.StatusCreated).json(t)["id"].(string)
 	create := map[string]any{"external_id": "1234567890", "name": "Booking-ID #0003", "value": json.Number("12345678901234567.123456"), "currency": "vnd",
 		"description": "This is description", "pipeline": plID, "stage": "Lead", "close_date": 1482470382793, "category": "ui design", "package": "Goi A",
-		"owners": map[string]any{"agents": []string{anaID}, "groups": []string{team}}, "customer": unknown, "contacts": []string{unknown},
+		"owners": map[string]any{"agents": []string{anaID}, "groups": []string{team}}, "customer": huy, "contacts": []string{huy},
 		"custom": map[string]any{"Budget": "10.50", "Pets": "Dog|Cat"}, "permit": map[string]any{"kind": "everybody"}}
 	d := c.do(t, e, nil, "POST", "/v1/deals", create, bearer(anaToken, "Idempotency-Key", "crmtest-deal-1")...).want(t, http.StatusCreated)
 	deal := d.json(t)
