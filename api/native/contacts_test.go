@@ -84,3 +84,56 @@ func conformContacts(t *testing.T, e *env, c *checker) {
 	c.do(t, e, e.a, "POST", "/v1/contacts/"+unknown+"/unmerge", map[string]any{"contact": boID}).problem(t, http.StatusNotFound, "customer_not_found")
 	shared("POST", unmerge, map[string]any{"contact": boID}, `{"contact": ""}`)
 }
+
+// TestContactPermits checks, for each permit kind, which agent tokens see
+// a customer: a customer the permit does not allow answers 404 to reads
+// and writes, exactly as one that does not exist; admins and the API key
+// see everything.
+func TestContactPermits(t *testing.T) {
+	e := newEnv(t)
+	agentNamed := func(name, role string) (id, token string) {
+		a := e.do(e.a, "POST", "/v1/agents", map[string]any{"email": name + "@example.com", "name": name, "role": role}).want(t, http.StatusCreated).json(t)
+		id = a["id"].(string)
+		return id, e.do(e.a, "POST", "/v1/agents/"+id+"/tokens", nil).want(t, http.StatusCreated).json(t)["token"].(string)
+	}
+	ana, anaTok := agentNamed("ana", "agent")
+	bo, boTok := agentNamed("bo", "agent")
+	_, cyTok := agentNamed("cy", "agent")
+	_, adminTok := agentNamed("root", "admin")
+	group := e.do(e.a, "POST", "/v1/groups", map[string]any{"name": "Sales", "members": []string{bo}}).want(t, http.StatusCreated).json(t)["id"].(string)
+
+	create := func(name string, permit map[string]any) string {
+		return e.do(e.a, "POST", "/v1/contacts", map[string]any{"name": name, "owner": ana, "permit": permit}).
+			want(t, http.StatusCreated).json(t)["id"].(string)
+	}
+	tests := []struct {
+		permit map[string]any
+		sees   map[string]bool // by token
+	}{
+		{map[string]any{"kind": "everybody"}, map[string]bool{anaTok: true, boTok: true, cyTok: true, adminTok: true}},
+		{map[string]any{"kind": "owner"}, map[string]bool{anaTok: true, boTok: false, cyTok: false, adminTok: true}},
+		{map[string]any{"kind": "owner_group", "group": group}, map[string]bool{anaTok: true, boTok: true, cyTok: false, adminTok: true}},
+		{map[string]any{"kind": "owner_agents", "agents": []string{bo}}, map[string]bool{anaTok: true, boTok: true, cyTok: false, adminTok: true}},
+	}
+	names := map[string]string{anaTok: "ana (owner)", boTok: "bo (in the group, listed)", cyTok: "cy", adminTok: "an admin"}
+	for _, tt := range tests {
+		id := create("Customer "+tt.permit["kind"].(string), tt.permit)
+		for tok, sees := range tt.sees {
+			want := http.StatusNotFound
+			if sees {
+				want = http.StatusOK
+			}
+			if got := e.asToken(tok, "GET", "/v1/contacts/"+id, nil); got.Status != want {
+				t.Errorf("permit %v: GET as %s = %d, want %d", tt.permit, names[tok], got.Status, want)
+			}
+			wantNote := http.StatusNotFound
+			if sees {
+				wantNote = http.StatusCreated
+			}
+			if got := e.asToken(tok, "POST", "/v1/contacts/"+id+"/notes", map[string]any{"body": "hi"}); got.Status != wantNote {
+				t.Errorf("permit %v: POST note as %s = %d, want %d", tt.permit, names[tok], got.Status, wantNote)
+			}
+		}
+		e.do(e.a, "GET", "/v1/contacts/"+id, nil).want(t, http.StatusOK)
+	}
+}
