@@ -154,6 +154,12 @@ func (c *Customer) apply(e domain.Event) {
 		c.mergedFrom = slices.DeleteFunc(slices.Clone(c.mergedFrom), func(id string) bool { return id == e.Restored })
 		delete(c.absorbed, e.Restored)
 		c.items = slices.DeleteFunc(slices.Clone(c.items), func(it Item) bool { return slices.Contains(e.Items, it) })
+		for _, it := range e.Items {
+			if it.Kind == "deal" { // moved away: linking it again records it
+				delete(c.dealRoles, it.ID+"/"+RoleCustomer)
+				delete(c.dealRoles, it.ID+"/"+RoleContact)
+			}
+		}
 	case CustomerRestored:
 		c.mergedInto, c.mergeID = "", ""
 		for _, it := range e.Items {

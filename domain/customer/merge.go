@@ -225,6 +225,9 @@ func (c *Customer) MergeInto(by domain.Actor, src domain.Source, into, mergeID s
 	if into == c.id || !domain.ValidUUID(into) {
 		return ErrInvalidField.At("into").Withf("into must be another customer's id")
 	}
+	if !domain.ValidUUID(mergeID) {
+		return ErrInvalidField.At("merge_id").Withf("merge_id must be a lower-case UUID")
+	}
 	c.record(CustomerMerged{Change: ch, Into: into, MergeID: mergeID})
 	return nil
 }

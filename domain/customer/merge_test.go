@@ -165,6 +165,8 @@ func TestCustomer_MergeInto(t *testing.T) {
 			[]domain.Event{customer.CustomerMerged{Change: now, Into: otherID, MergeID: mergeID}}, nil},
 		{"into itself", []domain.Event{created}, func(c *customer.Customer) error { return c.MergeInto(admin, api, id, mergeID, noon) },
 			nil, customer.ErrInvalidField.At("into")},
+		{"bad merge id", []domain.Event{created}, func(c *customer.Customer) error { return c.MergeInto(admin, api, otherID, "m1", noon) },
+			nil, customer.ErrInvalidField.At("merge_id")},
 		{"already merged", []domain.Event{created, merged}, func(c *customer.Customer) error { return c.MergeInto(admin, api, thirdID, mergeID, noon) },
 			nil, customer.ErrMerged},
 		{"no customer", nil, func(c *customer.Customer) error { return c.MergeInto(admin, api, otherID, mergeID, noon) }, nil, customer.ErrNotFound},
@@ -267,6 +269,7 @@ func TestMergeUnmerge_RoundTrip(t *testing.T) {
 	}
 
 	// Un-merge.
+	decided := len(ana.Pending())
 	ev, err := ana.Unmerge(admin, api, bo.Snapshot(), at(4))
 	if err != nil {
 		t.Fatal(err)
@@ -303,12 +306,19 @@ func TestMergeUnmerge_RoundTrip(t *testing.T) {
 	if err := bo.AddNote(admin, api, customer.NoteInput{NoteID: ticket, Body: "back"}, at(5)); err != nil {
 		t.Errorf("AddNote() on the restored customer = %v, want nil", err)
 	}
+	// The deal moved away: linking it to the survivor again records it.
+	if err := ana.LinkDeal(admin, api, deal, "Renewal", customer.RoleCustomer, nil, at(5)); err != nil {
+		t.Fatal(err)
+	}
+	if p := ana.Pending(); p[len(p)-1].EventType() != "customer.deal_linked" {
+		t.Errorf("LinkDeal() of a deal moved away recorded %s, want customer.deal_linked", p[len(p)-1].EventType())
+	}
 	for _, c := range []*customer.Customer{ana, bo} {
 		domaintest.CheckReplay(t, c.Pending(), c.Snapshot(), customer.Codec(), customer.Rehydrate, customer.Evolve)
 	}
 
 	// The un-merge decided from stored history decides the same.
-	again := customer.Rehydrate(domaintest.RoundTrip(t, ana.Pending()[:len(ana.Pending())-1], customer.Codec()), int64(len(ana.Pending())-1))
+	again := customer.Rehydrate(domaintest.RoundTrip(t, ana.Pending()[:decided], customer.Codec()), int64(decided))
 	ev2, err := again.Unmerge(admin, api, boBefore, at(4))
 	if err != nil || !equalJSON(ev2, ev) {
 		t.Errorf("Unmerge() after a reload = %s, %v; want %s", show(ev2), err, show(ev))

@@ -170,7 +170,7 @@ func (c *checker) phones(in []Phone) []Phone {
 			c.bad(f+".value", "is required")
 			continue
 		}
-		if p.Normalized = strings.TrimSpace(p.Normalized); p.Normalized == "" {
+		if p.Normalized = c.text(f+".normalized", p.Normalized, MaxPhoneLength); p.Normalized == "" {
 			p.Normalized = Digits(p.Value)
 		}
 		if strings.Trim(p.Normalized, "+") == "" {

@@ -114,8 +114,8 @@ func TestNormalize_Errors(t *testing.T) {
 			}
 			return out
 		}()}, []string{"emails"}},
-		{"phones", customer.Profile{Name: "Ana", Phones: []customer.Phone{{Value: " "}, {Value: "call me"}, {Type: "Fax", Value: "1"}, {Value: strings.Repeat("1", 65)}}},
-			[]string{"phones[0].value", "phones[1].value", "phones[2].type", "phones[3].value"}},
+		{"phones", customer.Profile{Name: "Ana", Phones: []customer.Phone{{Value: " "}, {Value: "call me"}, {Type: "Fax", Value: "1"}, {Value: strings.Repeat("1", 65)}, {Value: "1", Normalized: "+1\x00"}}},
+			[]string{"phones[0].value", "phones[1].value", "phones[2].type", "phones[3].value", "phones[4].normalized"}},
 		{"addresses", customer.Profile{Name: "Ana", Addresses: []customer.Address{{Type: "Mobile", City: "Hue"}, {Street: strings.Repeat("s", 201)},
 			{Country: customer.Country{Name: strings.Repeat("n", 201)}}}},
 			[]string{"addresses[0].type", "addresses[1].street", "addresses[2].country.name"}},
