@@ -1,6 +1,7 @@
 package customer
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -269,11 +270,12 @@ func (c *checker) custom(in map[string]json.RawMessage) map[string]json.RawMessa
 			c.bad(f, "a custom field name must be 1..%d bytes of UTF-8", MaxRefLength)
 			continue
 		}
-		if !json.Valid(v) {
+		var b bytes.Buffer
+		if err := json.Compact(&b, v); err != nil || len(v) == 0 {
 			c.bad(f, "is not a JSON value")
 			continue
 		}
-		out[n] = v
+		out[n] = b.Bytes() // compact, as stored, so that equal values compare equal
 	}
 	return out
 }

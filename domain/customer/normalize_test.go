@@ -58,7 +58,7 @@ func TestNormalize(t *testing.T) {
 			customer.Profile{Name: "Ana", IMs: []customer.IM{{Protocol: "skype", Value: " ana.le "}, {Protocol: "HANGOUTS", Value: "ana"}}},
 			customer.Profile{Name: "Ana", IMs: []customer.IM{{Protocol: "Skype", Value: "ana.le"}, {Protocol: "Hangouts", Value: "ana"}}, Permit: everybody}},
 		{"custom fields by trimmed name",
-			customer.Profile{Name: "Ana", Custom: map[string]json.RawMessage{" Size ": json.RawMessage(`"L"`), "Seats": json.RawMessage(`12`)}},
+			customer.Profile{Name: "Ana", Custom: map[string]json.RawMessage{" Size ": json.RawMessage(`"L"`), "Seats": json.RawMessage(` 12 `)}},
 			customer.Profile{Name: "Ana", Custom: map[string]json.RawMessage{"Size": json.RawMessage(`"L"`), "Seats": json.RawMessage(`12`)}, Permit: everybody}},
 		{"permit normalised",
 			customer.Profile{Name: "Ana", Owner: owner, Permit: domain.Permit{Kind: domain.PermitOwnerAgents, Agents: []string{owner, owner}, Group: group}},
@@ -129,6 +129,7 @@ func TestNormalize_Errors(t *testing.T) {
 		{"too many tags", customer.Profile{Name: "Ana", Tags: many(51, func(i int) string { return strings.Repeat("t", i+1) })}, []string{"tags"}},
 		{"custom", customer.Profile{Name: "Ana", Custom: map[string]json.RawMessage{"": json.RawMessage(`1`), "Size": json.RawMessage(`{nope`)}},
 			[]string{"custom.", "custom.Size"}},
+		{"empty custom value", customer.Profile{Name: "Ana", Custom: map[string]json.RawMessage{"Size": nil}}, []string{"custom.Size"}},
 		{"permit without its group", customer.Profile{Name: "Ana", Permit: domain.Permit{Kind: domain.PermitOwnerGroup}}, []string{"permit.group"}},
 	}
 	for _, tt := range tests {
