@@ -39,6 +39,11 @@ type benchOptions struct {
 	events      int
 	cpuProfile  string
 	only        []string
+	// customers is how many customers the identity lookups and the
+	// contacts.v1 catch-up run over; mergeTickets how many tickets the
+	// merged contact has.
+	customers    int
+	mergeTickets int
 }
 
 // runs reports whether figure group g (store, http, projections) is
@@ -61,7 +66,9 @@ func benchCmd(c *cli) *cobra.Command {
 	cmd.Flags().IntVar(&o.connections, "connections", 16, "concurrent store writers")
 	cmd.Flags().IntVar(&o.clients, "clients", 32, "concurrent HTTP clients")
 	cmd.Flags().IntVar(&o.events, "events", 200_000, "events for the catch-up and rebuild figures")
-	cmd.Flags().StringSliceVar(&o.only, "only", nil, "run only these figure groups: store, http, projections (default all)")
+	cmd.Flags().IntVar(&o.customers, "customers", 1_000_000, "customers in the tenant for the identity lookups and the contacts.v1 catch-up")
+	cmd.Flags().IntVar(&o.mergeTickets, "merge-tickets", 1000, "tickets of the contact merged and un-merged")
+	cmd.Flags().StringSliceVar(&o.only, "only", nil, "run only these figure groups: store, http, projections, crm (default all)")
 	cmd.Flags().StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (server and clients) to this file")
 	return cmd
 }
@@ -113,8 +120,8 @@ func bench(ctx context.Context, c *cli, o benchOptions) error {
 		defer pprof.StopCPUProfile()
 	}
 	for _, g := range o.only {
-		if g != "store" && g != "http" && g != "projections" {
-			return fmt.Errorf("--only: unknown figure group %q (want store, http or projections)", g)
+		if g != "store" && g != "http" && g != "projections" && g != "crm" {
+			return fmt.Errorf("--only: unknown figure group %q (want store, http, projections or crm)", g)
 		}
 	}
 	var figs []storebench.Figure
@@ -145,6 +152,13 @@ func bench(ctx context.Context, c *cli, o benchOptions) error {
 		return err
 	}
 	figs = append(figs, more...)
+	if o.runs("crm") {
+		crm, err := crmBench(ctx, c, o, say)
+		if err != nil {
+			return err
+		}
+		figs = append(figs, crm...)
+	}
 
 	tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "figure\trate\tunit\tp50 ms\tp99 ms\tops\tseconds\t")

@@ -1,0 +1,310 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/eventdesk/eventdesk/api/app"
+	"github.com/eventdesk/eventdesk/domain"
+	"github.com/eventdesk/eventdesk/domain/catalog"
+	"github.com/eventdesk/eventdesk/domain/customer"
+	"github.com/eventdesk/eventdesk/domain/identity"
+	"github.com/eventdesk/eventdesk/domain/ticket"
+	"github.com/eventdesk/eventdesk/eventstore"
+	"github.com/eventdesk/eventdesk/eventstore/postgres"
+	"github.com/eventdesk/eventdesk/eventstore/postgres/storebench"
+)
+
+// crmBench measures the CRM beside tickets, in one run on one scratch
+// database: native contact creates (each with its duplicate check) against
+// native ticket creates over HTTP; identity lookups with o.customers
+// customers in the tenant; the contacts.v1 projection catching up on
+// them; and a merge then un-merge of a contact with o.mergeTickets
+// tickets.
+func crmBench(ctx context.Context, c *cli, o benchOptions, say func(string)) ([]storebench.Figure, error) {
+	db, drop, err := scratch(ctx, c, "crm")
+	if err != nil {
+		return nil, err
+	}
+	defer drop()
+	cfg := c.Cfg
+	cfg.PollInterval = 50 * time.Millisecond
+	e := newEngine(db, cfg, c.Log, nil, nil)
+	defer e.store.Close()
+	startRunner := func() (stop func()) {
+		rctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); e.runner.Run(rctx) }()
+		return func() { cancel(); <-done }
+	}
+	stop := startRunner()
+	defer func() { stop() }()
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{Handler: e.handler(), ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln) //nolint:errcheck // ends with Close below
+	defer srv.Close()
+	tenant, creds, err := e.Tenants.Create(ctx, "bench-crm")
+	if err != nil {
+		return nil, err
+	}
+	client := newBenchClient(ln.Addr().String(), o.clients, map[string]string{
+		"Authorization": "Bearer " + creds.APIKey, "Content-Type": "application/json"})
+	defer client.close()
+	created := func(ctx context.Context, w int, path string, body []byte) error {
+		status, rb, err := client.post(ctx, w, path, body)
+		if err != nil {
+			return err
+		}
+		if status != http.StatusCreated {
+			return fmt.Errorf("POST %s: %d %s", path, status, rb)
+		}
+		return nil
+	}
+
+	// Side by side: ticket creates, then contact creates, same clients.
+	say(fmt.Sprintf("HTTP: create ticket vs create contact, %d clients", o.clients))
+	if err := storebench.Settle(ctx, db.DB.DB); err != nil {
+		return nil, err
+	}
+	ticketBody := []byte(`{"title":"Printer on fire","description":"Smoke","priority":"high"}`)
+	tickets, err := storebench.Measure(ctx, "http_ticket_create", o.clients, o.duration, func(ctx context.Context, w, _ int) error {
+		return created(ctx, w, "/v1/tickets", ticketBody)
+	})
+	if err != nil {
+		return nil, err
+	}
+	tickets.Unit = "requests/s"
+	if err := storebench.Settle(ctx, db.DB.DB); err != nil {
+		return nil, err
+	}
+	var seq atomic.Int64
+	contacts, err := storebench.Measure(ctx, "http_contact_create", o.clients, o.duration, func(ctx context.Context, w, _ int) error {
+		n := seq.Add(1)
+		body := fmt.Appendf(nil, `{"name":"Customer %d","emails":[{"type":"Work","value":"c%d@example.com"}],"phones":[{"value":"+1 202 555 %04d"}]}`,
+			n, n, n%10000)
+		if n >= 10000 { // phones repeat after 10,000: keep them unique
+			body = fmt.Appendf(nil, `{"name":"Customer %d","emails":[{"type":"Work","value":"c%d@example.com"}],"phones":[{"value":"+1 202 %03d %04d"}]}`,
+				n, n, 200+n/10000, n%10000)
+		}
+		return created(ctx, w, "/v1/contacts", body)
+	})
+	if err != nil {
+		return nil, err
+	}
+	contacts.Unit = "requests/s"
+	contacts.Extra = map[string]float64{"ticket_create_rps": tickets.Rate, "ratio": contacts.Rate / tickets.Rate}
+	figs := []storebench.Figure{tickets, contacts}
+
+	// Identity lookups among o.customers customers, loaded with the runner
+	// stopped so that the catch-up below is measured from the start.
+	stop()
+	say(fmt.Sprintf("loading %d customers (customer, e-mail and code streams each)", o.customers))
+	head, err := loadCustomers(ctx, e.store, tenant.ID, o.customers)
+	if err != nil {
+		return nil, err
+	}
+	if err := storebench.Settle(ctx, db.DB.DB); err != nil {
+		return nil, err
+	}
+	say("identity lookups")
+	lookups, err := storebench.Measure(ctx, "identity_lookup", o.clients, o.duration, func(ctx context.Context, _, _ int) error {
+		k := rand.IntN(o.customers)
+		c, _, ok, err := e.Customers.Find(ctx, tenant.ID, []customer.Identity{{Kind: customer.ByEmail, Value: bulkEmail(k)}})
+		if err == nil && (!ok || c.Profile.Name != bulkName(k)) {
+			err = fmt.Errorf("lookup of %s found %q, %t", bulkEmail(k), c.Profile.Name, ok)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	lookups.Unit = "lookups/s"
+	lookups.Extra = map[string]float64{"customers": float64(o.customers)}
+	figs = append(figs, lookups)
+
+	say("contacts.v1 catch-up")
+	before, err := e.store.Checkpoint(ctx, contactsProjection)
+	if err != nil {
+		return nil, err
+	}
+	pending, err := e.store.Count(ctx, eventstore.Query{StreamType: customer.StreamType, After: before}, 1<<62)
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	stop = startRunner()
+	wctx, cancel := context.WithTimeout(ctx, 15*time.Minute)
+	err = e.runner.WaitFor(wctx, contactsProjection, head)
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("contacts.v1 catch-up: %w", err)
+	}
+	secs := time.Since(start).Seconds()
+	figs = append(figs, storebench.Figure{Name: "contacts_v1_catch_up", Ops: pending, Seconds: secs, Rate: float64(pending) / secs, Unit: "events/s"})
+
+	say(fmt.Sprintf("merge and un-merge of a contact with %d tickets", o.mergeTickets))
+	merge, unmerge, err := mergeBench(ctx, e.Services, tenant.ID, o.mergeTickets)
+	if err != nil {
+		return nil, err
+	}
+	return append(figs, merge, unmerge), nil
+}
+
+func bulkEmail(k int) string { return fmt.Sprintf("bulk%d@example.com", k) }
+func bulkName(k int) string  { return fmt.Sprintf("Bulk %d", k) }
+
+// loadCustomers appends n contacts straight to the store, as app.Customers
+// would: each one's stream and the reservations of its e-mail address and
+// code, 100 customers per atomic append, from 8 writers. It returns the
+// position of the last event appended.
+func loadCustomers(ctx context.Context, store *postgres.Store, tenant string, n int) (eventstore.Position, error) {
+	const per = 100
+	ch := domain.Change{By: domain.Actor{Kind: domain.ActorSystem, ID: "bench"}, Source: domain.SourceAPI, At: time.Now().UTC()}
+	event := func(e domain.Event, enc func(domain.Event) ([]byte, error)) (eventstore.EventData, error) {
+		b, err := enc(e)
+		v, _ := catalog.Version(e.EventType())
+		return eventstore.EventData{ID: app.NewID(), Type: e.EventType(), SchemaVersion: v, Data: b}, err
+	}
+	var (
+		next atomic.Int64
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		last eventstore.Position
+		errs []error
+	)
+	for range 8 {
+		wg.Go(func() {
+			for {
+				from := int(next.Add(per)) - per
+				if from >= n {
+					return
+				}
+				var parts []eventstore.StreamAppend
+				for k := from; k < min(from+per, n); k++ {
+					id := uuid.NewString()
+					code := fmt.Sprintf("PID-%d", 1_000_000_000+k)
+					created, err := event(customer.CustomerCreated{Change: ch, ID: id, Kind: customer.Contact, Code: code,
+						Profile: customer.Profile{Name: bulkName(k), Emails: []customer.Email{{Type: "Work", Value: bulkEmail(k)}},
+							Permit: domain.Permit{Kind: domain.PermitEverybody}}}, customer.Encode)
+					claim, err2 := event(identity.Claimed{Customer: id}, identity.Codec().Encode)
+					claimCode, err3 := event(identity.Claimed{Customer: id}, identity.Codec().Encode)
+					if err := errors.Join(err, err2, err3); err != nil {
+						mu.Lock()
+						errs = append(errs, err)
+						mu.Unlock()
+						return
+					}
+					parts = append(parts,
+						eventstore.StreamAppend{Stream: eventstore.StreamRef{TenantID: tenant, Type: customer.StreamType, ID: id},
+							Expected: eventstore.NoStream, Events: []eventstore.EventData{created}},
+						eventstore.StreamAppend{Stream: eventstore.StreamRef{TenantID: tenant, Type: identity.StreamType,
+							ID: identity.StreamID(string(customer.ByEmail), bulkEmail(k))}, Expected: eventstore.NoStream, Events: []eventstore.EventData{claim}},
+						eventstore.StreamAppend{Stream: eventstore.StreamRef{TenantID: tenant, Type: identity.StreamType,
+							ID: identity.StreamID(string(customer.ByCode), code)}, Expected: eventstore.NoStream, Events: []eventstore.EventData{claimCode}})
+				}
+				res, err := store.AppendStreams(ctx, parts)
+				mu.Lock()
+				if err != nil {
+					errs = append(errs, err)
+					mu.Unlock()
+					return
+				}
+				for _, r := range res {
+					if last.Less(r.Last()) {
+						last = r.Last()
+					}
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return last, errors.Join(errs...)
+}
+
+// mergeBench creates two contacts, links tickets real tickets to the
+// second through its e-mail address, and times merging it into the first
+// and un-merging it again.
+func mergeBench(ctx context.Context, s *app.Services, tenant string, tickets int) (merge, unmerge storebench.Figure, err error) {
+	m := app.Meta{By: domain.Actor{Kind: domain.ActorSystem, ID: "bench"}, Source: domain.SourceAPI}
+	mk := func(name, email string) (customer.Snapshot, error) {
+		r, err := s.Customers.Create(ctx, tenant, customer.Contact, customer.Profile{Name: name, Emails: []customer.Email{{Value: email}}}, m)
+		return r.Customer, err
+	}
+	keep, err := mk("Survivor", "survivor@example.com")
+	if err != nil {
+		return merge, unmerge, err
+	}
+	gone, err := mk("Merged", "merged@example.com")
+	if err != nil {
+		return merge, unmerge, err
+	}
+	via := customer.Identity{Kind: customer.ByEmail, Value: "merged@example.com"}
+	ids := make([]string, tickets)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var errs []error
+	for range 8 {
+		wg.Go(func() {
+			for k := int(next.Add(1)) - 1; k < tickets; k = int(next.Add(1)) - 1 {
+				r, err := s.Tickets.Create(ctx, tenant, ticket.CreateTicket{Title: fmt.Sprintf("Ticket %d", k)}, m)
+				if err == nil {
+					ids[k] = r.Ticket.ID
+				}
+				if err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return merge, unmerge, err
+	}
+	for k, id := range ids {
+		if _, err := s.Customers.LinkTicket(ctx, tenant, gone.ID, id, int64(k+1), "Ticket", &via, m); err != nil {
+			return merge, unmerge, err
+		}
+	}
+	start := time.Now()
+	if _, err := s.Customers.Merge(ctx, tenant, keep.ID, []string{gone.ID}, nil, false, m); err != nil {
+		return merge, unmerge, err
+	}
+	merge = storebench.Figure{Name: "merge_contact_with_tickets", Ops: int64(tickets), Seconds: time.Since(start).Seconds(), Unit: "tickets"}
+	start = time.Now()
+	res, err := s.Customers.Unmerge(ctx, tenant, keep.ID, gone.ID, m)
+	if err != nil {
+		return merge, unmerge, err
+	}
+	unmerge = storebench.Figure{Name: "unmerge_contact_with_tickets", Ops: int64(tickets), Seconds: time.Since(start).Seconds(), Unit: "tickets"}
+	merge.Rate, unmerge.Rate = float64(tickets)/merge.Seconds, float64(tickets)/unmerge.Seconds
+	if n := countTickets(res.Customer.Items); n != tickets {
+		return merge, unmerge, fmt.Errorf("the restored contact has %d tickets, want %d", n, tickets)
+	}
+	return merge, unmerge, nil
+}
+
+func countTickets(items []customer.Item) int {
+	return len(slices.DeleteFunc(slices.Clone(items), func(it customer.Item) bool { return it.Kind != "ticket" }))
+}
+
+// contactsProjection is the contacts projection's persisted name.
+const contactsProjection = "contacts.v1"
