@@ -37,6 +37,9 @@ type Env struct {
 	DB     *sqlx.DB
 	Store  *postgres.Store
 	Runner *projections.Runner
+	// Linker links every ticket to its customer (app.TicketLinker); it
+	// runs once StartLinker is called.
+	Linker *app.TicketLinker
 	Feed   *feed.Hub
 	*app.Services
 	Server  *api.Router
@@ -80,6 +83,7 @@ func New(t testing.TB, opts ...Option) *Env {
 	go func() { defer close(hubDone); hub.Run(context.Background()) }()
 	e := &Env{T: t, DB: db, Store: store, Runner: runner, Feed: hub, DataDir: t.TempDir()}
 	e.Services = app.NewServices(store, db.DB, app.Config{FilesDir: e.DataDir, MaxUploadBytes: UploadLimit})
+	e.Linker = app.NewTicketLinker(e.Services, store, nil, 20*time.Millisecond)
 	d := api.Deps{Services: e.Services, Keys: &web.Idempotency{DB: db.DB}, Log: store, Feed: hub,
 		Queries: projections.NewTicketQueries(db.DB), Waiter: runner}
 	for _, o := range opts {
@@ -94,6 +98,18 @@ func New(t testing.TB, opts ...Option) *Env {
 	e.A = e.NewTenant("Acme")
 	e.B = e.NewTenant("Globex")
 	return e
+}
+
+// StartLinker runs the ticket linker, as serve runs it, until the test
+// ends (it stops before the store closes). It is not started by New: it
+// appends ticket.customer_linked to every ticket that carries a customer
+// identity, a moment after the ticket is created, which tests asserting a
+// ticket's exact events or versions do not expect.
+func (e *Env) StartLinker() {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); e.Linker.Run(ctx) }()
+	e.T.Cleanup(func() { cancel(); <-done })
 }
 
 // NewTenant creates a tenant.

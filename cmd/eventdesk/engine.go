@@ -27,6 +27,8 @@ import (
 type engine struct {
 	store  *postgres.Store
 	runner *projections.Runner
+	// linker links every ticket to its customer; serve runs it.
+	linker *app.TicketLinker
 	// hub is the node's one follower of the log, fanned out in memory to
 	// follow streams; serve runs it and closes it on shutdown.
 	hub *feed.Hub
@@ -43,6 +45,7 @@ func newEngine(db *database, cfg config, log *slog.Logger, reg prometheus.Regist
 	hub := feed.New(store, feed.Options{Poll: cfg.PollInterval, Logger: log})
 	e := &engine{store: store, runner: runner, hub: hub, Services: app.NewServices(store, db.DB.DB,
 		app.Config{FilesDir: filepath.Join(cfg.DataDir, "files"), MaxUploadBytes: int64(cfg.MaxUploadBytes)})}
+	e.linker = app.NewTicketLinker(e.Services, store, log, cfg.PollInterval)
 	var limiter leadsquared.Limiter
 	if rdb != nil {
 		limiter = leadsquared.NewRedisLimiter(rdb, "eventdesk:", leadsquared.DefaultLimit)
