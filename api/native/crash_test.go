@@ -16,6 +16,7 @@ import (
 	"github.com/eventdesk/eventdesk/api/apitest"
 	"github.com/eventdesk/eventdesk/api/app"
 	"github.com/eventdesk/eventdesk/api/web"
+	"github.com/eventdesk/eventdesk/domain/customer"
 	"github.com/eventdesk/eventdesk/domain/form"
 	"github.com/eventdesk/eventdesk/domain/ticket"
 )
@@ -92,6 +93,7 @@ func TestIdempotencyCrashAtEachStep(t *testing.T) {
 	c := &crasher{}
 	e := apitest.New(t, apitest.WithCrashAt(c.at))
 	existing := e.Native(&e.A, "POST", "/v1/tickets", map[string]any{"title": "Existing"}).Want(t, http.StatusCreated).JSON(t)["id"].(string)
+	contact := e.Native(&e.A, "POST", "/v1/contacts", map[string]any{"name": "Existing"}).Want(t, http.StatusCreated).JSON(t)["id"].(string)
 
 	writes := []struct {
 		name, path, event, idField string
@@ -118,6 +120,13 @@ func TestIdempotencyCrashAtEachStep(t *testing.T) {
 			func(m string) any { return map[string]any{"type": "comment", "value": map[string]any{"text": m}} }, "", 0, nil},
 		{"add activity", "/v1/tickets/" + existing + "/activities", ticket.ActivityAdded{}.EventType(), "id",
 			func(m string) any { return map[string]any{"text": m, "direction": "INBOUND"} }, "", 0, nil},
+		// A contact and its identity reservations land in one atomic append.
+		{"create contact", "/v1/contacts", customer.CustomerCreated{}.EventType(), "id",
+			func(m string) any {
+				return map[string]any{"name": m, "emails": []any{map[string]any{"value": m + "@example.com"}}}
+			}, "", 0, nil},
+		{"contact note", "/v1/contacts/" + contact + "/notes", customer.NoteAdded{}.EventType(), "id",
+			func(m string) any { return map[string]any{"body": m} }, "", 0, nil},
 	}
 	for _, w := range writes {
 		for _, step := range crashSteps {
