@@ -137,3 +137,28 @@ func TestContactPermits(t *testing.T) {
 		e.do(e.a, "GET", "/v1/contacts/"+id, nil).want(t, http.StatusOK)
 	}
 }
+
+// TestContactEventsOnTheFeed: the CRM's events are on the tenant's event
+// feed like the tickets', and another tenant's feed does not show them.
+func TestContactEventsOnTheFeed(t *testing.T) {
+	e := newEnv(t)
+	r := e.do(e.a, "POST", "/v1/contacts", map[string]any{"name": "Ana", "emails": []any{map[string]any{"value": "ana@example.com"}}}).
+		want(t, http.StatusCreated)
+	id := r.json(t)["id"].(string)
+	n := e.do(e.a, "POST", "/v1/contacts/"+id+"/notes", map[string]any{"body": "Called"}).want(t, http.StatusCreated)
+	evs := e.events(e.a, "stream_type=customer", n.Header.Get("Eventdesk-Position"))
+	var types []string
+	for _, ev := range evs {
+		m := ev.(map[string]any)
+		if m["stream_id"] != id {
+			t.Errorf("feed event of stream %v, want only %s", m["stream_id"], id)
+		}
+		types = append(types, m["type"].(string))
+	}
+	if want := []string{"customer.created", "customer.note_added"}; strings.Join(types, " ") != strings.Join(want, " ") {
+		t.Errorf("customer events on the feed = %v, want %v", types, want)
+	}
+	if other := e.do(e.b, "GET", "/v1/events?stream_type=customer", nil).want(t, http.StatusOK).json(t)["events"].([]any); len(other) != 0 {
+		t.Errorf("another tenant's feed shows %d customer events", len(other))
+	}
+}
