@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -25,7 +26,9 @@ const TicketLinkerName = "ticket-customer.v1"
 var linkerActor = domain.Actor{Kind: domain.ActorSystem, ID: "ticket-customer"}
 
 // TicketLinker is the process manager that gives every ticket its
-// customer. It consumes ticket.created from the log and, for each ticket:
+// customer. It consumes ticket.created and ticket.references_linked from
+// the log (the latter only matters for a ticket that has no customer yet:
+// references added later may name one) and, for each ticket:
 //
 //  1. lists the identities the ticket carries, in priority order (below),
 //     normalised as the CRM normalises them (Customers.Identify);
@@ -38,7 +41,7 @@ var linkerActor = domain.Actor{Kind: domain.ActorSystem, ID: "ticket-customer"}
 //     ticket.
 //
 // Exactly once: each step is an idempotent command whose ids derive from
-// the ticket.created event id and the step's name, and the checkpoint is
+// the id of the event handled and the step's name, and the checkpoint is
 // written in the consumer's own transaction after the batch. A crash
 // anywhere redelivers the batch; the steps that landed are recognised by
 // the store and answer what they did, the others run.
@@ -107,7 +110,7 @@ func (l *TicketLinker) Stats() LinkerStats {
 // logged and the batch is delivered again.
 func (l *TicketLinker) Run(ctx context.Context) error {
 	opt := eventstore.ConsumeOptions{
-		Query: eventstore.Query{StreamType: ticket.StreamType, Types: []string{ticket.TicketCreated{}.EventType()}, Limit: 100},
+		Query: eventstore.Query{StreamType: ticket.StreamType, Types: linkerTypes, Limit: 100},
 		Poll:  l.poll,
 		OnError: func(err error) {
 			l.log.Error("ticket linker failed; retrying", "consumer", TicketLinkerName, "err", err)
@@ -122,13 +125,16 @@ func (l *TicketLinker) Run(ctx context.Context) error {
 	return nil
 }
 
-// Apply links the tickets of a batch of ticket.created events, in order
-// (other events are ignored). It returns the first error that a retry may
+// linkerTypes are the events the linker handles.
+var linkerTypes = []string{ticket.TicketCreated{}.EventType(), ticket.ReferencesLinked{}.EventType()}
+
+// Apply links the tickets of a batch of ticket.created and
+// ticket.references_linked events, in order (other events are ignored). It returns the first error that a retry may
 // cure, leaving the rest of the batch for the redelivery; running it again
 // over events it handled does nothing more.
 func (l *TicketLinker) Apply(ctx context.Context, evs []eventstore.Event) error {
 	for _, e := range evs {
-		if e.StreamType != ticket.StreamType || e.Type != (ticket.TicketCreated{}).EventType() {
+		if e.StreamType != ticket.StreamType || !slices.Contains(linkerTypes, e.Type) {
 			continue
 		}
 		err := l.link(ctx, e)
@@ -145,17 +151,33 @@ func (l *TicketLinker) Apply(ctx context.Context, evs []eventstore.Event) error 
 	return nil
 }
 
-// link handles one ticket.created event.
+// link handles one ticket.created or ticket.references_linked event.
 func (l *TicketLinker) link(ctx context.Context, e eventstore.Event) error {
 	de, err := ticket.Decode(e.Type, e.SchemaVersion, e.Data)
 	if err != nil {
 		return fmt.Errorf("decode %s: %w", e.ID, err)
 	}
-	tc, ok := de.(ticket.TicketCreated)
-	if !ok {
+	tenant := e.TenantID
+	var tc ticket.TicketCreated
+	switch de := de.(type) {
+	case ticket.TicketCreated:
+		tc = de
+	case ticket.ReferencesLinked:
+		// References added later: link the ticket if it has no customer
+		// yet, from what it carries now.
+		t, _, err := l.tickets.tickets.load(ctx, ticketStream(tenant, e.StreamID))
+		if err != nil {
+			return err
+		}
+		s := t.Snapshot()
+		if !t.Exists() || s.Customer != nil {
+			return nil
+		}
+		tc = ticket.TicketCreated{Change: domain.Change{Source: s.Source}, ID: s.ID, Number: s.Number, Title: s.Title,
+			Channel: s.Channel, CreatedBy: s.CreatedBy, References: s.References}
+	default:
 		return fmt.Errorf("decode %s: got %T", e.ID, de)
 	}
-	tenant := e.TenantID
 	ids, err := l.customers.Identify(ctx, tenant, ticketIdentities(tc))
 	if err != nil {
 		return err

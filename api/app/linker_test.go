@@ -64,10 +64,11 @@ func (e *linkerEnv) ticket(title string, refs ticket.References, createdBy *doma
 	return res.Ticket
 }
 
-// created returns every ticket.created event of the tenant, as the
-// consumer delivers them.
+// created returns every event of the tenant the linker handles
+// (ticket.created, ticket.references_linked) in log order, as the consumer
+// delivers them.
 func (e *linkerEnv) created() []eventstore.Event {
-	return e.events(ticket.StreamType, "ticket.created")
+	return e.events(ticket.StreamType, linkerTypes...)
 }
 
 // apply runs the linker's handler over every ticket.created so far.
@@ -81,19 +82,21 @@ func (e *linkerEnv) apply() {
 // events returns the tenant's events of stream type and event type in log
 // order, read from the table itself: ReadAll holds back events while any
 // transaction of the server (another test's) is in flight.
-func (e *linkerEnv) events(streamType, eventType string) []eventstore.Event {
+func (e *linkerEnv) events(streamType string, eventTypes ...string) []eventstore.Event {
 	e.t.Helper()
-	rows, err := e.db.QueryContext(context.Background(), `SELECT event_id::text, stream_id, version, schema_version, data, metadata
-		FROM events WHERE tenant_id = $1 AND stream_type = $2 AND event_type = $3 ORDER BY position`, e.tenant, streamType, eventType)
+	types, _ := json.Marshal(eventTypes)
+	rows, err := e.db.QueryContext(context.Background(), `SELECT event_id::text, stream_id, version, event_type, schema_version, data, metadata
+		FROM events WHERE tenant_id = $1 AND stream_type = $2 AND event_type IN (SELECT jsonb_array_elements_text($3::jsonb))
+		ORDER BY position`, e.tenant, streamType, string(types))
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	defer rows.Close()
 	var out []eventstore.Event
 	for rows.Next() {
-		ev := eventstore.Event{TenantID: e.tenant, StreamType: streamType, Type: eventType}
+		ev := eventstore.Event{TenantID: e.tenant, StreamType: streamType}
 		var md []byte
-		if err := rows.Scan(&ev.ID, &ev.StreamID, &ev.Version, &ev.SchemaVersion, &ev.Data, &md); err != nil {
+		if err := rows.Scan(&ev.ID, &ev.StreamID, &ev.Version, &ev.Type, &ev.SchemaVersion, &ev.Data, &md); err != nil {
 			e.t.Fatal(err)
 		}
 		if err := json.Unmarshal(md, &ev.Metadata); err != nil {
@@ -261,6 +264,41 @@ func TestTicketLinker_NoIdentity(t *testing.T) {
 	}
 	if st := e.linker.Stats(); st != (LinkerStats{Unidentified: 1}) {
 		t.Fatalf("stats = %+v, want 1 unidentified", st)
+	}
+}
+
+// TestTicketLinker_ReferencesAddedLater: a ticket created without any
+// identity is linked once references naming one are added to it; more
+// references afterwards change nothing.
+func TestTicketLinker_ReferencesAddedLater(t *testing.T) {
+	e := newLinkerEnv(t)
+	ctx := context.Background()
+	tk := e.ticket("Call me", ticket.References{}, nil)
+	e.apply()
+	if got := e.customerOf(tk.ID); got != nil {
+		t.Fatalf("ticket customer before any reference = %+v, want none", got)
+	}
+	if _, err := e.s.Tickets.Patch(ctx, e.tenant, tk.ID, PatchTicket{References: &ticket.References{ContactPhone: "0905000001", ContactName: "Thu"}}, linkerAPI); err != nil {
+		t.Fatal(err)
+	}
+	e.apply()
+	got := e.customerOf(tk.ID)
+	if got == nil {
+		t.Fatalf("ticket has no customer after its phone was added (stats %+v)", e.linker.Stats())
+	}
+	lead := e.customer(got.ID)
+	if lead.Profile.Name != "Thu" || len(lead.Profile.Phones) != 1 || lead.Profile.Phones[0].Normalized != "+84905000001" {
+		t.Fatalf("lead = %+v, want Thu with +84905000001", lead.Profile)
+	}
+	if _, err := e.s.Tickets.Patch(ctx, e.tenant, tk.ID, PatchTicket{References: &ticket.References{ContactEmail: "thu@example.com"}}, linkerAPI); err != nil {
+		t.Fatal(err)
+	}
+	e.apply()
+	if n := len(e.events(ticket.StreamType, "ticket.customer_linked")); n != 1 {
+		t.Fatalf("%d ticket.customer_linked, want 1", n)
+	}
+	if n := len(e.events(customer.StreamType, "customer.created")); n != 1 {
+		t.Fatalf("%d customers, want 1", n)
 	}
 }
 
