@@ -53,8 +53,9 @@ var linkerActor = domain.Actor{Kind: domain.ActorSystem, ID: "ticket-customer"}
 // support-message user uuid) as contact ids; References.ContactEmail,
 // References.ContactPhone; then, when the creator is a user (Fynd's
 // created_by, the support-message user), CreatedBy.Email and CreatedBy.ID
-// as a contact id. A new lead gets the e-mails, the phones and the first
-// contact id (a customer has one); its name is ContactName, else the
+// as a contact id. A new lead gets the e-mails, the phones and one contact
+// id (a customer has one: LeadId, else the user's id, else the creator's,
+// else RelatedCustomerId); its name is ContactName, else the
 // creator's name, else the e-mail's local part, else the phone, else
 // "Unknown".
 //
@@ -312,11 +313,23 @@ func leadProfile(tc ticket.TicketCreated, ids []customer.Identity) (customer.Pro
 			}
 			p.Phones = append(p.Phones, customer.Phone{Value: written, Normalized: id.Value})
 			hold(id)
-		case customer.ByContactID:
-			if p.ContactID == "" {
-				p.ContactID = id.Value
-				hold(id)
-			}
+		}
+	}
+	// One contact id: the one that names the person in the system the
+	// ticket came from (LeadSquared's LeadId, the support-message user, the
+	// storefront user) before LeadSquared's RelatedCustomerId.
+	var cands []string
+	cands = append(cands, tc.References.LeadID, tc.References.UserID)
+	if tc.CreatedBy.Kind == domain.ActorUser {
+		cands = append(cands, tc.CreatedBy.ID)
+	}
+	cands = append(cands, tc.References.CustomerID)
+	for _, v := range cands {
+		id := customer.Identity{Kind: customer.ByContactID, Value: strings.TrimSpace(v)}
+		if id.Value != "" && slices.Contains(ids, id) {
+			p.ContactID = id.Value
+			hold(id)
+			break
 		}
 	}
 	p.Name = strings.TrimSpace(tc.References.ContactName)

@@ -146,13 +146,14 @@ func (e *linkerEnv) customer(ref string) customer.Snapshot {
 	return c
 }
 
-// TestTicketLinker_LeadFromEmail: a LeadSquared-style ticket (LeadId,
-// e-mail, phone, name) that no customer matches creates a lead from them
-// and links both sides; a second ticket with the same e-mail, written in
+// TestTicketLinker_LeadFromEmail: a LeadSquared-style ticket
+// (RelatedCustomerId, LeadId, e-mail, phone, name) that no customer
+// matches creates a lead from them (LeadId its contact id) and links both
+// sides; a second ticket with the same e-mail, written in
 // another case, links to that lead.
 func TestTicketLinker_LeadFromEmail(t *testing.T) {
 	e := newLinkerEnv(t)
-	t1 := e.ticket("Refund", ticket.References{LeadID: "lsq-lead-1", ContactEmail: "Minh.Tran@Example.com", ContactPhone: "0905 000 001", ContactName: "Minh Tran"}, nil)
+	t1 := e.ticket("Refund", ticket.References{CustomerID: "lsq-cust-9", LeadID: "lsq-lead-1", ContactEmail: "Minh.Tran@Example.com", ContactPhone: "0905 000 001", ContactName: "Minh Tran"}, nil)
 	e.apply()
 	leads := e.events(customer.StreamType, "customer.created")
 	if len(leads) != 1 {
