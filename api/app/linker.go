@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/eventdesk/eventdesk/domain"
 	"github.com/eventdesk/eventdesk/domain/customer"
@@ -308,11 +309,13 @@ func leadProfile(tc ticket.TicketCreated, ids []customer.Identity) (customer.Pro
 		case customer.ByPhone:
 			// Kept as written, matched by the form Identify gave it.
 			written := strings.TrimSpace(tc.References.ContactPhone)
-			if written == "" {
+			if written == "" || utf8.RuneCountInString(written) > customer.MaxPhoneLength {
 				written = id.Value
 			}
-			p.Phones = append(p.Phones, customer.Phone{Value: written, Normalized: id.Value})
-			hold(id)
+			if utf8.RuneCountInString(written) <= customer.MaxPhoneLength {
+				p.Phones = append(p.Phones, customer.Phone{Value: written, Normalized: id.Value})
+				hold(id)
+			}
 		}
 	}
 	// One contact id: the one that names the person in the system the
@@ -326,7 +329,7 @@ func leadProfile(tc ticket.TicketCreated, ids []customer.Identity) (customer.Pro
 	cands = append(cands, tc.References.CustomerID)
 	for _, v := range cands {
 		id := customer.Identity{Kind: customer.ByContactID, Value: strings.TrimSpace(v)}
-		if id.Value != "" && slices.Contains(ids, id) {
+		if id.Value != "" && utf8.RuneCountInString(id.Value) <= customer.MaxRefLength && slices.Contains(ids, id) {
 			p.ContactID = id.Value
 			hold(id)
 			break
@@ -344,6 +347,10 @@ func leadProfile(tc ticket.TicketCreated, ids []customer.Identity) (customer.Pro
 		p.Name = p.Phones[0].Value
 	default:
 		p.Name = "Unknown"
+	}
+	// A ticket's contact name may be longer than a customer's name.
+	if r := []rune(p.Name); len(r) > customer.MaxNameLength {
+		p.Name = strings.TrimSpace(string(r[:customer.MaxNameLength]))
 	}
 	p.Channel = tc.Channel
 	return p, first

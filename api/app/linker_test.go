@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -248,6 +249,25 @@ func TestTicketLinker_ExplicitCode(t *testing.T) {
 	}
 	if got := e.customerOf(tk.ID); got == nil || got.ID != b.Customer.ID {
 		t.Fatalf("ticket customer = %+v, want %s (not %s)", got, b.Customer.ID, a.Customer.ID)
+	}
+}
+
+// TestTicketLinker_LongReferences: references as long as a ticket allows
+// (256 characters) but longer than a customer's fields still make a lead:
+// the name is cut to a customer's, a contact id too long to be one is
+// left out of the profile (it still is looked up).
+func TestTicketLinker_LongReferences(t *testing.T) {
+	e := newLinkerEnv(t)
+	long := strings.Repeat("n", ticket.MaxReferenceLength)
+	tk := e.ticket("Long", ticket.References{ContactName: long, LeadID: strings.Repeat("7", ticket.MaxReferenceLength), ContactEmail: "long@example.com"}, nil)
+	e.apply()
+	got := e.customerOf(tk.ID)
+	if got == nil {
+		t.Fatalf("ticket has no customer (stats %+v)", e.linker.Stats())
+	}
+	lead := e.customer(got.ID)
+	if lead.Profile.Name != long[:customer.MaxNameLength] || lead.Profile.ContactID != "" {
+		t.Fatalf("lead name %d characters, contact id %q; want %d characters and none", len(lead.Profile.Name), lead.Profile.ContactID, customer.MaxNameLength)
 	}
 }
 
