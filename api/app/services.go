@@ -19,6 +19,9 @@ type Config struct {
 	MaxUploadBytes int64
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// SMS is the SMS provider of tenants that configure none
+	// (EVENTDESK_SMS_*); zero: none, such tenants send on trial.
+	SMS SMSConfig
 }
 
 // Services are the application services of one engine, built over one
@@ -36,6 +39,7 @@ type Services struct {
 	Pipelines *Pipelines
 	Deals     *Deals
 	Customers *Customers
+	Outbox    *Outbox
 }
 
 // NewServices wires every application service over store; db holds what
@@ -70,5 +74,6 @@ func NewServices(store eventstore.Store, db *sql.DB, cfg Config) *Services {
 	}
 	s.Deals = NewDeals(store, s.CRM, s.Pipelines, s.Agents, s.Groups, now)
 	s.Deals.resolve, s.Deals.link = s.Customers.resolveCustomers, s.Customers.dealLinks
+	s.Outbox = NewOutbox(store, db, s.CRM, cfg.SMS, now)
 	return s
 }
