@@ -51,6 +51,8 @@ allowed_for() {
 	# kit (api/web) and the application layer, never another surface.
 	api) echo "api domain eventstore projections" ;;
 	api/app) echo "domain eventstore" ;;
+	# The outbox's transports (SMTP, SMS, files) implement api/app's interfaces.
+	api/notify | api/notify/*) echo "api/app api/notify domain eventstore" ;;
 	api/web) echo "api/app domain eventstore" ;;
 	api/native | api/fynd | api/leadsquared | api/support | api/listener)
 		echo "api/app api/web domain eventstore eventstore/feed projections" ;;
