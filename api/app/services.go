@@ -40,6 +40,8 @@ type Services struct {
 	Deals     *Deals
 	Customers *Customers
 	Outbox    *Outbox
+	// Listeners are the webhook listeners of seed 004.
+	Listeners *Listeners
 }
 
 // NewServices wires every application service over store; db holds what
@@ -75,5 +77,6 @@ func NewServices(store eventstore.Store, db *sql.DB, cfg Config) *Services {
 	s.Deals = NewDeals(store, s.CRM, s.Pipelines, s.Agents, s.Groups, now)
 	s.Deals.resolve, s.Deals.link = s.Customers.resolveCustomers, s.Customers.dealLinks
 	s.Outbox = NewOutbox(store, db, s.CRM, cfg.SMS, now)
+	s.Listeners = NewListeners(store, db, now)
 	return s
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/eventdesk/eventdesk/domain/form"
 	"github.com/eventdesk/eventdesk/domain/group"
 	"github.com/eventdesk/eventdesk/domain/identity"
+	"github.com/eventdesk/eventdesk/domain/listener"
 	"github.com/eventdesk/eventdesk/domain/outbox"
 	"github.com/eventdesk/eventdesk/domain/pipeline"
 	"github.com/eventdesk/eventdesk/domain/tenant"
@@ -80,7 +81,7 @@ func (c *Catalog) Upcast(eventType string, version int, data json.RawMessage) (i
 var events = New(ticket.Codec(), form.Codec(), form.IndexCodec(), videoroom.Codec(), tenant.Codec(),
 	agent.Codec(), agent.IndexCodec(), group.Codec(), group.IndexCodec(),
 	crm.Codec(), pipeline.Codec(), pipeline.IndexCodec(), deal.Codec(), deal.IndexCodec(), identity.Codec(), customer.Codec(),
-	outbox.Codec())
+	outbox.Codec(), listener.Codec(), listener.IndexCodec())
 
 // Events returns the catalog of every event type Eventdesk stores.
 func Events() *Catalog { return events }
