@@ -43,7 +43,6 @@ const (
 	EntryTicket    = "ticket"
 	EntryDeal      = "deal"
 	EntryDuplicate = "duplicate"
-	EntryCreated   = "created"
 	EntryConverted = "converted"
 	EntryMerged    = "merged"   // on the merged customer: it went into the survivor
 	EntryAbsorbed  = "absorbed" // on the survivor: it took in a customer
@@ -64,7 +63,8 @@ type customerRow struct {
 	pos                                  eventstore.Position
 	permit                               domain.Permit
 	owner                                string
-	entry                                []byte
+	typ                                  string
+	data                                 []byte // the event's data as stored
 	at                                   string
 }
 
@@ -150,8 +150,6 @@ func timelineRowOf(e eventstore.Event, de domain.Event) (customerRow, bool, erro
 	row := customerRow{tenant: e.TenantID, stream: e.StreamID, customer: e.StreamID, version: e.Version, pos: e.Position,
 		permit: domain.Permit{Kind: domain.PermitEverybody}, item: e.ID, at: timestamp(e.RecordedAt)}
 	switch ev := de.(type) {
-	case customer.CustomerCreated:
-		row.kind = EntryCreated
 	case customer.NoteAdded:
 		row.kind, row.item, row.permit, row.owner = EntryNote, ev.NoteID, ev.Permit, ev.Owner
 	case customer.TicketLinked:
@@ -176,11 +174,7 @@ func timelineRowOf(e eventstore.Event, de domain.Event) (customerRow, bool, erro
 	if a, ok := de.(domain.Audited); ok {
 		row.at = timestamp(a.Audit().At)
 	}
-	entry, err := json.Marshal(TimelineItem{Kind: row.kind, ID: row.item, Type: e.Type, Position: e.Position.String(), Data: e.Data})
-	if err != nil {
-		return row, false, err
-	}
-	row.entry = entry
+	row.typ, row.data = e.Type, e.Data
 	return row, true, nil
 }
 
@@ -231,10 +225,11 @@ func loadCustomers(ctx context.Context, tx *sql.Tx, t Tables, evs []eventstore.E
 
 // customerColumns is a batch of customer_list rows, column by column.
 type customerColumns struct {
-	tenant, id, kind, code, codes, name, emails, phones, passport, contactID textArray
-	account, owner, pkind, pgroup, pagents, channel, tags, merged, doc       textArray
-	created, updated                                                         textArray
-	version                                                                  []int64
+	tenant, id, kind, code, codes, name, emails, phones, idents, passport textArray
+	contactID                                                             textArray
+	account, owner, pkind, pgroup, pagents, channel, tags, merged, doc    textArray
+	created, updated                                                      textArray
+	version                                                               []int64
 }
 
 // add appends the row of customer s of tenant (snapshots do not carry
@@ -257,6 +252,11 @@ func (c *customerColumns) add(tenant string, s customer.Snapshot) error {
 	c.codes = append(c.codes, textArray(s.Codes).literal())
 	c.name = append(c.name, strings.TrimSpace(p.Name+" "+p.LastName))
 	c.emails, c.phones = append(c.emails, textArray(emails).literal()), append(c.phones, textArray(phones).literal())
+	var idents []string
+	for _, id := range s.Identities() {
+		idents = append(idents, identityTerm(id.Kind, id.Value))
+	}
+	c.idents = append(c.idents, textArray(idents).literal())
 	c.passport, c.contactID = append(c.passport, p.Passport), append(c.contactID, p.ContactID)
 	c.account, c.owner = append(c.account, p.Account), append(c.owner, p.Owner)
 	kind := p.Permit.Kind
@@ -277,25 +277,26 @@ func upsertCustomers(ctx context.Context, tx *sql.Tx, t Tables, c customerColumn
 		return nil
 	}
 	_, err := tx.ExecContext(ctx, fmt.Sprintf(`INSERT INTO %[1]s AS l (tenant_id, id, kind, code, codes, full_name, emails, phones,
-		passport, contact_id, account_id, owner, permit_kind, permit_group, permit_agents, channel, tags, merged_into,
-		created_at, updated_at, version, doc)
-	SELECT tenant_id, id, kind, code, codes::text[], full_name, emails::text[], phones::text[], passport, contact_id, account_id,
-		owner, permit_kind, permit_group, permit_agents::text[], channel, tags::text[], merged_into, created_at, updated_at,
+		identities, passport, contact_id, account_id, owner, permit_kind, permit_group, permit_agents, channel, tags,
+		merged_into, created_at, updated_at, version, doc)
+	SELECT tenant_id, id, kind, code, codes::text[], full_name, emails::text[], phones::text[], identities::text[], passport,
+		contact_id, account_id, owner, permit_kind, permit_group, permit_agents::text[], channel, tags::text[], merged_into, created_at, updated_at,
 		version, doc
 	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
 		$10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[],
-		$19::timestamptz[], $20::timestamptz[], $21::bigint[], $22::jsonb[])
+		$19::timestamptz[], $20::timestamptz[], $21::bigint[], $22::json[], $23::text[])
 		AS r(tenant_id, id, kind, code, codes, full_name, emails, phones, passport, contact_id, account_id, owner, permit_kind,
-		permit_group, permit_agents, channel, tags, merged_into, created_at, updated_at, version, doc)
+		permit_group, permit_agents, channel, tags, merged_into, created_at, updated_at, version, doc, identities)
 	ON CONFLICT (tenant_id, id) DO UPDATE SET kind = EXCLUDED.kind, code = EXCLUDED.code, codes = EXCLUDED.codes,
-		full_name = EXCLUDED.full_name, emails = EXCLUDED.emails, phones = EXCLUDED.phones, passport = EXCLUDED.passport,
+		full_name = EXCLUDED.full_name, emails = EXCLUDED.emails, phones = EXCLUDED.phones,
+		identities = EXCLUDED.identities, passport = EXCLUDED.passport,
 		contact_id = EXCLUDED.contact_id, account_id = EXCLUDED.account_id, owner = EXCLUDED.owner,
 		permit_kind = EXCLUDED.permit_kind, permit_group = EXCLUDED.permit_group, permit_agents = EXCLUDED.permit_agents,
 		channel = EXCLUDED.channel, tags = EXCLUDED.tags, merged_into = EXCLUDED.merged_into,
 		updated_at = EXCLUDED.updated_at, version = EXCLUDED.version, doc = EXCLUDED.doc
 	WHERE l.version < EXCLUDED.version`, pq.QuoteIdentifier(t.Of("customer_list"))),
 		c.tenant, c.id, c.kind, c.code, c.codes, c.name, c.emails, c.phones, c.passport, c.contactID, c.account, c.owner,
-		c.pkind, c.pgroup, c.pagents, c.channel, c.tags, c.merged, c.created, c.updated, pq.Array(c.version), c.doc)
+		c.pkind, c.pgroup, c.pagents, c.channel, c.tags, c.merged, c.created, c.updated, pq.Array(c.version), c.doc, c.idents)
 	if err != nil {
 		return fmt.Errorf("upsert customers: %w", err)
 	}
@@ -308,8 +309,8 @@ func insertCustomerTimeline(ctx context.Context, tx *sql.Tx, t Tables, rows []cu
 	}
 	n := len(rows)
 	text := func() textArray { return make(textArray, n) }
-	tenant, stream, cust, kind, item, pkind, pgroup, pagents, owner, entry, at := text(), text(), text(), text(), text(),
-		text(), text(), text(), text(), text(), text()
+	tenant, stream, cust, kind, item, pkind, pgroup, pagents, owner, typ, data, at := text(), text(), text(), text(), text(),
+		text(), text(), text(), text(), text(), text(), text()
 	version, txid, seq := make([]int64, n), make([]int64, n), make([]int64, n)
 	for i, r := range rows {
 		tenant[i], stream[i], cust[i], kind[i], item[i] = r.tenant, r.stream, r.customer, r.kind, r.item
@@ -319,20 +320,25 @@ func insertCustomerTimeline(ctx context.Context, tx *sql.Tx, t Tables, rows []cu
 			k = domain.PermitEverybody
 		}
 		pkind[i], pgroup[i], pagents[i], owner[i] = string(k), r.permit.Group, textArray(r.permit.Agents).literal(), r.owner
-		entry[i], at[i] = string(r.entry), r.at
+		typ[i], data[i], at[i] = r.typ, string(r.data), r.at
 	}
 	_, err := tx.ExecContext(ctx, fmt.Sprintf(`INSERT INTO %s (tenant_id, stream_id, version, customer_id, kind, item_id, tx_id,
-		seq, permit_kind, permit_group, permit_agents, owner, entry, created_at)
+		seq, permit_kind, permit_group, permit_agents, owner, type, data, created_at)
 	SELECT tenant_id, stream_id, version, customer_id, kind, item_id, tx_id, seq, permit_kind, permit_group,
-		permit_agents::text[], owner, entry, created_at
+		permit_agents::text[], owner, type, data, created_at
 	FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[],
-		$9::text[], $10::text[], $11::text[], $12::text[], $13::jsonb[], $14::timestamptz[])
+		$9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::timestamptz[])
 		AS r(tenant_id, stream_id, version, customer_id, kind, item_id, tx_id, seq, permit_kind, permit_group, permit_agents,
-		owner, entry, created_at)
+		owner, type, data, created_at)
 	ON CONFLICT DO NOTHING`, pq.QuoteIdentifier(t.Of("customer_timeline"))),
-		tenant, stream, pq.Array(version), cust, kind, item, pq.Array(txid), pq.Array(seq), pkind, pgroup, pagents, owner, entry, at)
+		tenant, stream, pq.Array(version), cust, kind, item, pq.Array(txid), pq.Array(seq), pkind, pgroup, pagents, owner,
+		typ, data, at)
 	if err != nil {
 		return fmt.Errorf("insert customer timeline: %w", err)
 	}
 	return nil
 }
+
+// identityTerm is how an identity is written in customer_list.identities:
+// kind:value.
+func identityTerm(kind customer.IdentityKind, value string) string { return string(kind) + ":" + value }

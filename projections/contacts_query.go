@@ -14,6 +14,7 @@ import (
 
 	"github.com/eventdesk/eventdesk/domain"
 	"github.com/eventdesk/eventdesk/domain/customer"
+	"github.com/eventdesk/eventdesk/eventstore"
 )
 
 // ContactQueries answers queries on the contacts.v1 read models.
@@ -105,15 +106,18 @@ func (q *ContactQueries) List(ctx context.Context, f ContactFilter) (ContactPage
 	}
 	if s := strings.TrimSpace(f.Q); s != "" {
 		lower := strings.ToLower(s)
-		conds := []string{
-			"l.full_name ILIKE " + arg("%"+escapeLike(s)+"%"),
-			"l.emails @> ARRAY[" + arg(lower) + "]::text[]",
-			"l.codes @> ARRAY[" + arg(strings.ToUpper(s)) + "]::text[]",
-			"(l.passport <> '' AND l.passport = " + arg(strings.ToUpper(strings.Join(strings.Fields(s), ""))) + ")",
-			"(l.contact_id <> '' AND l.contact_id = " + arg(s) + ")",
+		terms := []string{
+			identityTerm(customer.ByEmail, lower),
+			identityTerm(customer.ByCode, strings.ToUpper(s)),
+			identityTerm(customer.ByPassport, strings.ToUpper(strings.Join(strings.Fields(s), ""))),
+			identityTerm(customer.ByContactID, s),
 		}
 		if f.QPhone != "" {
-			conds = append(conds, "l.phones @> ARRAY["+arg(f.QPhone)+"]::text[]")
+			terms = append(terms, identityTerm(customer.ByPhone, f.QPhone))
+		}
+		conds := []string{
+			"l.full_name ILIKE " + arg("%"+escapeLike(s)+"%"),
+			"l.identities && " + arg(textArray(terms)) + "::text[]",
 		}
 		where = append(where, "("+strings.Join(conds, " OR ")+")")
 	}
@@ -181,10 +185,15 @@ func decodeContactCursor(c string) (time.Time, string, error) {
 // (name and last name) is name, case-insensitively, oldest first: seed
 // 004's lookup by "name". Kinds, if given, restricts them.
 func (q *ContactQueries) FindByName(ctx context.Context, tenant, name string, kinds ...string) ([]string, error) {
+	// ILIKE uses the trigram index; lower() = lower() is the exact test.
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return nil, nil
+	}
 	rows, err := q.db.QueryContext(ctx, `SELECT id FROM customer_list
-		WHERE tenant_id = $1 AND lower(full_name) = lower($2) AND merged_into = ''
+		WHERE tenant_id = $1 AND full_name ILIKE $4 AND lower(full_name) = lower($2) AND merged_into = ''
 		  AND (cardinality($3::text[]) = 0 OR kind = ANY($3::text[]))
-		ORDER BY created_at, id`, tenant, strings.TrimSpace(name), textArray(kinds))
+		ORDER BY created_at, id`, tenant, name, textArray(kinds), escapeLike(name))
 	if err != nil {
 		return nil, fmt.Errorf("find customers by name: %w", err)
 	}
@@ -245,7 +254,7 @@ func (q *ContactQueries) Timeline(ctx context.Context, f TimelineQuery) (Timelin
 			SELECT $2::text, 0
 			UNION SELECT l.id, m.depth + 1 FROM customer_list l JOIN members m ON l.merged_into = m.id
 			WHERE l.tenant_id = $1 AND l.merged_into <> '' AND m.depth < 16)
-		SELECT t.entry, t.customer_id, t.tx_id, t.seq FROM customer_timeline t
+		SELECT t.kind, t.item_id, t.type, t.data, t.customer_id, t.tx_id, t.seq FROM customer_timeline t
 		WHERE `+strings.Join(where, " AND ")+`
 		ORDER BY t.tx_id DESC, t.seq DESC LIMIT `+strconv.Itoa(limit+1), args...)
 	if err != nil {
@@ -255,21 +264,18 @@ func (q *ContactQueries) Timeline(ctx context.Context, f TimelineQuery) (Timelin
 	var page TimelinePage
 	var lastTx, lastSeq int64
 	for rows.Next() {
-		var entry []byte
-		var cust string
+		var it TimelineItem
+		var data []byte
 		var tx, seq int64
-		if err := rows.Scan(&entry, &cust, &tx, &seq); err != nil {
+		if err := rows.Scan(&it.Kind, &it.ID, &it.Type, &data, &it.CustomerID, &tx, &seq); err != nil {
 			return TimelinePage{}, err
 		}
 		if len(page.Items) == limit {
 			page.NextCursor = base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%d-%d", lastTx, lastSeq))
 			break
 		}
-		var it TimelineItem
-		if err := json.Unmarshal(entry, &it); err != nil {
-			return TimelinePage{}, err
-		}
-		it.CustomerID = cust
+		it.Data = json.RawMessage(data)
+		it.Position = eventstore.Position{TxID: uint64(tx), Seq: seq}.String()
 		page.Items, lastTx, lastSeq = append(page.Items, it), tx, seq
 	}
 	return page, rows.Err()
