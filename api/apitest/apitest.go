@@ -73,7 +73,7 @@ func New(t testing.TB, opts ...Option) *Env {
 	db := pgtest.DB(t)
 	store := postgres.New(db, nil, postgres.WithGroupCommit(4))
 	t.Cleanup(func() { store.Close() })
-	runner := projections.NewRunner(db.DB, store, store, nil, 20*time.Millisecond, projections.Tickets{})
+	runner := projections.NewRunner(db.DB, store, store, nil, 20*time.Millisecond, projections.Tickets{}, projections.Outbox{})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); runner.Run(ctx) }()

@@ -242,16 +242,19 @@ func (o *Outbox) SetSMSConfig(ctx context.Context, tenant string, c SMSConfig) (
 	if err := domain.Join(errs...); err != nil {
 		return SMSConfigView{}, err
 	}
-	res, err := o.db.ExecContext(ctx, `INSERT INTO sms_configs (tenant_id, base_url, account_sid, auth_token, from_number, updated_at)
-		SELECT $1, $2, $3, $4, $5, $6 WHERE $4 <> ''
-		ON CONFLICT (tenant_id) DO UPDATE SET base_url = $2, account_sid = $3,
-			auth_token = CASE WHEN $4 = '' THEN sms_configs.auth_token ELSE $4 END, from_number = $5, updated_at = $6`,
-		tenant, c.BaseURL, c.AccountSID, c.AuthToken, c.From, o.now())
+	q := `INSERT INTO sms_configs (tenant_id, base_url, account_sid, auth_token, from_number, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (tenant_id) DO UPDATE SET base_url = $2, account_sid = $3, auth_token = $4, from_number = $5, updated_at = $6`
+	args := []any{tenant, c.BaseURL, c.AccountSID, c.AuthToken, c.From, o.now()}
+	if c.AuthToken == "" { // keep the stored token
+		q = `UPDATE sms_configs SET base_url = $2, account_sid = $3, from_number = $4, updated_at = $5 WHERE tenant_id = $1`
+		args = []any{tenant, c.BaseURL, c.AccountSID, c.From, o.now()}
+	}
+	res, err := o.db.ExecContext(ctx, q, args...)
 	if err != nil {
 		return SMSConfigView{}, fmt.Errorf("set sms config of %s: %w", tenant, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		// No row and no token: INSERT ... SELECT inserted nothing.
 		return SMSConfigView{}, domain.Invalidf("auth_token", "auth_token is required (none is stored yet)")
 	}
 	return o.SMSConfig(ctx, tenant)

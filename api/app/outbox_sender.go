@@ -116,9 +116,10 @@ type OutboxSender struct {
 	Tick time.Duration
 	// SendTimeout bounds one send (zero: 30 s).
 	SendTimeout time.Duration
-	// afterSend, if set (tests), runs after a send and before its outcome
-	// is recorded; an error stops the attempt there, as a crash would.
-	afterSend func(tenant, id string, attempt int) error
+	// AfterSend, if set, runs after a send and before its outcome is
+	// recorded; an error stops the attempt there, unrecorded, as a crash
+	// would. Crash tests set it; production code never does.
+	AfterSend func(tenant, id string, attempt int) error
 
 	locks sync.Map // message id -> *sync.Mutex: one attempt at a time in this process
 }
@@ -254,8 +255,8 @@ func (s *OutboxSender) Attempt(ctx context.Context, tenant, id string) error {
 	if ctx.Err() != nil {
 		return ctx.Err() // shutting down: not the provider's failure
 	}
-	if s.afterSend != nil {
-		if err := s.afterSend(tenant, id, n); err != nil {
+	if s.AfterSend != nil {
+		if err := s.AfterSend(tenant, id, n); err != nil {
 			return err
 		}
 	}

@@ -39,6 +39,12 @@ type config struct {
 	MaxUploadBytes  int           // EVENTDESK_MAX_UPLOAD_BYTES: the largest attachment accepted
 	GroupCommit     int           // EVENTDESK_GROUP_COMMIT: concurrent append groups; 0 commits each append alone
 	IdempotencyTTL  time.Duration // EVENTDESK_IDEMPOTENCY_TTL: how long an Idempotency-Key is remembered
+	// SMTPURL is EVENTDESK_SMTP_URL (smtp:// STARTTLS, smtps:// implicit
+	// TLS); empty writes each e-mail as an .eml file under DataDir/outbox.
+	SMTPURL string
+	// SMS is the SMS provider of tenants that configure none
+	// (EVENTDESK_SMS_BASE_URL, _ACCOUNT_SID, _AUTH_TOKEN, _FROM: all or none).
+	SMS smsDefaults
 
 	// DefaultDatabase is true when DatabaseURL is defaultDatabaseURL, the
 	// only case in which the embedded cluster may stand in for it. Tests
@@ -78,6 +84,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		p.check("EVENTDESK_REDIS_URL", validRedisURL(c.RedisURL))
 	}
 	p.check("EVENTDESK_HTTP_ADDR", validAddr(c.HTTPAddr))
+	c.SMTPURL, c.SMS = outboxConfig(&p)
 	return c, errors.Join(p.errs...)
 }
 

@@ -29,6 +29,8 @@ type engine struct {
 	runner *projections.Runner
 	// linker links every ticket to its customer; serve runs it.
 	linker *app.TicketLinker
+	// sender sends the outbox's e-mails and SMS; serve runs it.
+	sender *app.OutboxSender
 	// hub is the node's one follower of the log, fanned out in memory to
 	// follow streams; serve runs it and closes it on shutdown.
 	hub *feed.Hub
@@ -44,8 +46,9 @@ func newEngine(db *database, cfg config, log *slog.Logger, reg prometheus.Regist
 	runner := projections.NewRunner(db.DB.DB, store, store, log, cfg.PollInterval, allProjections()...)
 	hub := feed.New(store, feed.Options{Poll: cfg.PollInterval, Logger: log})
 	e := &engine{store: store, runner: runner, hub: hub, Services: app.NewServices(store, db.DB.DB,
-		app.Config{FilesDir: filepath.Join(cfg.DataDir, "files"), MaxUploadBytes: int64(cfg.MaxUploadBytes)})}
+		app.Config{FilesDir: filepath.Join(cfg.DataDir, "files"), MaxUploadBytes: int64(cfg.MaxUploadBytes), SMS: cfg.SMS})}
 	e.linker = app.NewTicketLinker(e.Services, store, log, cfg.PollInterval)
+	e.sender = newOutboxSender(e.Services, db.DB.DB, store, cfg, log)
 	var limiter leadsquared.Limiter
 	if rdb != nil {
 		limiter = leadsquared.NewRedisLimiter(rdb, "eventdesk:", leadsquared.DefaultLimit)

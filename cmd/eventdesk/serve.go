@@ -95,6 +95,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	bg.Go(func() error { metrics.refresh(bgctx, store, e.runner, log); return nil })
 	bg.Go(func() error { return e.runner.Run(bgctx) })
 	bg.Go(func() error { return e.linker.Run(bgctx) })
+	bg.Go(func() error { return e.sender.Run(bgctx) })
 	bg.Go(func() error { return e.hub.Run(bgctx) })
 	// Idempotency keys older than EVENTDESK_IDEMPOTENCY_TTL go.
 	bg.Go(func() error { _ = e.keys.Sweep(bgctx, idempotencySweepEvery); return nil })

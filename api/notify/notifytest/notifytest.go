@@ -54,6 +54,13 @@ type SMTPServer struct {
 // with user "eventdesk" and password "s3cret".
 func StartSMTP(t testing.TB, implicitTLS bool) *SMTPServer {
 	t.Helper()
+	return StartSMTPAt(t, "127.0.0.1:0", implicitTLS)
+}
+
+// StartSMTPAt is StartSMTP listening on addr (a port a test saw refused,
+// say).
+func StartSMTPAt(t testing.TB, addr string, implicitTLS bool) *SMTPServer {
+	t.Helper()
 	// httptest's certificate is valid for 127.0.0.1 and example.com.
 	h := httptest.NewUnstartedServer(nil)
 	h.StartTLS()
@@ -65,9 +72,9 @@ func StartSMTP(t testing.TB, implicitTLS bool) *SMTPServer {
 	s.srv.Domain, s.srv.TLSConfig = "127.0.0.1", srvTLS
 	var err error
 	if implicitTLS {
-		s.ln, err = tls.Listen("tcp", "127.0.0.1:0", srvTLS)
+		s.ln, err = tls.Listen("tcp", addr, srvTLS)
 	} else {
-		s.ln, err = net.Listen("tcp", "127.0.0.1:0")
+		s.ln, err = net.Listen("tcp", addr)
 	}
 	if err != nil {
 		t.Fatal(err)
