@@ -126,7 +126,7 @@ func (q *ContactQueries) List(ctx context.Context, f ContactFilter) (ContactPage
 		args = append(args, f.Viewer.Agent, pq.Array(f.Viewer.Groups))
 	}
 	if f.Cursor != "" {
-		at, id, err := decodeContactCursor(f.Cursor)
+		at, id, err := decodeCreatedCursor(f.Cursor)
 		if err != nil {
 			return ContactPage{}, err
 		}
@@ -148,7 +148,7 @@ func (q *ContactQueries) List(ctx context.Context, f ContactFilter) (ContactPage
 		}
 		if len(page.Contacts) == limit {
 			last := page.Contacts[limit-1]
-			page.NextCursor = encodeContactCursor(lastAt, last.ID)
+			page.NextCursor = encodeCreatedCursor(lastAt, last.ID)
 			break
 		}
 		var s customer.Snapshot
@@ -164,11 +164,13 @@ func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
-func encodeContactCursor(at time.Time, id string) string {
+// encodeCreatedCursor is the cursor of lists ordered newest first by
+// (created_at, id): customers and deals.
+func encodeCreatedCursor(at time.Time, id string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(at.UTC().Format(time.RFC3339Nano) + " " + id))
 }
 
-func decodeContactCursor(c string) (time.Time, string, error) {
+func decodeCreatedCursor(c string) (time.Time, string, error) {
 	b, err := base64.RawURLEncoding.DecodeString(c)
 	if err != nil {
 		return time.Time{}, "", ErrBadCursor

@@ -42,7 +42,7 @@ func newCRMFixture(t testing.TB) *crmFixture {
 	s := postgres.New(db, nil)
 	t.Cleanup(func() { s.Close() })
 	return &crmFixture{db: db, store: s, q: projections.NewContactQueries(db.DB),
-		runner: projections.NewRunner(db.DB, s, s, slog.New(slog.NewTextHandler(os.Stderr, nil)), 20*time.Millisecond, projections.Contacts{})}
+		runner: projections.NewRunner(db.DB, s, s, slog.New(slog.NewTextHandler(os.Stderr, nil)), 20*time.Millisecond, projections.Contacts{}, projections.Deals{})}
 }
 
 func (f *crmFixture) start(t testing.TB) (stop func()) {
