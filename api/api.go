@@ -10,6 +10,7 @@ package api
 import (
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/eventdesk/eventdesk/api/app"
 	"github.com/eventdesk/eventdesk/api/fynd"
 	"github.com/eventdesk/eventdesk/api/leadsquared"
+	"github.com/eventdesk/eventdesk/api/listener"
 	"github.com/eventdesk/eventdesk/api/native"
 	"github.com/eventdesk/eventdesk/api/support"
 	"github.com/eventdesk/eventdesk/api/web"
@@ -32,13 +34,18 @@ type Deps struct {
 	Log     native.Log
 	Feed    native.Feed // the node's one follower of the log (feed.Hub), for follow streams
 	Queries *projections.TicketQueries
-	Waiter  native.Waiter
+	// Contacts answers customer lists, searches and timelines (contacts.v1).
+	Contacts *projections.ContactQueries
+	Waiter   native.Waiter
 	// Limiter enforces LeadSquared's rate limit; nil means an in-process
 	// limiter with the documented limit.
 	Limiter leadsquared.Limiter
 	Logger  *slog.Logger
 	// Registry receives the request latency histogram; nil: not registered.
 	Registry prometheus.Registerer
+	// TrustedProxies are the proxies whose X-Forwarded-For the webhook
+	// listener believes (EVENTDESK_TRUSTED_PROXIES).
+	TrustedProxies []netip.Prefix
 }
 
 // Router is every HTTP surface on one mux.
@@ -72,6 +79,8 @@ func New(d Deps) *Router {
 	leadsquared.New(leadsquared.Deps{Keys: d.Keys, Tickets: d.Tickets, Tenants: d.Tenants, Limiter: d.Limiter, Logger: d.Logger}).Register(rt.mux)
 	support.New(support.Deps{Keys: d.Keys, Tickets: d.Tickets, Tenants: d.Tenants, Files: d.Files, Queries: d.Queries,
 		Waiter: d.Waiter, Logger: d.Logger}).Register(rt.mux)
+	listener.New(listener.Deps{Services: d.Services, Keys: d.Keys, Contacts: d.Contacts, Waiter: d.Waiter,
+		TrustedProxies: d.TrustedProxies, Logger: d.Logger}).Register(rt.mux)
 	return rt
 }
 

@@ -114,11 +114,6 @@ func (s *Server) routes() {
 	s.mux.Handle("PUT /v1/config/crm", auth(s.admin(s.idempotent(s.putCRM))))
 	s.mux.Handle("GET /v1/config/custom-fields", auth(s.getCustomFields))
 	s.mux.Handle("PUT /v1/config/custom-fields", auth(s.admin(s.idempotent(s.putCustomFields))))
-	s.mux.Handle("GET /v1/config/sms", auth(s.admin(s.getSMSConfig)))
-	s.mux.Handle("PUT /v1/config/sms", auth(s.admin(s.idempotent(s.putSMSConfig))))
-	s.mux.Handle("GET /v1/outbox", auth(s.admin(s.listOutbox)))
-	s.mux.Handle("GET /v1/outbox/{id}", auth(s.admin(s.getOutboxMessage)))
-	s.mux.Handle("POST /v1/outbox/{id}/retry", auth(s.admin(s.idempotent(s.retryOutboxMessage))))
 	s.mux.Handle("POST /v1/pipelines", auth(s.admin(s.idempotent(s.createPipeline))))
 	s.mux.Handle("GET /v1/pipelines", auth(s.listPipelines))
 	s.mux.Handle("GET /v1/pipelines/{id}", auth(s.getPipeline))
@@ -136,6 +131,12 @@ func (s *Server) routes() {
 	s.mux.Handle("POST /v1/contacts/{id}/merge", auth(s.idempotent(s.mergeContacts)))
 	s.mux.Handle("POST /v1/contacts/{id}/unmerge", auth(s.idempotent(s.unmergeContact)))
 	s.mux.Handle("POST /v1/contacts/{id}/notes", auth(s.idempotent(s.addContactNote)))
+	s.mux.Handle("POST /v1/listeners", auth(s.admin(s.createListener))) // never replayed: see createListener
+	s.mux.Handle("GET /v1/listeners", auth(s.admin(s.listListeners)))
+	s.mux.Handle("GET /v1/listeners/{id}", auth(s.admin(s.getListener)))
+	s.mux.Handle("PATCH /v1/listeners/{id}", auth(s.admin(s.idempotent(s.patchListener))))
+	s.mux.Handle("DELETE /v1/listeners/{id}", auth(s.admin(s.idempotent(s.deleteListener))))
+	s.mux.Handle("POST /v1/listeners/{id}/rotate", auth(s.admin(s.rotateListener))) // never replayed: it shows a new secret
 	s.mux.Handle("GET /openapi.json", http.HandlerFunc(serveOpenAPI))
 	s.mux.Handle("/v1/", http.HandlerFunc(s.noRoute))
 }
