@@ -186,7 +186,7 @@ func TestOutbox_CrashAfterSend(t *testing.T) {
 		t.Fatal(err)
 	}
 	sender := e.NewOutboxSender(smtpMailer(t, srv, srv.Addr)) // not run: the test plays the consumer
-	crashed := map[string]bool{} // each message's first send is followed by a crash
+	crashed := map[string]bool{}                              // each message's first send is followed by a crash
 	sender.AfterSend = func(_, id string, _ int) error {
 		if !crashed[id] {
 			crashed[id] = true
