@@ -73,7 +73,7 @@ func New(d Deps) *Router {
 	if d.Registry != nil {
 		d.Registry.MustRegister(rt.requests)
 	}
-	native.New(native.Deps{Services: d.Services, Keys: d.Keys, Log: d.Log, Feed: d.Feed, Queries: d.Queries, Waiter: d.Waiter,
+	native.New(native.Deps{Services: d.Services, Keys: d.Keys, Log: d.Log, Feed: d.Feed, Queries: d.Queries, Contacts: d.Contacts, Waiter: d.Waiter,
 		Logger: d.Logger}).Register(rt.mux)
 	fynd.New(fynd.Deps{Keys: d.Keys, Tickets: d.Tickets, Tenants: d.Tenants, Forms: d.Forms, Rooms: d.Rooms, Logger: d.Logger}).Register(rt.mux)
 	leadsquared.New(leadsquared.Deps{Keys: d.Keys, Tickets: d.Tickets, Tenants: d.Tenants, Limiter: d.Limiter, Logger: d.Logger}).Register(rt.mux)

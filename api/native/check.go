@@ -2,10 +2,12 @@ package native
 
 import (
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 
 	"github.com/eventdesk/eventdesk/api/web"
+	"github.com/eventdesk/eventdesk/eventstore"
 )
 
 // fieldCheck collects validation problems of one request.
@@ -43,4 +45,31 @@ func names[S ~string](xs []S) []string {
 		out[i] = string(x)
 	}
 	return out
+}
+
+// multi returns the values of query parameter name, each split on commas,
+// trimmed, empty ones dropped: ?tag=a,b&tag=c is [a b c].
+func multi(q url.Values, name string) []string {
+	var out []string
+	for _, v := range q[name] {
+		for _, part := range strings.Split(v, ",") {
+			if part = strings.TrimSpace(part); part != "" {
+				out = append(out, part)
+			}
+		}
+	}
+	return out
+}
+
+// parseMinPosition reads min_position, a position from Eventdesk-Position
+// (zero when absent).
+func parseMinPosition(c *fieldCheck, v string) eventstore.Position {
+	if v == "" {
+		return eventstore.Position{}
+	}
+	p, err := eventstore.ParsePosition(v)
+	if err != nil {
+		c.add("min_position", "invalid", "min_position must be a position from Eventdesk-Position, e.g. 1234-567")
+	}
+	return p
 }

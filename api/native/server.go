@@ -42,8 +42,10 @@ type Deps struct {
 	Log     Log
 	Feed    Feed
 	Queries *projections.TicketQueries
-	Waiter  Waiter
-	Logger  *slog.Logger
+	// Contacts answers customer lists, searches and timelines.
+	Contacts *projections.ContactQueries
+	Waiter   Waiter
+	Logger   *slog.Logger
 }
 
 // Server is the native REST API (/v1) and its OpenAPI document.
@@ -125,7 +127,10 @@ func (s *Server) routes() {
 	s.mux.Handle("POST /v1/deals/{id}/notes", auth(s.idempotent(s.addDealNote)))
 	s.mux.Handle("GET /v1/deals/{id}/notes", auth(s.listDealNotes))
 	s.mux.Handle("POST /v1/contacts", auth(s.idempotent(s.createContact)))
+	s.mux.Handle("GET /v1/contacts", auth(s.listContacts))
 	s.mux.Handle("GET /v1/contacts/{id}", auth(s.getContact))
+	s.mux.Handle("GET /v1/contacts/{id}/timeline", auth(s.contactTimeline))
+	s.mux.Handle("GET /v1/contacts/{id}/notes", auth(s.contactNotes))
 	s.mux.Handle("PATCH /v1/contacts/{id}", auth(s.idempotent(s.patchContact)))
 	s.mux.Handle("POST /v1/contacts/{id}/convert", auth(s.idempotent(s.convertContact)))
 	s.mux.Handle("POST /v1/contacts/{id}/merge", auth(s.idempotent(s.mergeContacts)))

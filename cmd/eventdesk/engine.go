@@ -55,7 +55,8 @@ func newEngine(db *database, cfg config, log *slog.Logger, reg prometheus.Regist
 	}
 	e.keys = &web.Idempotency{DB: db.DB.DB, Log: log, TTL: cfg.IdempotencyTTL}
 	e.api = api.New(api.Deps{Services: e.Services, Keys: e.keys, Log: store, Feed: hub, Queries: projections.NewTicketQueries(db.DB.DB),
-		Waiter: runner, Limiter: limiter, Logger: log, Registry: reg})
+		Contacts: projections.NewContactQueries(db.DB.DB),
+		Waiter:   runner, Limiter: limiter, Logger: log, Registry: reg})
 	return e
 }
 
