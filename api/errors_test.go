@@ -90,9 +90,11 @@ func TestErrorsOnEverySurface(t *testing.T) {
 			// The native create words it as ticket_exists: its ids may be the client's.
 			native: want{409, "ticket_exists"}, fynd: want{409, "modified concurrently"},
 			lsq: want{409, "MXConcurrentUpdateException"}, supported: want{409, "Modified concurrently"}},
-		{name: "store refuses the input", err: &eventstore.InvalidError{Field: "stream id", Reason: "must be 1..64 bytes"},
-			native: want{422, "validation_failed"}, fynd: want{400, "invalid stream id: must be 1..64 bytes"},
-			lsq: want{400, "MXInvalidInputException"}, supported: want{400, "Invalid value for: stream id"}},
+		// Finding 8: the store's own field names ("stream id",
+		// "events[0].data") are not the request's and are never shown.
+		{name: "store refuses the input", err: &eventstore.InvalidError{Field: "events[0].data", Reason: "contains a NUL character"},
+			native: want{422, "validation_failed"}, fynd: want{400, "the request cannot be stored: contains a NUL character"},
+			lsq: want{400, "MXInvalidInputException"}, supported: want{400, "the request cannot be stored: contains a NUL character"}},
 		{name: "duplicate event id", err: fmt.Errorf("ticket t1: %w", eventstore.ErrDuplicateEvent),
 			native: want{409, "duplicate_id"}, fynd: want{409, "already used"},
 			lsq: want{409, "MXConflictException"}, supported: want{409, "already used"}},

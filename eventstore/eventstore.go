@@ -84,6 +84,13 @@ type Metadata struct {
 	CausationID   string `json:"causation_id,omitempty"`
 	Actor         string `json:"actor,omitempty"`
 	Source        string `json:"source,omitempty"`
+	// Principal is the credential that authenticated the request, whoever
+	// Actor names: "api_key", "agent_token:<token id>",
+	// "fynd:<application id>", "leadsquared:<access key>". Actor says on
+	// whose behalf the change was made; Principal who was let in to make
+	// it. Empty for events written before it was recorded, and for
+	// changes no request made (the command line, process managers).
+	Principal string `json:"principal,omitempty"`
 	// Extra holds further string attributes (e.g. watermill metadata).
 	Extra map[string]string `json:"extra,omitempty"`
 }

@@ -254,7 +254,7 @@ func isJSONObject(b json.RawMessage) bool {
 }
 
 func metadataSize(m Metadata) int {
-	n := len(m.CorrelationID) + len(m.CausationID) + len(m.Actor) + len(m.Source)
+	n := len(m.CorrelationID) + len(m.CausationID) + len(m.Actor) + len(m.Source) + len(m.Principal)
 	for k, v := range m.Extra {
 		n += len(k) + len(v)
 	}

@@ -29,7 +29,7 @@ func BenchmarkContactsCatchUp(b *testing.B) {
 		mixed     bool
 	}{{"created", 50_000, false}, {"mixed", 10_000, true}} {
 		b.Run(bb.name, func(b *testing.B) {
-			f := newCRMFixture(b, projections.Contacts{})
+			f := newCRMFixture(b)
 			events := loadCustomerLog(b, f, "t1", bb.customers, bb.mixed)
 			catchUp(b, f, events, bb.customers)
 		})

@@ -37,17 +37,12 @@ type crmFixture struct {
 	last eventstore.Position
 }
 
-// newCRMFixture returns a fixture over a fresh database whose runner runs
-// projs (contacts.v1 and deals.v1 if none are given).
-func newCRMFixture(t testing.TB, projs ...projections.Projection) *crmFixture {
+func newCRMFixture(t testing.TB) *crmFixture {
 	db := pgtest.DB(t)
 	s := postgres.New(db, nil)
 	t.Cleanup(func() { s.Close() })
-	if len(projs) == 0 {
-		projs = []projections.Projection{projections.Contacts{}, projections.Deals{}}
-	}
 	return &crmFixture{db: db, store: s, q: projections.NewContactQueries(db.DB),
-		runner: projections.NewRunner(db.DB, s, s, slog.New(slog.NewTextHandler(os.Stderr, nil)), 20*time.Millisecond, projs...)}
+		runner: projections.NewRunner(db.DB, s, s, slog.New(slog.NewTextHandler(os.Stderr, nil)), 20*time.Millisecond, projections.Contacts{}, projections.Deals{})}
 }
 
 func (f *crmFixture) start(t testing.TB) (stop func()) {

@@ -2,9 +2,13 @@ package app
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 	"testing"
+
+	"github.com/eventdesk/eventdesk/domain/ticket"
+	"github.com/eventdesk/eventdesk/eventstore"
 )
 
 // TestNumbers_ConcurrentCreates: bursts of concurrent creates in one
@@ -77,5 +81,25 @@ func TestNumbers_Order(t *testing.T) {
 		if !slices.IsSorted(seq) {
 			t.Errorf("worker %d got numbers out of order: %v", w, seq)
 		}
+	}
+}
+
+// TestFinding7_RefusedCreateTakesNoNumber: a create the store would refuse
+// (a NUL in its title, which PostgreSQL's jsonb cannot hold) is refused
+// before a number is taken, and without naming the store's internals: the
+// creates around it get #1 and #2.
+func TestFinding7_RefusedCreateTakesNoNumber(t *testing.T) {
+	t.Parallel()
+	s := nodes(t, 1)[0]
+	if n := create(t, s, acme).Number; n != 1 {
+		t.Fatalf("first create got #%d, want #1", n)
+	}
+	_, err := s.Create(context.Background(), acme, ticket.CreateTicket{Title: "a\x00b"}, byAPI)
+	var inv *eventstore.InvalidError
+	if !errors.As(err, &inv) {
+		t.Fatalf("create with a NUL in its title: %v, want an *eventstore.InvalidError", err)
+	}
+	if n := create(t, s, acme).Number; n != 2 {
+		t.Errorf("create after the refused one got #%d, want #2", n)
 	}
 }

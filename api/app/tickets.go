@@ -45,6 +45,9 @@ type Meta struct {
 	// If-Match): a command on any other version fails with
 	// PreconditionFailed instead of being re-decided on fresh state.
 	IfVersion *int64
+	// Principal is the credential that authenticated the request (see
+	// eventstore.Metadata.Principal), recorded beside the actor By names.
+	Principal string
 	// Idempotency, if set, names the request uniquely (the surfaces derive
 	// it from the tenant, the client's Idempotency-Key and a fingerprint of
 	// the request): every id the command chooses derives from it, so a
@@ -59,7 +62,7 @@ func (m Meta) metadata() eventstore.Metadata {
 		actor = m.By.Email
 	}
 	return eventstore.Metadata{CorrelationID: m.CorrelationID, CausationID: m.CausationID,
-		Actor: string(m.By.Kind) + ":" + actor, Source: string(m.Source)}
+		Actor: string(m.By.Kind) + ":" + actor, Source: string(m.Source), Principal: m.Principal}
 }
 
 // Result is the outcome of a ticket command.
@@ -108,13 +111,20 @@ func (s *Tickets) Create(ctx context.Context, tenant string, c ticket.CreateTick
 	if err != nil {
 		return Result{}, err
 	}
-	// Decide once with a placeholder number so that invalid input never
+	// Decide once with a placeholder number, and check what the store
+	// would refuse (NUL, an oversized event), so that invalid input never
 	// burns a number.
 	c.Number = 1
-	if _, err := ticket.New(c, cfg, s.now()); err != nil {
+	stream := ticketStream(tenant, c.ID)
+	draft, err := ticket.New(c, cfg, s.now())
+	if err != nil {
 		return Result{}, err
 	}
-	stream := ticketStream(tenant, c.ID)
+	if data, err := encode(draft.Pending(), m, ticket.Encode); err != nil {
+		return Result{}, err
+	} else if err := eventstore.ValidateAppend(stream, eventstore.NoStream, data); err != nil {
+		return Result{}, fmt.Errorf("create ticket %s: %w", c.ID, err)
+	}
 	// A retried create must not take a second number. (A fresh random id
 	// cannot exist yet: no need to look.)
 	if chosen || m.Idempotency != "" {

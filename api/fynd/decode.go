@@ -177,6 +177,19 @@ func jsonKind(v json.RawMessage) string { return web.JSONKind(v) }
 // {"id": …, "user": {…}}). The user is an actor of kind user.
 func parseUser(field string, raw json.RawMessage) (domain.Actor, error) {
 	raw = bytes.TrimSpace(raw)
+	if err := web.CheckValue(raw); err != nil {
+		var be *web.BodyError
+		errors.As(err, &be)
+		switch be.Reason {
+		case web.BodyBadText:
+			return domain.Actor{}, badRequest(field + ": " + be.TextDetail())
+		case web.BodyDuplicate:
+			return domain.Actor{}, badRequest(fmt.Sprintf("%s: %s appears more than once", field, be.Field))
+		case web.BodyTooDeep:
+			return domain.Actor{}, badRequest(fmt.Sprintf("%s nests deeper than %d levels", field, web.MaxJSONDepth))
+		}
+		return domain.Actor{}, badRequest(field + " is not valid JSON")
+	}
 	a := domain.Actor{Kind: domain.ActorUser}
 	if len(raw) > 0 && raw[0] == '"' {
 		if json.Unmarshal(raw, &a.ID) != nil {
@@ -262,7 +275,7 @@ func typeProblem(err error) string {
 	if errors.As(err, &te) {
 		return fmt.Sprintf("%s must be %s, not %s", te.Field, goJSONType(te.Type.Kind().String()), te.Value)
 	}
-	return "malformed: " + err.Error()
+	return "is not a user object" // never the decoder's text, which names Go types
 }
 
 func goJSONType(kind string) string {

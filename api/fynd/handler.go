@@ -111,6 +111,10 @@ type endpointFunc func(w http.ResponseWriter, r *http.Request, c caller) error
 func (h *Handler) endpoint(f endpointFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer web.RecoverPanic(r, h.d.Logger, "fynd", func() { writeJSON(w, http.StatusInternalServerError, errorBody{Message: msgInternal}) })
+		if err := web.CheckRequest(r); err != nil {
+			h.fail(w, r, err)
+			return
+		}
 		c, err := h.authenticate(w, r)
 		if err != nil {
 			h.fail(w, r, err)
@@ -162,6 +166,9 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (caller, 
 		By:            domain.Actor{Kind: domain.ActorIntegration, ID: "fynd:" + id},
 		Source:        domain.SourceSalesChannel,
 		CorrelationID: w.Header().Get("X-Request-ID"), // set by the API server
+		// The application is recorded as the principal even when the
+		// change is the X-User-Data user's.
+		Principal: "fynd:" + id,
 	}}
 	if raw := strings.TrimSpace(r.Header.Get(HeaderUserData)); raw != "" {
 		u, err := parseUser(HeaderUserData, json.RawMessage(raw))

@@ -47,7 +47,7 @@ func (h *Handler) addActivity(w http.ResponseWriter, r *http.Request, c caller) 
 		return invalidInput(fmt.Sprintf(`Direction %q is not valid; pass "INBOUND" (or "OUTBOUND").`, dir))
 	}
 	ref := r.PathValue("ticketId")
-	m := meta(w, r, domain.SourcePortal)
+	m := meta(w, r, c, domain.SourcePortal)
 	res, err := h.d.Tickets.AddActivity(r.Context(), c.tenant.ID, ref, txt, direction, m)
 	if err != nil {
 		return err

@@ -48,6 +48,12 @@ func bodyProblem(err error) error {
 		return invalidInput("The request body is empty; send a JSON object with Content-Type application/json.")
 	case web.BodyMalformed:
 		return invalidInput(fmt.Sprintf("The request body is not valid JSON (%s at byte offset %d).", be.Syntax, be.Offset))
+	case web.BodyBadText:
+		return invalidInput("Invalid text: " + be.TextDetail() + ".")
+	case web.BodyDuplicate:
+		return invalidInput(fmt.Sprintf("%s appears more than once; send each field once.", be.Field))
+	case web.BodyTooDeep:
+		return invalidInput(fmt.Sprintf("The request body nests deeper than %d levels.", web.MaxJSONDepth))
 	}
 	return invalidInput("The request body must be a JSON object.")
 }

@@ -88,6 +88,10 @@ type endpointFunc func(w http.ResponseWriter, r *http.Request, c caller) error
 func (h *Handler) endpoint(f endpointFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer web.RecoverPanic(r, h.d.Logger, "leadsquared", func() { h.fail(w, r, errInternal) })
+		if err := web.CheckRequest(r); err != nil {
+			h.fail(w, r, err)
+			return
+		}
 		c, err := h.admit(w, r)
 		if err != nil {
 			h.fail(w, r, err)
@@ -327,14 +331,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // meta is who acts through this surface: the tenant's LeadSquared
-// credentials, an integration. The request id the API server assigned
-// (echoed in X-Request-ID) correlates the events with the request.
-func meta(w http.ResponseWriter, r *http.Request, source domain.Source) app.Meta {
+// credentials, an integration, recorded as the principal by their access
+// key. The request id the API server assigned (echoed in X-Request-ID)
+// correlates the events with the request.
+func meta(w http.ResponseWriter, r *http.Request, c caller, source domain.Source) app.Meta {
 	id := w.Header().Get("X-Request-ID")
 	if id == "" {
 		id = r.Header.Get("X-Request-ID")
 	}
-	return app.Meta{By: actor, Source: source, CorrelationID: id, Idempotency: web.Seed(r)}
+	return app.Meta{By: actor, Source: source, CorrelationID: id, Idempotency: web.Seed(r),
+		Principal: "leadsquared:" + c.accessKey}
 }
 
 // actor is the recorded author of changes made through this surface.

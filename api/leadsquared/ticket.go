@@ -78,7 +78,7 @@ func (h *Handler) createTicket(w http.ResponseWriter, r *http.Request, c caller)
 	if err != nil {
 		return err
 	}
-	res, err := h.d.Tickets.Create(r.Context(), c.tenant.ID, ct, meta(w, r, domain.SourceAPI))
+	res, err := h.d.Tickets.Create(r.Context(), c.tenant.ID, ct, meta(w, r, c, domain.SourceAPI))
 	if err != nil {
 		return err
 	}

@@ -31,6 +31,19 @@ func (c *fieldCheck) oneOf(field, value string, allowed []string) {
 	}
 }
 
+// flag reads a boolean query parameter: absent, empty or "false" is
+// false, "true" is true, anything else is noted ("maybe" is not false).
+func (c *fieldCheck) flag(q url.Values, name string) bool {
+	switch q.Get(name) {
+	case "", "false":
+		return false
+	case "true":
+		return true
+	}
+	c.add(name, "invalid", "%s must be true or false", name)
+	return false
+}
+
 func (c *fieldCheck) err() error {
 	if len(c.errs) == 0 {
 		return nil

@@ -80,7 +80,7 @@ func (s *Server) feed(w http.ResponseWriter, r *http.Request) {
 	if ndjson && q.Get("limit") == "" {
 		limit = 0 // stream everything
 	}
-	follow := q.Get("follow") == "true"
+	follow := c.flag(q, "follow")
 	if follow && !ndjson {
 		c.add("follow", "invalid", "follow=true needs Accept: application/x-ndjson")
 	}

@@ -100,8 +100,8 @@ func (s *Server) createTicket(w http.ResponseWriter, r *http.Request) {
 
 // decode reads the request's JSON body into dst; see decodeJSON.
 func (s *Server) decode(r *http.Request, dst any, present *map[string]bool) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") && !strings.Contains(ct, "+json") {
-		return web.NewProblem(http.StatusUnsupportedMediaType, "unsupported_media_type", "send Content-Type: application/json")
+	if err := web.CheckMediaType(r.Header.Get("Content-Type")); err != nil {
+		return err
 	}
 	body, err := web.ReadBody(r, web.MaxBodyBytes)
 	if err != nil {
@@ -327,15 +327,9 @@ func (s *Server) logHistory(w http.ResponseWriter, r *http.Request) {
 // applied everything up to pos, so reads of a ticket's read models show
 // every write that committed before the read began.
 func (s *Server) waitForTicket(ctx context.Context, pos eventstore.Position) bool {
-	return s.waitFor(ctx, projections.TicketsName, pos)
-}
-
-// waitFor waits (at most MaxWait) until projection name has applied
-// everything up to pos.
-func (s *Server) waitFor(ctx context.Context, name string, pos eventstore.Position) bool {
 	ctx, cancel := context.WithTimeout(ctx, MaxWait)
 	defer cancel()
-	return s.Waiter.WaitFor(ctx, name, pos) == nil
+	return s.Waiter.WaitFor(ctx, projections.TicketsName, pos) == nil
 }
 
 func (s *Server) getHistory(w http.ResponseWriter, r *http.Request) {
@@ -346,9 +340,9 @@ func (s *Server) getHistory(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	f := projections.TimelineFilter{TenantID: tenant, TicketID: t.ID(), Kinds: []string{projections.KindHistory},
-		IncludeInternal: q.Get("include_internal") == "true"}
 	var c fieldCheck
+	f := projections.TimelineFilter{TenantID: tenant, TicketID: t.ID(), Kinds: []string{projections.KindHistory},
+		IncludeInternal: c.flag(q, "include_internal")}
 	if v := q.Get("after_version"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 0 {
@@ -434,8 +428,19 @@ func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := projections.TicketFilter{TenantID: tenantOf(r).ID, Q: q.Get("q"), Cursor: q.Get("cursor")}
 	var c fieldCheck
-	f.Status, f.Priority, f.Category = multi(q, "status"), multi(q, "priority"), multi(q, "category")
-	f.Assignee, f.Tag, f.Source = multi(q, "assignee"), multi(q, "tag"), multi(q, "source")
+	multi := func(name string) []string {
+		var out []string
+		for _, v := range q[name] {
+			for _, part := range strings.Split(v, ",") {
+				if part = strings.TrimSpace(part); part != "" {
+					out = append(out, part)
+				}
+			}
+		}
+		return out
+	}
+	f.Status, f.Priority, f.Category = multi("status"), multi("priority"), multi("category")
+	f.Assignee, f.Tag, f.Source = multi("assignee"), multi("tag"), multi("source")
 	for _, p := range f.Priority {
 		c.oneOf("priority", p, names(ticket.Priorities()))
 	}
@@ -453,7 +458,14 @@ func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	f.Limit = parseLimit(&c, q.Get("limit"), 50, 200)
-	minPos := parseMinPosition(&c, q.Get("min_position"))
+	var minPos eventstore.Position
+	if v := q.Get("min_position"); v != "" {
+		p, err := eventstore.ParsePosition(v)
+		if err != nil {
+			c.add("min_position", "invalid", "min_position must be a position from Eventdesk-Position, e.g. 1234-567")
+		}
+		minPos = p
+	}
 	if err := c.err(); err != nil {
 		s.fail(w, r, err)
 		return

@@ -14,8 +14,8 @@ import (
 const MaxBodyBytes = web.MaxBodyBytes
 
 // body is a JSON object's members by exact name (Jackson's default: names
-// are case-sensitive, unknown members are ignored, a repeated member's last
-// value wins).
+// are case-sensitive, unknown members are ignored; unlike Jackson, a
+// repeated member is refused, as on every surface).
 type body map[string]json.RawMessage
 
 const msgMalformed = "Malformed JSON request"
@@ -41,6 +41,15 @@ func decodeObject(r *http.Request, allowEmpty bool) (body, error) {
 		return nil, badRequest(msgMalformed, "the request body could not be read")
 	case web.BodyMalformed:
 		return nil, badRequest(msgMalformed, fmt.Sprintf("%s at byte offset %d", be.Syntax, be.Offset))
+	case web.BodyBadText:
+		if be.Field != "" && !be.InName {
+			return nil, badRequest("Invalid value for: "+be.Field, be.TextDetail())
+		}
+		return nil, badRequest("Invalid request body", be.TextDetail())
+	case web.BodyDuplicate:
+		return nil, badRequest(msgMalformed, fmt.Sprintf("%s appears more than once in its object; send each member once", be.Field))
+	case web.BodyTooDeep:
+		return nil, badRequest(msgMalformed, fmt.Sprintf("the request body nests deeper than %d levels", web.MaxJSONDepth))
 	}
 	return nil, badRequest(msgMalformed, "the request body must be a JSON object")
 }

@@ -58,7 +58,8 @@ var (
 		`send multipart/form-data with the file in the part "file"`)
 	errNoFilePart = badRequest("Required request part 'file' is not present",
 		`send multipart/form-data with the file in the part "file"`)
-	errEmptyFile = badRequest("The uploaded file is empty", "")
+	errEmptyFile          = badRequest("The uploaded file is empty", "")
+	errMalformedMultipart = badRequest("Malformed multipart request", "the multipart body could not be read: it is truncated or not valid multipart")
 )
 
 // filePart finds the multipart part "file" of r's body, at most limit
@@ -78,14 +79,21 @@ func filePart(w http.ResponseWriter, r *http.Request, limit int64, fn func(filen
 		case errors.Is(err, io.EOF):
 			return errNoFilePart
 		case err != nil:
-			return badRequest("Malformed multipart request", "the multipart body could not be read")
+			return errMalformedMultipart
 		}
 		if part.FormName() != "file" {
 			part.Close()
 			continue
 		}
-		err = fn(part.FileName(), part)
+		err = fn(part.FileName(), web.SoleFile(mr, part, "file"))
 		part.Close()
+		var me *web.MultipartError
+		switch {
+		case errors.As(err, &me) && me.Repeated:
+			return badRequest("Only one part 'file' is allowed", `send multipart/form-data with one file in the part "file"`)
+		case errors.As(err, &me):
+			return errMalformedMultipart
+		}
 		return err
 	}
 }

@@ -107,6 +107,10 @@ type endpointFunc func(w http.ResponseWriter, r *http.Request, tenant app.Tenant
 func (h *Handler) endpoint(f endpointFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer web.RecoverPanic(r, h.d.Logger, "support", func() { h.fail(w, r, errInternal) })
+		if err := web.CheckRequest(r); err != nil {
+			h.fail(w, r, err)
+			return
+		}
 		t, err := h.authenticate(r)
 		if err != nil {
 			h.fail(w, r, err)
@@ -353,7 +357,7 @@ func meta(w http.ResponseWriter, r *http.Request) app.Meta {
 	if id == "" {
 		id = r.Header.Get("X-Request-ID")
 	}
-	return app.Meta{By: actor, Source: domain.SourceEmail, CorrelationID: id, Idempotency: web.Seed(r)}
+	return app.Meta{By: actor, Source: domain.SourceEmail, CorrelationID: id, Idempotency: web.Seed(r), Principal: "api_key"}
 }
 
 // actor is the recorded author of changes made through this surface.

@@ -54,12 +54,19 @@ func DecodeJSON(body []byte, dst any) (present map[string]bool, err error) {
 			if te.Field != "" {
 				path = name + "." + te.Field
 			}
-			bad = append(bad, FieldError{Field: path, Code: "wrong_type", Detail: fmt.Sprintf("%s must be %s, not %s", path, jsonType(te.Type), te.Value)})
+			want, got := jsonType(te.Type), te.Value
+			if strings.HasPrefix(got, "number") && (want == "a number" || want == "an integer") {
+				got = "a number out of its range"
+			}
+			bad = append(bad, FieldError{Field: path, Code: "wrong_type", Detail: fmt.Sprintf("%s must be %s, not %s", path, want, got)})
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 			nestedUnknown = append(nestedUnknown, name+"."+f)
 		default:
-			bad = append(bad, FieldError{Field: name, Code: "invalid", Detail: fmt.Sprintf("%s: %v", name, err)})
+			// Never the decoder's text: it names Go types ("cannot
+			// unmarshal number 1e400 into Go value of type float64").
+			bad = append(bad, FieldError{Field: name, Code: "wrong_type",
+				Detail: fmt.Sprintf("%s must be %s within its range", name, jsonType(reflect.TypeOf(v.FieldByIndex(fields[name]).Interface())))})
 		}
 	}
 	if len(nestedUnknown) > 0 {
@@ -173,5 +180,5 @@ func jsonType(t reflect.Type) string {
 	case reflect.Pointer:
 		return jsonType(t.Elem())
 	}
-	return "a " + t.String()
+	return "a valid value" // never a Go type's name
 }

@@ -78,9 +78,11 @@ func Classify(err error) Class {
 	case errors.As(err, &de) && de.Kind != domain.Internal:
 		return domainClass(err, de.Kind)
 	case errors.As(err, &inv):
-		msg := "invalid " + inv.Field + ": " + inv.Reason
+		// The store's field names ("events[0].data") are not the
+		// request's: say what is wrong, not where inside the store.
+		msg := "the request cannot be stored: " + storeReason(inv.Reason)
 		return Class{Kind: domain.Invalid, Status: http.StatusUnprocessableEntity, Code: "validation_failed", Message: msg,
-			Fields: []FieldError{{Field: inv.Field, Code: "invalid", Detail: msg}}}
+			Fields: []FieldError{{Field: "body", Code: "invalid", Detail: msg}}}
 	case errors.Is(err, eventstore.ErrVersionConflict):
 		return Class{Kind: domain.Conflict, Status: http.StatusConflict, Code: CodeConcurrentModification, Message: "modified concurrently; retry"}
 	case errors.Is(err, eventstore.ErrDuplicateEvent):
@@ -92,6 +94,16 @@ func Classify(err error) Class {
 			Message: "the request was interrupted before it finished; retry it"}
 	}
 	return Class{Kind: domain.Internal, Status: http.StatusInternalServerError, Code: "internal", Message: msgInternal, Internal: true}
+}
+
+// storeReason is the part of a store's refusal a client may read: the
+// rule ("contains a NUL character", "1234567 bytes, the limit is …"),
+// never an internal id.
+func storeReason(reason string) string {
+	if strings.Contains(reason, "UUID") || strings.Contains(reason, "repeated") || strings.Contains(reason, "claimed") {
+		return "it is not valid"
+	}
+	return reason
 }
 
 // domainClass classifies err, whose first *domain.Error is of kind k: every

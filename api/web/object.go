@@ -19,6 +19,9 @@ const (
 	BodyEmpty      BodyReason = "empty"      // nothing but whitespace
 	BodyMalformed  BodyReason = "malformed"  // not JSON
 	BodyNotObject  BodyReason = "not_object" // JSON, but not an object
+	BodyBadText    BodyReason = "bad_text"   // a string that is not valid text (ValidText)
+	BodyDuplicate  BodyReason = "duplicate"  // a member repeated within one object
+	BodyTooDeep    BodyReason = "too_deep"   // nested deeper than MaxJSONDepth
 )
 
 // BodyError is why ReadBody, ReadJSON or ReadObject refused a request body.
@@ -35,6 +38,13 @@ type BodyError struct {
 	// Got names what the body holds instead of an object: "an array",
 	// "a string", "null", … (BodyNotObject).
 	Got string
+	// Field is the request's member path at fault ("title",
+	// "custom.size", "tags[2]"; "" for the body itself): the string that is
+	// not text (BodyBadText; with InName, a member name inside it), the
+	// repeated member (BodyDuplicate), the value nested too deep
+	// (BodyTooDeep).
+	Field  string
+	InName bool
 }
 
 func (e *BodyError) Error() string { return e.Problem().Detail }
@@ -43,9 +53,19 @@ func (e *BodyError) Error() string { return e.Problem().Detail }
 func (e *BodyError) Unwrap() error { return e.Problem() }
 
 // Problem is e as the native API answers it: 413 body_too_large, 400
-// unreadable_body, or 400 malformed_json.
+// unreadable_body, 400 malformed_json, 400 duplicate_member, 400
+// too_deep, or 422 validation_failed naming the field whose text is not
+// valid (code invalid_text), as for any other invalid value.
 func (e *BodyError) Problem() *Problem {
 	switch e.Reason {
+	case BodyBadText:
+		return Invalid(FieldError{Field: e.Field, Code: "invalid_text", Detail: e.TextDetail()})
+	case BodyDuplicate:
+		return NewProblem(http.StatusBadRequest, "duplicate_member",
+			fmt.Sprintf("member %s appears more than once in its object; send each member once", e.Field))
+	case BodyTooDeep:
+		return NewProblem(http.StatusBadRequest, "too_deep",
+			fmt.Sprintf("JSON nests deeper than %d levels%s", MaxJSONDepth, e.at()))
 	case BodyUnreadable:
 		return NewProblem(http.StatusBadRequest, "unreadable_body", "request body could not be read")
 	case BodyTooLarge:
@@ -56,6 +76,26 @@ func (e *BodyError) Problem() *Problem {
 		return NewProblem(http.StatusBadRequest, "malformed_json", fmt.Sprintf("malformed JSON at byte offset %d: %s", e.Offset, e.Syntax))
 	}
 	return NewProblem(http.StatusBadRequest, "malformed_json", "request body must be a JSON object, not "+e.Got)
+}
+
+func (e *BodyError) at() string {
+	if e.Field == "" {
+		return ""
+	}
+	return " (in " + e.Field + ")"
+}
+
+// TextDetail words a BodyBadText refusal: the field and the rule.
+func (e *BodyError) TextDetail() string {
+	switch {
+	case e.InName && e.Field == "":
+		return "member names " + msgText
+	case e.InName:
+		return "member names in " + e.Field + " " + msgText
+	case e.Field == "":
+		return "the body " + msgText
+	}
+	return e.Field + " " + msgText
 }
 
 // MaxBodyBytes is the largest JSON request body the surfaces read.
@@ -92,8 +132,8 @@ func ReadJSON(r *http.Request, limit int64) ([]byte, error) {
 }
 
 // ReadObject reads r's body, at most limit bytes, which must be one JSON
-// object, and returns its members by exact name (a repeated member's last
-// value wins). Refusals are *BodyError.
+// object, and returns its members by exact name (a repeated member is
+// refused, see CheckObject). Refusals are *BodyError.
 func ReadObject(r *http.Request, limit int64) (map[string]json.RawMessage, error) {
 	b, err := ReadBody(r, limit)
 	if err != nil {
@@ -116,8 +156,12 @@ func Members(body []byte) (map[string]json.RawMessage, error) {
 }
 
 // CheckObject checks that body is one JSON object, whitespace around it
-// aside. Otherwise it returns a *BodyError: BodyEmpty, BodyMalformed
-// (naming the byte offset, in body) or BodyNotObject.
+// aside, whose strings are all valid text (ValidText: no invalid UTF-8,
+// \u0000 or unpaired surrogate), whose objects name each member once, and
+// which nests at most MaxJSONDepth levels. Otherwise it returns a
+// *BodyError: BodyEmpty, BodyMalformed (naming the byte offset, in body),
+// BodyNotObject, BodyBadText, BodyDuplicate or BodyTooDeep (naming the
+// member path).
 func CheckObject(body []byte) error {
 	v := trimJSONSpace(body)
 	switch {
@@ -128,7 +172,19 @@ func CheckObject(body []byte) error {
 	case v[0] != '{':
 		return &BodyError{Reason: BodyNotObject, Got: JSONKind(v)}
 	}
-	return nil
+	return checkJSON(v)
+}
+
+// CheckValue checks a JSON value that does not come in a body (a header
+// such as Fynd's X-User-Data) as CheckObject checks bodies, but for being
+// an object: valid JSON, valid text, no repeated member, at most
+// MaxJSONDepth levels. Refusals are *BodyError.
+func CheckValue(v []byte) error {
+	v = trimJSONSpace(v)
+	if !json.Valid(v) {
+		return malformed(v, json.Unmarshal(v, new(json.RawMessage)))
+	}
+	return checkJSON(v)
 }
 
 func malformed(body []byte, err error) error {

@@ -22,7 +22,9 @@ func TestReadObject(t *testing.T) {
 		want *web.BodyError // nil: accepted
 		code string
 	}{
-		{"object", ` {"a": 1, "a": 2, "b": {"c": [1]}} `, nil, ""},
+		{"object", ` {"a": 2, "b": {"c": [1]}} `, nil, ""},
+		{"repeated member", `{"a": 1, "a": 2}`, &web.BodyError{Reason: web.BodyDuplicate, Field: "a"}, "duplicate_member"},
+		{"NUL", `{"a": "x\u0000"}`, &web.BodyError{Reason: web.BodyBadText, Field: "a"}, "validation_failed"},
 		{"empty", "", &web.BodyError{Reason: web.BodyEmpty}, "malformed_json"},
 		{"whitespace", " \r\n\t ", &web.BodyError{Reason: web.BodyEmpty}, "malformed_json"},
 		{"too large", `{"a": "` + strings.Repeat("x", 40) + `"}`, &web.BodyError{Reason: web.BodyTooLarge, Limit: 40}, "body_too_large"},

@@ -10,11 +10,11 @@ import (
 type requestIDKey struct{}
 
 // WithRequestID gives r an id: the client's X-Request-ID if it is sane (at
-// most 128 bytes), else a random one. The id is echoed in the X-Request-ID
+// most 128 bytes of text), else a random one. The id is echoed in the X-Request-ID
 // response header and becomes the correlation id of the events r causes.
 func WithRequestID(w http.ResponseWriter, r *http.Request) *http.Request {
 	id := r.Header.Get("X-Request-ID")
-	if id == "" || len(id) > 128 {
+	if id == "" || len(id) > 128 || !ValidText(id) {
 		b := make([]byte, 8)
 		_, _ = rand.Read(b)
 		id = hex.EncodeToString(b)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/netip"
 	"net/url"
 	"path/filepath"
 	"strconv"
@@ -40,17 +39,18 @@ type config struct {
 	MaxUploadBytes  int           // EVENTDESK_MAX_UPLOAD_BYTES: the largest attachment accepted
 	GroupCommit     int           // EVENTDESK_GROUP_COMMIT: concurrent append groups; 0 commits each append alone
 	IdempotencyTTL  time.Duration // EVENTDESK_IDEMPOTENCY_TTL: how long an Idempotency-Key is remembered
+	// HTTPReadTimeout bounds reading one request, body included, so that a
+	// body sent a byte at a time (or never) cannot hold a connection
+	// (EVENTDESK_HTTP_READ_TIMEOUT); HTTPIdleTimeout bounds an idle
+	// keep-alive connection (EVENTDESK_HTTP_IDLE_TIMEOUT).
+	HTTPReadTimeout time.Duration
+	HTTPIdleTimeout time.Duration
 	// SMTPURL is EVENTDESK_SMTP_URL (smtp:// STARTTLS, smtps:// implicit
 	// TLS); empty writes each e-mail as an .eml file under DataDir/outbox.
 	SMTPURL string
 	// SMS is the SMS provider of tenants that configure none
 	// (EVENTDESK_SMS_BASE_URL, _ACCOUNT_SID, _AUTH_TOKEN, _FROM: all or none).
 	SMS smsDefaults
-	// PublicURL is the absolute base of webhook listener URLs
-	// (EVENTDESK_PUBLIC_URL); TrustedProxies are the proxies whose
-	// X-Forwarded-For a listener believes (EVENTDESK_TRUSTED_PROXIES).
-	PublicURL      string
-	TrustedProxies []netip.Prefix
 
 	// DefaultDatabase is true when DatabaseURL is defaultDatabaseURL, the
 	// only case in which the embedded cluster may stand in for it. Tests
@@ -81,6 +81,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 		MaxUploadBytes:  p.integer("EVENTDESK_MAX_UPLOAD_BYTES", 25<<20, 1, 1<<30),
 		GroupCommit:     p.integer("EVENTDESK_GROUP_COMMIT", 2, 0, 64),
 		IdempotencyTTL:  p.duration("EVENTDESK_IDEMPOTENCY_TTL", 24*time.Hour),
+		HTTPReadTimeout: p.duration("EVENTDESK_HTTP_READ_TIMEOUT", 60*time.Second),
+		HTTPIdleTimeout: p.duration("EVENTDESK_HTTP_IDLE_TIMEOUT", 30*time.Second),
 		EmbeddedDir:     p.abs("var/pg"),
 		PGBinDirs:       append(installedPGBinDirs(), filepath.SplitList(getenv("PATH"))...),
 	}
@@ -91,7 +93,6 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	p.check("EVENTDESK_HTTP_ADDR", validAddr(c.HTTPAddr))
 	c.SMTPURL, c.SMS = outboxConfig(&p)
-	c.PublicURL, c.TrustedProxies = listenerConfig(&p)
 	return c, errors.Join(p.errs...)
 }
 

@@ -53,11 +53,9 @@ func newEngine(db *database, cfg config, log *slog.Logger, reg prometheus.Regist
 	if rdb != nil {
 		limiter = leadsquared.NewRedisLimiter(rdb, "eventdesk:", leadsquared.DefaultLimit)
 	}
-	e.Services.Listeners.PublicURL = cfg.PublicURL
 	e.keys = &web.Idempotency{DB: db.DB.DB, Log: log, TTL: cfg.IdempotencyTTL}
 	e.api = api.New(api.Deps{Services: e.Services, Keys: e.keys, Log: store, Feed: hub, Queries: projections.NewTicketQueries(db.DB.DB),
-		Contacts: projections.NewContactQueries(db.DB.DB),
-		Waiter:   runner, Limiter: limiter, Logger: log, Registry: reg, TrustedProxies: cfg.TrustedProxies})
+		Waiter: runner, Limiter: limiter, Logger: log, Registry: reg})
 	return e
 }
 

@@ -55,11 +55,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	e.api.Handle("GET /healthz", web.Healthz())
 	e.api.Handle("GET /readyz", web.Readyz(readiness(db, log)))
 	e.api.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	srv := &http.Server{
-		Handler:           e.handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := newHTTPServer(cfg, e.handler(), log)
 	// Shutdown waits for requests to finish, and a follow stream never
 	// does by itself: closing the hub ends every one at once.
 	srv.RegisterOnShutdown(e.hub.Close)
@@ -166,5 +162,22 @@ func readiness(db *database, log *slog.Logger) func(context.Context) error {
 			return fmt.Errorf("%d migration(s) pending; run eventdesk migrate", pending)
 		}
 		return nil
+	}
+}
+
+// newHTTPServer is the engine's HTTP server: a request's headers must
+// arrive within 10 s and the whole request, body included, within
+// cfg.HTTPReadTimeout, so that a body sent a byte at a time (or never)
+// cannot hold a connection; an idle keep-alive connection is closed after
+// cfg.HTTPIdleTimeout. A follow stream is not cut: net/http clears the
+// read deadline once the body is read, and there is no WriteTimeout.
+func newHTTPServer(cfg config, h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: min(10*time.Second, cfg.HTTPReadTimeout),
+		ReadTimeout:       cfg.HTTPReadTimeout,
+		IdleTimeout:       cfg.HTTPIdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 }

@@ -141,7 +141,10 @@ func (in Input) check(field string, raw json.RawMessage) (json.RawMessage, error
 		if !ok {
 			return nil, bad("must be a string")
 		}
-		if !validText(s) || utf8.RuneCountInString(s) > MaxAnswerLength {
+		if !validText(s) {
+			return nil, bad("must be UTF-8 text without NUL or other control characters (tab and line breaks aside)")
+		}
+		if utf8.RuneCountInString(s) > MaxAnswerLength {
 			return nil, bad("must be at most %d characters of text", MaxAnswerLength)
 		}
 		text, out = s, v

@@ -252,3 +252,14 @@ func TestResponse_JSON(t *testing.T) {
 		t.Fatalf("decoded (-got +want):\n%s", diff)
 	}
 }
+
+// TestFinding8_NULAnswerNamesTheRule: an answer with a NUL is refused for
+// what it holds, not reported as too long.
+func TestFinding8_NULAnswerNamesTheRule(t *testing.T) {
+	s := form.Rehydrate(given(created), 1).Snapshot()
+	_, err := s.ValidateSubmission(answers("name", `"a\u0000b"`, "email", `"cara@example.com"`, "reason", `"crushed"`))
+	errs := domain.Errors(err)
+	if len(errs) != 1 || strings.Contains(errs[0].Error(), "at most") || !strings.Contains(errs[0].Error(), "NUL") {
+		t.Fatalf("ValidateSubmission() = %v, want one error naming NUL, not the length", err)
+	}
+}

@@ -312,7 +312,7 @@ func (h *Hub) publish(_ context.Context, evs []eventstore.Event) error {
 func size(e eventstore.Event) int {
 	m := e.Metadata
 	n := len(e.ID) + len(e.TenantID) + len(e.StreamType) + len(e.StreamID) + len(e.Type) + len(e.Data) + len(e.Key) +
-		len(m.CorrelationID) + len(m.CausationID) + len(m.Actor) + len(m.Source)
+		len(m.CorrelationID) + len(m.CausationID) + len(m.Actor) + len(m.Source) + len(m.Principal)
 	for k, v := range m.Extra {
 		n += len(k) + len(v)
 	}

@@ -114,7 +114,7 @@ func (p *Publisher) event(topic string, msg *message.Message) (eventstore.Stream
 	for k, v := range md {
 		switch k {
 		case MetaTenantID, MetaStreamType, MetaStreamID, MetaExpectedVersion, MetaSchemaVersion,
-			MetaCorrelationID, MetaCausationID, MetaActor, MetaSource,
+			MetaCorrelationID, MetaCausationID, MetaActor, MetaSource, MetaPrincipal,
 			MetaEventID, MetaEventType, MetaVersion, MetaPosition, MetaRecordedAt,
 			extraMessageUUID, extraPayloadEncoding:
 		default:
@@ -131,6 +131,7 @@ func (p *Publisher) event(topic string, msg *message.Message) (eventstore.Stream
 			CausationID:   md.Get(MetaCausationID),
 			Actor:         md.Get(MetaActor),
 			Source:        md.Get(MetaSource),
+			Principal:     md.Get(MetaPrincipal),
 			Extra:         extra,
 		},
 	}, nil

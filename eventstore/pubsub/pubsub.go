@@ -115,6 +115,9 @@ const (
 	MetaActor = "actor"
 	// MetaSource is Metadata.Source: the entry point or channel.
 	MetaSource = "source"
+	// MetaPrincipal is Metadata.Principal: the credential that let the
+	// change in.
+	MetaPrincipal = "principal"
 
 	// The keys below are set on delivery and ignored on publish.
 
@@ -317,6 +320,7 @@ func toMessage(e eventstore.Event) *message.Message {
 	set(MetaCausationID, e.Metadata.CausationID)
 	set(MetaActor, e.Metadata.Actor)
 	set(MetaSource, e.Metadata.Source)
+	set(MetaPrincipal, e.Metadata.Principal)
 	set(MetaEventID, e.ID)
 	set(MetaEventType, e.Type)
 	set(MetaVersion, strconv.FormatInt(e.Version, 10))
