@@ -36,7 +36,9 @@ type Deps struct {
 	Queries *projections.TicketQueries
 	// Contacts answers customer lists, searches and timelines (contacts.v1).
 	Contacts *projections.ContactQueries
-	Waiter   native.Waiter
+	// DealQueries answers deal lists and pipeline boards (deals.v1).
+	DealQueries *projections.DealQueries
+	Waiter      native.Waiter
 	// Limiter enforces LeadSquared's rate limit; nil means an in-process
 	// limiter with the documented limit.
 	Limiter leadsquared.Limiter
@@ -73,7 +75,7 @@ func New(d Deps) *Router {
 	if d.Registry != nil {
 		d.Registry.MustRegister(rt.requests)
 	}
-	native.New(native.Deps{Services: d.Services, Keys: d.Keys, Log: d.Log, Feed: d.Feed, Queries: d.Queries, Waiter: d.Waiter,
+	native.New(native.Deps{Services: d.Services, Keys: d.Keys, Log: d.Log, Feed: d.Feed, Queries: d.Queries, Contacts: d.Contacts, DealQueries: d.DealQueries, Waiter: d.Waiter,
 		Logger: d.Logger}).Register(rt.mux)
 	fynd.New(fynd.Deps{Keys: d.Keys, Tickets: d.Tickets, Tenants: d.Tenants, Forms: d.Forms, Rooms: d.Rooms, Logger: d.Logger}).Register(rt.mux)
 	leadsquared.New(leadsquared.Deps{Keys: d.Keys, Tickets: d.Tickets, Tenants: d.Tenants, Limiter: d.Limiter, Logger: d.Logger}).Register(rt.mux)
@@ -81,15 +83,7 @@ func New(d Deps) *Router {
 		Waiter: d.Waiter, Logger: d.Logger}).Register(rt.mux)
 	listener.New(listener.Deps{Services: d.Services, Keys: d.Keys, Contacts: d.Contacts, Waiter: d.Waiter,
 		TrustedProxies: d.TrustedProxies, Logger: d.Logger}).Register(rt.mux)
-	rt.mux.Handle("/", http.HandlerFunc(noRoute))
 	return rt
-}
-
-// noRoute answers a path no surface serves (404) as problem+json, the
-// native API's shape: the vendor surfaces answer their own prefixes.
-func noRoute(w http.ResponseWriter, r *http.Request) {
-	p := web.NewProblem(http.StatusNotFound, "no_route", "no such endpoint: "+r.Method+" "+r.URL.Path)
-	web.WriteJSON(w, p.Status, "application/problem+json", p)
 }
 
 // Handle mounts another handler (health, readiness, metrics).
@@ -101,10 +95,6 @@ func (rt *Router) Handle(pattern string, h http.Handler) { rt.mux.Handle(pattern
 func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	r = web.WithRequestID(w, r)
-	// Every answer may be one tenant's data: no cache keeps it, and no
-	// browser guesses its type. A handler may set its own Cache-Control.
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
 	sw := &statusWriter{ResponseWriter: w}
 	defer func() {
 		route := r.Pattern

@@ -73,7 +73,7 @@ func New(t testing.TB, opts ...Option) *Env {
 	db := pgtest.DB(t)
 	store := postgres.New(db, nil, postgres.WithGroupCommit(4))
 	t.Cleanup(func() { store.Close() })
-	runner := projections.NewRunner(db.DB, store, store, nil, 20*time.Millisecond, projections.Tickets{}, projections.Outbox{})
+	runner := projections.NewRunner(db.DB, store, store, nil, 20*time.Millisecond, projections.Tickets{}, projections.Contacts{}, projections.Deals{}, projections.Outbox{})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); runner.Run(ctx) }()
@@ -85,7 +85,7 @@ func New(t testing.TB, opts ...Option) *Env {
 	e.Services = app.NewServices(store, db.DB, app.Config{FilesDir: e.DataDir, MaxUploadBytes: UploadLimit})
 	e.Linker = app.NewTicketLinker(e.Services, store, nil, 20*time.Millisecond)
 	d := api.Deps{Services: e.Services, Keys: &web.Idempotency{DB: db.DB}, Log: store, Feed: hub,
-		Queries: projections.NewTicketQueries(db.DB), Waiter: runner}
+		Queries: projections.NewTicketQueries(db.DB), Contacts: projections.NewContactQueries(db.DB), DealQueries: projections.NewDealQueries(db.DB), Waiter: runner}
 	for _, o := range opts {
 		o(&d)
 	}

@@ -110,26 +110,6 @@ func (s *Server) visibleDeal(r *http.Request) (deal.Snapshot, domain.Viewer, err
 	return d, v, nil
 }
 
-func (s *Server) listDeals(w http.ResponseWriter, r *http.Request) {
-	v, err := s.dealViewer(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	list, err := s.Deals.List(r.Context(), tenantOf(r).ID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	out := make([]deal.Snapshot, 0, len(list))
-	for _, d := range list {
-		if d.Permit.Allows(v, d.Owner) {
-			out = append(out, d)
-		}
-	}
-	web.WriteJSON(w, http.StatusOK, "application/json", map[string]any{"deals": out})
-}
-
 func (s *Server) getDeal(w http.ResponseWriter, r *http.Request) {
 	d, _, err := s.visibleDeal(r)
 	if err != nil {

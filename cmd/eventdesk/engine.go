@@ -53,9 +53,11 @@ func newEngine(db *database, cfg config, log *slog.Logger, reg prometheus.Regist
 	if rdb != nil {
 		limiter = leadsquared.NewRedisLimiter(rdb, "eventdesk:", leadsquared.DefaultLimit)
 	}
+	e.Services.Listeners.PublicURL = cfg.PublicURL
 	e.keys = &web.Idempotency{DB: db.DB.DB, Log: log, TTL: cfg.IdempotencyTTL}
 	e.api = api.New(api.Deps{Services: e.Services, Keys: e.keys, Log: store, Feed: hub, Queries: projections.NewTicketQueries(db.DB.DB),
-		Waiter: runner, Limiter: limiter, Logger: log, Registry: reg})
+		Contacts: projections.NewContactQueries(db.DB.DB), DealQueries: projections.NewDealQueries(db.DB.DB),
+		Waiter: runner, Limiter: limiter, Logger: log, Registry: reg, TrustedProxies: cfg.TrustedProxies})
 	return e
 }
 

@@ -19,7 +19,7 @@ import (
 // allProjections is every read model the engine maintains. Names are
 // persisted checkpoints: renaming one replays everything.
 func allProjections() []projections.Projection {
-	return []projections.Projection{projections.Tickets{}, projections.Outbox{}}
+	return []projections.Projection{projections.Tickets{}, projections.Contacts{}, projections.Deals{}, projections.Outbox{}}
 }
 
 func projectionsCmd(c *cli) *cobra.Command {
