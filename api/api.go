@@ -83,7 +83,15 @@ func New(d Deps) *Router {
 		Waiter: d.Waiter, Logger: d.Logger}).Register(rt.mux)
 	listener.New(listener.Deps{Services: d.Services, Keys: d.Keys, Contacts: d.Contacts, Waiter: d.Waiter,
 		TrustedProxies: d.TrustedProxies, Logger: d.Logger}).Register(rt.mux)
+	rt.mux.Handle("/", http.HandlerFunc(noRoute))
 	return rt
+}
+
+// noRoute answers a path no surface serves (404) as problem+json, the
+// native API's shape: the vendor surfaces answer their own prefixes.
+func noRoute(w http.ResponseWriter, r *http.Request) {
+	p := web.NewProblem(http.StatusNotFound, "no_route", "no such endpoint: "+r.Method+" "+r.URL.Path)
+	web.WriteJSON(w, p.Status, "application/problem+json", p)
 }
 
 // Handle mounts another handler (health, readiness, metrics).
@@ -95,6 +103,10 @@ func (rt *Router) Handle(pattern string, h http.Handler) { rt.mux.Handle(pattern
 func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	r = web.WithRequestID(w, r)
+	// Every answer may be one tenant's data: no cache keeps it, and no
+	// browser guesses its type. A handler may set its own Cache-Control.
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	sw := &statusWriter{ResponseWriter: w}
 	defer func() {
 		route := r.Pattern

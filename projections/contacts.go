@@ -195,10 +195,18 @@ func loadCustomers(ctx context.Context, tx *sql.Tx, t Tables, evs []eventstore.E
 	var tenants, ids []string
 	seen := map[string]bool{}
 	for _, e := range evs {
+		// A stream first seen at its first event is a new customer: there
+		// is nothing to load (while catching up, most of a batch).
 		if k := e.TenantID + "/" + e.StreamID; !seen[k] {
 			seen[k] = true
-			tenants, ids = append(tenants, e.TenantID), append(ids, e.StreamID)
+			if e.Version > 1 {
+				tenants, ids = append(tenants, e.TenantID), append(ids, e.StreamID)
+			}
 		}
+	}
+	out := map[string]*customerState{}
+	if len(ids) == 0 {
+		return out, nil
 	}
 	rows, err := tx.QueryContext(ctx, fmt.Sprintf(`SELECT l.tenant_id, l.doc FROM %s l
 		JOIN unnest($1::text[], $2::text[]) AS k(tenant_id, id) USING (tenant_id, id)`,
@@ -207,7 +215,6 @@ func loadCustomers(ctx context.Context, tx *sql.Tx, t Tables, evs []eventstore.E
 		return nil, fmt.Errorf("load customers: %w", err)
 	}
 	defer rows.Close()
-	out := map[string]*customerState{}
 	for rows.Next() {
 		var tenant string
 		var doc []byte

@@ -37,12 +37,17 @@ type crmFixture struct {
 	last eventstore.Position
 }
 
-func newCRMFixture(t testing.TB) *crmFixture {
+// newCRMFixture returns a fixture over a fresh database whose runner runs
+// projs (contacts.v1 and deals.v1 if none are given).
+func newCRMFixture(t testing.TB, projs ...projections.Projection) *crmFixture {
 	db := pgtest.DB(t)
 	s := postgres.New(db, nil)
 	t.Cleanup(func() { s.Close() })
+	if len(projs) == 0 {
+		projs = []projections.Projection{projections.Contacts{}, projections.Deals{}}
+	}
 	return &crmFixture{db: db, store: s, q: projections.NewContactQueries(db.DB),
-		runner: projections.NewRunner(db.DB, s, s, slog.New(slog.NewTextHandler(os.Stderr, nil)), 20*time.Millisecond, projections.Contacts{}, projections.Deals{})}
+		runner: projections.NewRunner(db.DB, s, s, slog.New(slog.NewTextHandler(os.Stderr, nil)), 20*time.Millisecond, projs...)}
 }
 
 func (f *crmFixture) start(t testing.TB) (stop func()) {

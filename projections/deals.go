@@ -131,6 +131,9 @@ func loadDeals(ctx context.Context, tx *sql.Tx, t Tables, evs []eventstore.Event
 			continue
 		}
 		seen[k] = true
+		if e.Version == 1 {
+			continue // created in this batch: nothing to load
+		}
 		switch e.StreamType {
 		case pipeline.StreamType:
 			ptenants, pids = append(ptenants, e.TenantID), append(pids, e.StreamID)

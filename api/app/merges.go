@@ -130,7 +130,7 @@ func (s *Customers) Merge(ctx context.Context, tenant, survivor string, from []s
 			return MergeResult{}, fmt.Errorf("merge into %s: %w", sv.ID(), err)
 		}
 		s.forget(b.parts)
-		return MergeResult{Customer: sv.Snapshot(), Conflicts: conflicts, Position: out[len(out)-1].Last()}, nil
+		return MergeResult{Customer: sv.Snapshot(), Conflicts: conflicts, Position: lastCustomerEvent(b.parts, out)}, nil
 	}
 }
 
@@ -146,6 +146,21 @@ func only(prefer map[string]string, ids ...string) map[string]string {
 		return true
 	})
 	return out
+}
+
+// lastCustomerEvent returns the position of the last customer event an
+// append of parts stored: what a read of the customers (contacts.v1) must
+// reach to show the write. Identity reservations, tickets and other
+// streams that follow it are not customer events, and a projection of
+// customers never reaches their positions.
+func lastCustomerEvent(parts []eventstore.StreamAppend, res []eventstore.AppendResult) eventstore.Position {
+	var last eventstore.Position
+	for i, p := range parts {
+		if p.Stream.Type == customer.StreamType && last.Less(res[i].Last()) {
+			last = res[i].Last()
+		}
+	}
+	return last
 }
 
 // forget drops the cached histories of the customer streams in parts.
@@ -238,6 +253,6 @@ func (s *Customers) Unmerge(ctx context.Context, tenant, survivor, restored stri
 			return CustomerResult{}, fmt.Errorf("unmerge %s from %s: %w", r.ID(), sv.ID(), err)
 		}
 		s.forget(b.parts)
-		return CustomerResult{Customer: r.Snapshot(), Position: out[len(out)-1].Last()}, nil
+		return CustomerResult{Customer: r.Snapshot(), Position: lastCustomerEvent(b.parts, out)}, nil
 	}
 }

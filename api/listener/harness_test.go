@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/eventdesk/eventdesk/api/apitest"
 	"github.com/eventdesk/eventdesk/api/app"
@@ -166,4 +167,50 @@ func agentCreate(email string, admin bool) agent.CreateAgent {
 		role = agent.Admin
 	}
 	return agent.CreateAgent{Email: email, Name: email, Role: role}
+}
+
+// read returns tn's events of type typ, waiting (up to 5 s) until there
+// are n of them: the gap-free log shows a commit a moment after it.
+func (h *hook) read(t *testing.T, typ string, n int) []eventstore.Event {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		evs, err := h.e.Store.ReadAll(context.Background(), eventstore.Query{TenantID: h.tn.ID, Types: []string{typ}, Limit: 10000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(evs) >= n || time.Now().After(deadline) {
+			if len(evs) == n {
+				time.Sleep(50 * time.Millisecond) // and no more come
+				evs, err = h.e.Store.ReadAll(context.Background(), eventstore.Query{TenantID: h.tn.ID, Types: []string{typ}, Limit: 10000})
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			return evs
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// requested returns the outbox messages requested in tn, oldest first,
+// read from the log once there are (at least) n.
+func (h *hook) requested(t *testing.T, n int) []map[string]any {
+	t.Helper()
+	evs := h.read(t, "outbox.requested", n)
+	var out []map[string]any
+	for _, ev := range evs {
+		var m map[string]any
+		if err := json.Unmarshal(ev.Data, &m); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// events counts the events of type typ in tn's log, once there are n.
+func (h *hook) events(t *testing.T, typ string, n int) int {
+	t.Helper()
+	return len(h.read(t, typ, n))
 }

@@ -2,6 +2,7 @@ package native
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/eventdesk/eventdesk/domain"
 	"github.com/eventdesk/eventdesk/domain/customer"
 	"github.com/eventdesk/eventdesk/eventstore"
+	"github.com/eventdesk/eventdesk/projections"
 )
 
 // Contacts: the CRM's customers of every kind — contacts, accounts and
@@ -334,4 +336,152 @@ func (s *Server) addContactNote(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Eventdesk-Position", res.Position.String())
 	web.WriteJSON(w, http.StatusCreated, "application/json", noteOf(res.Customer.ID, n))
+}
+
+// listContacts lists and searches customers (contacts.v1). A write's
+// Eventdesk-Position as min_position makes the list wait for it.
+func (s *Server) listContacts(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := projections.ContactFilter{TenantID: tenantOf(r).ID, Q: q.Get("q"), Cursor: q.Get("cursor"),
+		Owner: q.Get("owner"), Account: q.Get("account_id"), Channel: q.Get("channel")}
+	var c fieldCheck
+	f.Kind, f.Tag = multi(q, "kind"), multi(q, "tag")
+	for _, k := range f.Kind {
+		c.oneOf("kind", k, kinds)
+	}
+	for name, dst := range map[string]*time.Time{"created_from": &f.CreatedFrom, "created_to": &f.CreatedTo,
+		"updated_from": &f.UpdatedFrom, "updated_to": &f.UpdatedTo} {
+		if v := q.Get(name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				c.add(name, "invalid", "%s must be an RFC 3339 time, e.g. 2026-11-22T12:00:00Z", name)
+			}
+			*dst = t
+		}
+	}
+	switch v := q.Get("include_merged"); v {
+	case "", "false":
+	case "true":
+		f.IncludeMerged = true
+	default:
+		c.add("include_merged", "invalid", "include_merged must be true or false")
+	}
+	f.Limit = parseLimit(&c, q.Get("limit"), 50, 200)
+	minPos := parseMinPosition(&c, q.Get("min_position"))
+	if err := c.err(); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if f.Q != "" {
+		ids, err := s.Customers.Identify(r.Context(), f.TenantID, []customer.Identity{{Kind: customer.ByPhone, Value: f.Q}})
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if len(ids) > 0 {
+			f.QPhone = ids[0].Value
+		}
+	}
+	v, err := s.viewer(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	f.Viewer = v
+	if !minPos.IsZero() && !s.waitFor(r.Context(), projections.ContactsName, minPos) {
+		w.Header().Set("Eventdesk-Stale", "true")
+	}
+	page, err := s.Contacts.List(r.Context(), f)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	list := make([]contactView, len(page.Contacts))
+	for i, c := range page.Contacts {
+		list[i] = contactView{Snapshot: c}
+	}
+	body := map[string]any{"contacts": list, "next_cursor": nil}
+	if page.NextCursor != "" {
+		body["next_cursor"] = page.NextCursor
+	}
+	web.WriteJSON(w, http.StatusOK, "application/json", body)
+}
+
+// timelineOf reads the page of the timeline of the customer the path
+// names (its survivor, if merged) that kinds select, if the caller may see
+// the customer.
+func (s *Server) timelineOf(w http.ResponseWriter, r *http.Request, kinds []string) (customer.Snapshot, projections.TimelinePage, bool) {
+	q := r.URL.Query()
+	var c fieldCheck
+	limit := parseLimit(&c, q.Get("limit"), 50, 200)
+	minPos := parseMinPosition(&c, q.Get("min_position"))
+	if err := c.err(); err != nil {
+		s.fail(w, r, err)
+		return customer.Snapshot{}, projections.TimelinePage{}, false
+	}
+	cust, _, err := s.Customers.Get(r.Context(), tenantOf(r).ID, r.PathValue("id"))
+	if err == nil {
+		err = s.visible(r, cust)
+	}
+	var v domain.Viewer
+	if err == nil {
+		v, err = s.viewer(r)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return customer.Snapshot{}, projections.TimelinePage{}, false
+	}
+	if !minPos.IsZero() && !s.waitFor(r.Context(), projections.ContactsName, minPos) {
+		w.Header().Set("Eventdesk-Stale", "true")
+	}
+	page, err := s.Contacts.Timeline(r.Context(), projections.TimelineQuery{TenantID: tenantOf(r).ID, CustomerID: cust.ID,
+		Kinds: kinds, Viewer: v, Limit: limit, Cursor: q.Get("cursor")})
+	if err != nil {
+		s.fail(w, r, err)
+		return customer.Snapshot{}, projections.TimelinePage{}, false
+	}
+	return cust, page, true
+}
+
+// contactTimeline answers a customer's timeline: its notes, tickets,
+// deals, duplicate submissions, conversion, merges and un-merges, and
+// those of the customers merged into it, newest first.
+func (s *Server) contactTimeline(w http.ResponseWriter, r *http.Request) {
+	kindsQ := multi(r.URL.Query(), "kind")
+	_, page, ok := s.timelineOf(w, r, kindsQ)
+	if !ok {
+		return
+	}
+	items := page.Items
+	if items == nil {
+		items = []projections.TimelineItem{}
+	}
+	body := map[string]any{"items": items, "next_cursor": nil}
+	if page.NextCursor != "" {
+		body["next_cursor"] = page.NextCursor
+	}
+	web.WriteJSON(w, http.StatusOK, "application/json", body)
+}
+
+// contactNotes answers a customer's notes (those of customers merged into
+// it included), newest first.
+func (s *Server) contactNotes(w http.ResponseWriter, r *http.Request) {
+	_, page, ok := s.timelineOf(w, r, []string{projections.EntryNote})
+	if !ok {
+		return
+	}
+	notes := make([]noteView, 0, len(page.Items))
+	for _, it := range page.Items {
+		var n customer.NoteAdded
+		if err := json.Unmarshal(it.Data, &n); err != nil {
+			s.fail(w, r, fmt.Errorf("note %s: %w", it.ID, err))
+			return
+		}
+		notes = append(notes, noteOf(it.CustomerID, n))
+	}
+	body := map[string]any{"notes": notes, "next_cursor": nil}
+	if page.NextCursor != "" {
+		body["next_cursor"] = page.NextCursor
+	}
+	web.WriteJSON(w, http.StatusOK, "application/json", body)
 }

@@ -3,6 +3,8 @@ package native_test
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -77,6 +79,18 @@ func conformContacts(t *testing.T, e *env, c *checker) {
 	c.do(t, e, e.a, "POST", merge, map[string]any{"from": []string{boID}}).problem(t, http.StatusConflict, "customer_merged")
 	c.do(t, e, e.a, "POST", "/v1/contacts/"+unknown+"/merge", map[string]any{"from": []string{boID}}).problem(t, http.StatusNotFound, "customer_not_found")
 	shared("POST", merge, map[string]any{"from": []string{boID}}, `{"from": []}`)
+
+	// Reads from contacts.v1.
+	pos := header(t, c.do(t, e, e.a, "POST", notes, map[string]any{"body": "Latest"}).want(t, http.StatusCreated), "Eventdesk-Position")
+	c.do(t, e, e.a, "GET", "/v1/contacts?kind=contact&kind=lead&tag=x&q=ana&include_merged=true&limit=5&min_position="+pos, nil).want(t, http.StatusOK)
+	c.doBad(t, e, nil, "GET", "/v1/contacts", nil).problem(t, http.StatusUnauthorized, "unauthenticated")
+	c.doBad(t, e, e.a, "GET", "/v1/contacts?kind=person&limit=0", nil).problem(t, http.StatusUnprocessableEntity, "validation_failed")
+	for _, sub := range []string{"/timeline", "/notes"} {
+		c.do(t, e, e.a, "GET", path+sub+"?limit=10&min_position="+pos, nil).want(t, http.StatusOK)
+		c.doBad(t, e, nil, "GET", path+sub, nil).problem(t, http.StatusUnauthorized, "unauthenticated")
+		c.do(t, e, e.b, "GET", path+sub, nil).problem(t, http.StatusNotFound, "customer_not_found")
+		c.doBad(t, e, e.a, "GET", path+sub+"?limit=1000", nil).problem(t, http.StatusUnprocessableEntity, "validation_failed")
+	}
 
 	unmerge := path + "/unmerge"
 	c.do(t, e, e.a, "POST", unmerge, map[string]any{"contact": boID}).want(t, http.StatusOK)
@@ -160,5 +174,123 @@ func TestContactEventsOnTheFeed(t *testing.T) {
 	}
 	if other := e.do(e.b, "GET", "/v1/events?stream_type=customer", nil).want(t, http.StatusOK).json(t)["events"].([]any); len(other) != 0 {
 		t.Errorf("another tenant's feed shows %d customer events", len(other))
+	}
+}
+
+// TestContactListSearchTimeline: contacts.v1 lists and searches customers
+// by every identity and filter, pages stably, and shows a merged
+// customer's timeline under its survivor until the un-merge takes back
+// what came through its identities.
+func TestContactListSearchTimeline(t *testing.T) {
+	e := newEnv(t)
+	e.do(e.a, "PUT", "/v1/config/crm", map[string]any{"region": "VN"}).want(t, http.StatusOK)
+	var at string // the position of the latest write, for min_position
+	wrote := func(r response) response {
+		t.Helper()
+		at = header(t, r, "Eventdesk-Position")
+		return r
+	}
+	mk := func(body map[string]any) map[string]any {
+		return wrote(e.do(e.a, "POST", "/v1/contacts", body).want(t, http.StatusCreated)).json(t)
+	}
+	ana := mk(map[string]any{"name": "Ana", "last_name": "Nguyen", "tags": []string{"vip"}, "channel": "web",
+		"emails": []any{map[string]any{"value": "ana@example.com"}}, "phones": []any{map[string]any{"value": "0905000001"}}})
+	bo := mk(map[string]any{"name": "Bo", "passport": "B 123", "contact_id": "ext-9", "emails": []any{map[string]any{"value": "bo@example.com"}}})
+	acct := mk(map[string]any{"kind": "account", "name": "Acme Ltd"})
+	mk(map[string]any{"kind": "lead", "name": "Lee", "account_id": acct["id"]})
+	list := func(query string) []string {
+		t.Helper()
+		r := e.do(e.a, "GET", "/v1/contacts?min_position="+url.QueryEscape(at)+"&"+query, nil).want(t, http.StatusOK)
+		var names []string
+		for _, c := range r.json(t)["contacts"].([]any) {
+			names = append(names, c.(map[string]any)["profile"].(map[string]any)["name"].(string))
+		}
+		return names
+	}
+	tests := []struct {
+		query string
+		want  []string
+	}{
+		{"", []string{"Lee", "Acme Ltd", "Bo", "Ana"}},
+		{"kind=contact", []string{"Bo", "Ana"}},
+		{"kind=lead,account", []string{"Lee", "Acme Ltd"}},
+		{"tag=vip", []string{"Ana"}},
+		{"channel=web", []string{"Ana"}},
+		{"account_id=" + acct["id"].(string), []string{"Lee"}},
+		{"q=nguy", []string{"Ana"}},
+		{"q=ANA@example.com", []string{"Ana"}},
+		{"q=%2B84+905+000+001", []string{"Ana"}},
+		{"q=0905000001", []string{"Ana"}},
+		{"q=b123", []string{"Bo"}},
+		{"q=ext-9", []string{"Bo"}},
+		{"q=" + ana["code"].(string), []string{"Ana"}},
+		{"q=nobody", nil},
+	}
+	for _, tt := range tests {
+		if got := list(tt.query); strings.Join(got, ",") != strings.Join(tt.want, ",") {
+			t.Errorf("GET /v1/contacts?%s = %v, want %v", tt.query, got, tt.want)
+		}
+	}
+	// Stable pages: a customer created between pages does not shift them.
+	first := e.do(e.a, "GET", "/v1/contacts?limit=2", nil).want(t, http.StatusOK).json(t)
+	mk(map[string]any{"name": "Newcomer"})
+	next := e.do(e.a, "GET", "/v1/contacts?limit=2&cursor="+first["next_cursor"].(string), nil).want(t, http.StatusOK).json(t)
+	var paged []string
+	for _, page := range []map[string]any{first, next} {
+		for _, c := range page["contacts"].([]any) {
+			paged = append(paged, c.(map[string]any)["profile"].(map[string]any)["name"].(string))
+		}
+	}
+	if strings.Join(paged, ",") != "Lee,Acme Ltd,Bo,Ana" {
+		t.Errorf("two pages = %v, want Lee,Acme Ltd,Bo,Ana", paged)
+	}
+	if p := e.do(e.a, "GET", "/v1/contacts?cursor=bogus", nil).problem(t, http.StatusUnprocessableEntity, "validation_failed"); !slices.Contains(fields(p), "cursor") {
+		t.Errorf("bad cursor problem = %v, want the cursor named", p)
+	}
+	e.do(e.b, "GET", "/v1/contacts?q=ana@example.com", nil).want(t, http.StatusOK)
+	if other := e.do(e.b, "GET", "/v1/contacts", nil).want(t, http.StatusOK).json(t)["contacts"].([]any); len(other) != 0 {
+		t.Errorf("another tenant lists %d customers", len(other))
+	}
+
+	// Timeline across a merge and an un-merge.
+	anaID, boID := ana["id"].(string), bo["id"].(string)
+	wrote(e.do(e.a, "POST", "/v1/contacts/"+boID+"/notes", map[string]any{"body": "Bo's own"}).want(t, http.StatusCreated))
+	wrote(e.do(e.a, "POST", "/v1/contacts/"+anaID+"/merge", map[string]any{"from": []string{boID}}).want(t, http.StatusOK))
+	wrote(e.do(e.a, "POST", "/v1/contacts/"+boID+"/notes", map[string]any{"body": "via Bo's id, after the merge"}).want(t, http.StatusCreated))
+	notes := func(id string) []string {
+		t.Helper()
+		r := e.do(e.a, "GET", "/v1/contacts/"+id+"/notes?min_position="+url.QueryEscape(at), nil).want(t, http.StatusOK)
+		var out []string
+		for _, n := range r.json(t)["notes"].([]any) {
+			out = append(out, n.(map[string]any)["body"].(string))
+		}
+		return out
+	}
+	if got := notes(anaID); strings.Join(got, "|") != "via Bo's id, after the merge|Bo's own" {
+		t.Errorf("survivor's notes after the merge = %q", got)
+	}
+	if got := list("kind=contact"); strings.Join(got, ",") != "Newcomer,Ana" {
+		t.Errorf("contacts after the merge = %v, want only the survivor", got)
+	}
+	kinds := func(id string) []string {
+		r := e.do(e.a, "GET", "/v1/contacts/"+id+"/timeline?min_position="+url.QueryEscape(at), nil).want(t, http.StatusOK)
+		var out []string
+		for _, it := range r.json(t)["items"].([]any) {
+			out = append(out, it.(map[string]any)["kind"].(string))
+		}
+		return out
+	}
+	if got := kinds(anaID); !slices.Contains(got, "absorbed") || !slices.Contains(got, "merged") {
+		t.Errorf("survivor's timeline kinds = %v, want the merge on both sides", got)
+	}
+	wrote(e.do(e.a, "POST", "/v1/contacts/"+anaID+"/unmerge", map[string]any{"contact": boID}).want(t, http.StatusOK))
+	// The note added through Bo's id after the merge was attached without
+	// an identity (by id), so it stays with the survivor; Bo's own note is
+	// back on Bo's timeline.
+	if got := notes(boID); strings.Join(got, "|") != "Bo's own" {
+		t.Errorf("Bo's notes after the un-merge = %q, want his own", got)
+	}
+	if got := notes(anaID); strings.Join(got, "|") != "via Bo's id, after the merge" {
+		t.Errorf("Ana's notes after the un-merge = %q", got)
 	}
 }

@@ -777,6 +777,7 @@ func TestOpenAPIConformance(t *testing.T) {
 	t.Run("agents and groups", func(t *testing.T) { conformMembers(t, e, c) })
 	t.Run("contacts", func(t *testing.T) { conformContacts(t, e, c) })
 	t.Run("crm and deals", func(t *testing.T) { conformCRM(t, e, c) })
+	t.Run("outbox", func(t *testing.T) { conformOutbox(t, e, c) })
 	t.Run("method not allowed", func(t *testing.T) {
 		c.methodNotAllowed(t, e, e.a, "DELETE", "/v1/tickets/"+id, "/v1/tickets/{id}")
 		c.methodNotAllowed(t, e, nil, "PUT", "/v1/forms", "/v1/forms")

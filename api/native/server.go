@@ -118,6 +118,11 @@ func (s *Server) routes() {
 	s.mux.Handle("PUT /v1/config/crm", auth(s.admin(s.idempotent(s.putCRM))))
 	s.mux.Handle("GET /v1/config/custom-fields", auth(s.getCustomFields))
 	s.mux.Handle("PUT /v1/config/custom-fields", auth(s.admin(s.idempotent(s.putCustomFields))))
+	s.mux.Handle("GET /v1/config/sms", auth(s.admin(s.getSMSConfig)))
+	s.mux.Handle("PUT /v1/config/sms", auth(s.admin(s.idempotent(s.putSMSConfig))))
+	s.mux.Handle("GET /v1/outbox", auth(s.admin(s.listOutbox)))
+	s.mux.Handle("GET /v1/outbox/{id}", auth(s.admin(s.getOutboxMessage)))
+	s.mux.Handle("POST /v1/outbox/{id}/retry", auth(s.admin(s.idempotent(s.retryOutboxMessage))))
 	s.mux.Handle("POST /v1/pipelines", auth(s.admin(s.idempotent(s.createPipeline))))
 	s.mux.Handle("GET /v1/pipelines", auth(s.listPipelines))
 	s.mux.Handle("GET /v1/pipelines/{id}", auth(s.getPipeline))
@@ -195,6 +200,12 @@ const tenantKey ctxKey = 0
 // context.
 func (s *Server) authenticate(next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Text that is not UTF-8 never reaches a query; repeated
+		// credentials are refused (web.CheckRequest).
+		if err := web.CheckRequest(r); err != nil {
+			s.fail(w, r, err)
+			return
+		}
 		scheme, key, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(key) == "" {
 			s.fail(w, r, app.ErrUnauthenticated)
@@ -210,6 +221,21 @@ func (s *Server) authenticate(next http.HandlerFunc) http.Handler {
 	})
 }
 
+// reservedActor reports whether a is one of Eventdesk's own identities,
+// which only Eventdesk writes as: any of kind system, and the integrations
+// its surfaces record (the API key itself, the support-message API,
+// LeadSquared, Fynd applications).
+func reservedActor(a domain.Actor) bool {
+	if a.Kind == domain.ActorSystem {
+		return true
+	}
+	if a.Kind != domain.ActorIntegration {
+		return false
+	}
+	id := strings.ToLower(a.ID)
+	return id == "api_key" || id == "support_api" || id == "leadsquared" || strings.HasPrefix(id, "fynd:")
+}
+
 func tenantOf(r *http.Request) app.Tenant {
 	t, _ := r.Context().Value(tenantKey).(app.Tenant)
 	return t
@@ -218,11 +244,15 @@ func tenantOf(r *http.Request) app.Tenant {
 // meta describes who acts through the native API: the tenant's API key
 // (an integration), or the person an Eventdesk-Actor header names, e.g.
 // "agent:ana@example.com" or "user:42". An agent's token always acts as
-// its agent (agentMeta).
+// its agent (agentMeta). Whoever acts, the credential that authenticated
+// the request is recorded as the principal ("api_key",
+// "agent_token:<token id>"). Eventdesk's own identities (kind system, and
+// the integrations its surfaces write as) cannot be claimed over HTTP.
 func meta(r *http.Request) (app.Meta, error) {
 	m := app.Meta{By: domain.Actor{Kind: domain.ActorIntegration, ID: "api_key"}, Source: domain.SourceAPI,
-		CorrelationID: web.RequestID(r), Idempotency: web.Seed(r)}
+		CorrelationID: web.RequestID(r), Idempotency: web.Seed(r), Principal: "api_key"}
 	if p := principalOf(r); p.Agent != nil {
+		m.Principal = "agent_token:" + p.TokenID
 		return agentMeta(r, m, p)
 	}
 	if h := strings.TrimSpace(r.Header.Get("Eventdesk-Actor")); h != "" {
@@ -235,7 +265,12 @@ func meta(r *http.Request) (app.Meta, error) {
 		}
 		if err := a.Validate("Eventdesk-Actor"); !ok || err != nil {
 			return app.Meta{}, web.Invalid(web.FieldError{Field: "Eventdesk-Actor", Code: "invalid_actor",
-				Detail: `Eventdesk-Actor must be "<kind>:<id or e-mail>" with kind user, agent, integration or system`})
+				Detail: `Eventdesk-Actor must be "<kind>:<id or e-mail>" with kind user, agent or integration`})
+		}
+		if reservedActor(a) {
+			return app.Meta{}, web.Invalid(web.FieldError{Field: "Eventdesk-Actor", Code: "actor_not_allowed",
+				Detail: "Eventdesk-Actor may not name Eventdesk's own identities (kind system, or the integrations api_key, " +
+					"support_api, leadsquared and fynd:…)"})
 		}
 		m.By = a
 	}

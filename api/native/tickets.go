@@ -327,9 +327,15 @@ func (s *Server) logHistory(w http.ResponseWriter, r *http.Request) {
 // applied everything up to pos, so reads of a ticket's read models show
 // every write that committed before the read began.
 func (s *Server) waitForTicket(ctx context.Context, pos eventstore.Position) bool {
+	return s.waitFor(ctx, projections.TicketsName, pos)
+}
+
+// waitFor waits (at most MaxWait) until projection name has applied
+// everything up to pos.
+func (s *Server) waitFor(ctx context.Context, name string, pos eventstore.Position) bool {
 	ctx, cancel := context.WithTimeout(ctx, MaxWait)
 	defer cancel()
-	return s.Waiter.WaitFor(ctx, projections.TicketsName, pos) == nil
+	return s.Waiter.WaitFor(ctx, name, pos) == nil
 }
 
 func (s *Server) getHistory(w http.ResponseWriter, r *http.Request) {
@@ -428,19 +434,8 @@ func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := projections.TicketFilter{TenantID: tenantOf(r).ID, Q: q.Get("q"), Cursor: q.Get("cursor")}
 	var c fieldCheck
-	multi := func(name string) []string {
-		var out []string
-		for _, v := range q[name] {
-			for _, part := range strings.Split(v, ",") {
-				if part = strings.TrimSpace(part); part != "" {
-					out = append(out, part)
-				}
-			}
-		}
-		return out
-	}
-	f.Status, f.Priority, f.Category = multi("status"), multi("priority"), multi("category")
-	f.Assignee, f.Tag, f.Source = multi("assignee"), multi("tag"), multi("source")
+	f.Status, f.Priority, f.Category = multi(q, "status"), multi(q, "priority"), multi(q, "category")
+	f.Assignee, f.Tag, f.Source = multi(q, "assignee"), multi(q, "tag"), multi(q, "source")
 	for _, p := range f.Priority {
 		c.oneOf("priority", p, names(ticket.Priorities()))
 	}
@@ -458,14 +453,7 @@ func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	f.Limit = parseLimit(&c, q.Get("limit"), 50, 200)
-	var minPos eventstore.Position
-	if v := q.Get("min_position"); v != "" {
-		p, err := eventstore.ParsePosition(v)
-		if err != nil {
-			c.add("min_position", "invalid", "min_position must be a position from Eventdesk-Position, e.g. 1234-567")
-		}
-		minPos = p
-	}
+	minPos := parseMinPosition(&c, q.Get("min_position"))
 	if err := c.err(); err != nil {
 		s.fail(w, r, err)
 		return

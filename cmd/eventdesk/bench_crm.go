@@ -23,6 +23,7 @@ import (
 	"github.com/eventdesk/eventdesk/eventstore"
 	"github.com/eventdesk/eventdesk/eventstore/postgres"
 	"github.com/eventdesk/eventdesk/eventstore/postgres/storebench"
+	"github.com/eventdesk/eventdesk/projections"
 )
 
 // crmBench measures the CRM beside tickets, in one run on one scratch
@@ -137,7 +138,7 @@ func crmBench(ctx context.Context, c *cli, o benchOptions, say func(string)) ([]
 	figs = append(figs, lookups)
 
 	say("contacts.v1 catch-up")
-	before, err := e.store.Checkpoint(ctx, contactsProjection)
+	before, err := e.store.Checkpoint(ctx, projections.ContactsName)
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +149,7 @@ func crmBench(ctx context.Context, c *cli, o benchOptions, say func(string)) ([]
 	start := time.Now()
 	stop = startRunner()
 	wctx, cancel := context.WithTimeout(ctx, 15*time.Minute)
-	err = e.runner.WaitFor(wctx, contactsProjection, head)
+	err = e.runner.WaitFor(wctx, projections.ContactsName, head)
 	cancel()
 	if err != nil {
 		return nil, fmt.Errorf("contacts.v1 catch-up: %w", err)
@@ -305,6 +306,3 @@ func mergeBench(ctx context.Context, s *app.Services, tenant string, tickets int
 func countTickets(items []customer.Item) int {
 	return len(slices.DeleteFunc(slices.Clone(items), func(it customer.Item) bool { return it.Kind != "ticket" }))
 }
-
-// contactsProjection is the contacts projection's persisted name.
-const contactsProjection = "contacts.v1"

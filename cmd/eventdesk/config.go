@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"strconv"
@@ -51,6 +52,11 @@ type config struct {
 	// SMS is the SMS provider of tenants that configure none
 	// (EVENTDESK_SMS_BASE_URL, _ACCOUNT_SID, _AUTH_TOKEN, _FROM: all or none).
 	SMS smsDefaults
+	// PublicURL is the absolute base of webhook listener URLs
+	// (EVENTDESK_PUBLIC_URL); TrustedProxies are the proxies whose
+	// X-Forwarded-For a listener believes (EVENTDESK_TRUSTED_PROXIES).
+	PublicURL      string
+	TrustedProxies []netip.Prefix
 
 	// DefaultDatabase is true when DatabaseURL is defaultDatabaseURL, the
 	// only case in which the embedded cluster may stand in for it. Tests
@@ -93,6 +99,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	p.check("EVENTDESK_HTTP_ADDR", validAddr(c.HTTPAddr))
 	c.SMTPURL, c.SMS = outboxConfig(&p)
+	c.PublicURL, c.TrustedProxies = listenerConfig(&p)
 	return c, errors.Join(p.errs...)
 }
 

@@ -35,6 +35,7 @@ func TestLoadConfig_Defaults(t *testing.T) {
 		MaxUploadBytes:  25 << 20,
 		GroupCommit:     2,
 		IdempotencyTTL:  24 * time.Hour,
+		PublicURL:       "http://localhost:8080",
 		DefaultDatabase: true,
 		EmbeddedDir:     pgDir,
 	}
@@ -77,6 +78,7 @@ func TestLoadConfig_Values(t *testing.T) {
 		EmbeddedPG:      "never",
 		MaxUploadBytes:  1 << 20,
 		IdempotencyTTL:  2 * time.Hour,
+		PublicURL:       "http://localhost:8080",
 		DefaultDatabase: false,
 		EmbeddedDir:     pgDir,
 	}
