@@ -168,11 +168,7 @@ func TestOpenAPIDocumentIsValid(t *testing.T) {
 // A route listed here is exempt from TestOpenAPIDocumentsEveryRoute;
 // documenting one means deleting it here, and TestOpenAPIConformance then
 // requires every status it documents to be driven.
-var undocumented = map[string]bool{
-	// The webhook listeners' management (issue 12), documented next.
-	"POST /v1/listeners": true, "GET /v1/listeners": true, "GET /v1/listeners/{id}": true, "PATCH /v1/listeners/{id}": true,
-	"DELETE /v1/listeners/{id}": true, "POST /v1/listeners/{id}/rotate": true,
-}
+var undocumented = map[string]bool{}
 
 // TestOpenAPIDocumentsEveryRoute keeps the document and the router in step:
 // every route server.go registers (and the probes cmd mounts) is
@@ -777,6 +773,7 @@ func TestOpenAPIConformance(t *testing.T) {
 	t.Run("agents and groups", func(t *testing.T) { conformMembers(t, e, c) })
 	t.Run("contacts", func(t *testing.T) { conformContacts(t, e, c) })
 	t.Run("crm and deals", func(t *testing.T) { conformCRM(t, e, c) })
+	t.Run("listeners", func(t *testing.T) { conformListeners(t, e, c) })
 	t.Run("outbox", func(t *testing.T) { conformOutbox(t, e, c) })
 	t.Run("method not allowed", func(t *testing.T) {
 		c.methodNotAllowed(t, e, e.a, "DELETE", "/v1/tickets/"+id, "/v1/tickets/{id}")
