@@ -37,12 +37,13 @@ func TestOutboxProjection(t *testing.T) {
 		}
 		data[i] = eventstore.EventData{ID: uuid.NewString(), Type: e.EventType(), SchemaVersion: 1, Data: b}
 	}
-	if _, err := store.Append(ctx, eventstore.StreamRef{TenantID: "t1", Type: outbox.StreamType, ID: id}, eventstore.Exact(0), data); err != nil {
+	stream := eventstore.StreamRef{TenantID: "t1", Type: outbox.StreamType, ID: id}
+	if _, err := store.Append(ctx, stream, eventstore.Exact(0), data); err != nil {
 		t.Fatal(err)
 	}
-	stored, err := store.ReadAll(ctx, eventstore.Query{StreamType: outbox.StreamType, Limit: 10})
+	stored, err := store.ReadStream(ctx, stream, 1, 10)
 	if err != nil || len(stored) != 2 {
-		t.Fatalf("ReadAll() = %d events, %v; want 2", len(stored), err)
+		t.Fatalf("ReadStream() = %d events, %v; want 2", len(stored), err)
 	}
 	apply := func(batch ...eventstore.Event) {
 		t.Helper()
