@@ -434,6 +434,36 @@ func TestContactsMergeTimeline(t *testing.T) {
 			t.Errorf("survivor timeline %v lacks %q", got, e)
 		}
 	}
+	// Each item says whose it is, where it is in the log and what the
+	// event said (the identity a note came by included).
+	items, err := f.q.Timeline(context.Background(), projections.TimelineQuery{TenantID: "t1", CustomerID: survivor.id(),
+		Viewer: domain.Viewer{Admin: true}, Kinds: []string{projections.EntryNote, projections.EntryTicket}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	var last eventstore.Position
+	for i, it := range items.Items {
+		pos, err := eventstore.ParsePosition(it.Position)
+		if err != nil || (i > 0 && !pos.Less(last)) {
+			t.Errorf("item %d position %q (%v) is not before %v", i, it.Position, err, last)
+		}
+		last = pos
+		e, err := customer.Decode(it.Type, 1, it.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		line := it.Kind + " of " + it.CustomerID
+		if n, ok := e.(customer.NoteAdded); ok && n.Via != nil {
+			line += " via " + n.Via.Value
+		}
+		lines = append(lines, line)
+	}
+	want = []string{"note of " + survivor.id() + " via ana@b.example", "ticket of " + merged.id(), "note of " + merged.id(),
+		"note of " + survivor.id()}
+	if diff := cmp.Diff(want, lines); diff != "" {
+		t.Errorf("survivor's notes and tickets (-want +got):\n%s", diff)
+	}
 	page, err := f.q.List(context.Background(), projections.ContactFilter{TenantID: "t1", Viewer: domain.Viewer{Admin: true}})
 	if err != nil {
 		t.Fatal(err)
