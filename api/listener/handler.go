@@ -436,12 +436,17 @@ var fieldNames = strings.NewReplacer("last_name", "lastname", "background", "bgI
 	"ims", "im", "custom.", "cusFields.", "contact_id", "contactId", "close_date", "closeDate", "external_id", "dealId")
 
 // limiter is a per-listener token bucket held in this process: a burst of
-// the listener's per-minute limit, refilled evenly. (A cluster of nodes
-// multiplies it by the nodes; documented.)
+// the listener's per-minute limit, refilled evenly. A cluster of n nodes
+// accepts up to n times the limit (documented in the README); a bucket
+// idle for a minute is full again, so it may be forgotten.
 type limiter struct {
 	mu      sync.Mutex
 	buckets map[string]*bucket
 }
+
+// maxBuckets is how many buckets the limiter keeps before it forgets the
+// full ones.
+const maxBuckets = 10000
 
 type bucket struct {
 	tokens float64
@@ -454,6 +459,14 @@ func (l *limiter) allow(key string, perMinute int, now time.Time) (time.Duration
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	rate := float64(perMinute) / 60 // tokens per second
+	if len(l.buckets) > maxBuckets {
+		// Forget the buckets that have filled up again: they are as new.
+		for k, b := range l.buckets {
+			if now.Sub(b.at) > time.Minute {
+				delete(l.buckets, k)
+			}
+		}
+	}
 	b, ok := l.buckets[key]
 	if !ok {
 		b = &bucket{tokens: float64(perMinute), at: now}

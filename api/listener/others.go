@@ -501,7 +501,6 @@ func sendSMS(ctx context.Context, d *delivery, data json.RawMessage, res *Result
 		id, err := d.h.Outbox.RequestSMS(ctx, d.tenant, app.SMSMessage{To: p, Body: in.Content}, d.meta("sms/"+strconv.Itoa(i)))
 		if err != nil {
 			c := web.Classify(err)
-			res.Messages = append([]string(nil), res.Messages...)
 			return &actionError{code: c.Code, msg: fmt.Sprintf("phones[%d] %s: %s", i, p, c.Message), fields: []string{"phones[" + strconv.Itoa(i) + "]"}}
 		}
 		res.Messages = append(res.Messages, id)

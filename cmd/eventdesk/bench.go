@@ -68,7 +68,7 @@ func benchCmd(c *cli) *cobra.Command {
 	cmd.Flags().IntVar(&o.events, "events", 200_000, "events for the catch-up and rebuild figures")
 	cmd.Flags().IntVar(&o.customers, "customers", 1_000_000, "customers in the tenant for the identity lookups and the contacts.v1 catch-up")
 	cmd.Flags().IntVar(&o.mergeTickets, "merge-tickets", 1000, "tickets of the contact merged and un-merged")
-	cmd.Flags().StringSliceVar(&o.only, "only", nil, "run only these figure groups: store, http, projections, crm (default all)")
+	cmd.Flags().StringSliceVar(&o.only, "only", nil, "run only these figure groups: store, http, projections, crm, listener (default all)")
 	cmd.Flags().StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (server and clients) to this file")
 	return cmd
 }
@@ -120,8 +120,8 @@ func bench(ctx context.Context, c *cli, o benchOptions) error {
 		defer pprof.StopCPUProfile()
 	}
 	for _, g := range o.only {
-		if g != "store" && g != "http" && g != "projections" && g != "crm" {
-			return fmt.Errorf("--only: unknown figure group %q (want store, http, projections or crm)", g)
+		if g != "store" && g != "http" && g != "projections" && g != "crm" && g != "listener" {
+			return fmt.Errorf("--only: unknown figure group %q (want store, http, projections, crm or listener)", g)
 		}
 	}
 	var figs []storebench.Figure
@@ -158,6 +158,13 @@ func bench(ctx context.Context, c *cli, o benchOptions) error {
 			return err
 		}
 		figs = append(figs, crm...)
+	}
+	if o.runs("listener") {
+		lf, err := listenerBench(ctx, c, o, say)
+		if err != nil {
+			return err
+		}
+		figs = append(figs, lf...)
 	}
 
 	tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
