@@ -162,6 +162,21 @@ func TestListenerURL(t *testing.T) {
 		t.Errorf("tenant B lists %d listeners", len(l))
 	}
 
+	// A's URL acts in A only: B's agents are no senders there, and what it
+	// creates is not B's.
+	if _, _, err := e.Agents.Create(context.Background(), e.B.ID, agentCreate("b-only@example.com", true), apiKey); err != nil {
+		t.Fatal(err)
+	}
+	r := h.post(t, `{"senderUser": "b-only@example.com", "data": []}`).Want(t, 422)
+	if !strings.Contains(string(r.Body), "unknown_sender") {
+		t.Errorf("B's agent on A's URL: %s", r.Body)
+	}
+	code := h.results(t, h.post(t, one("Ana B")), 1)[0].Code
+	if _, _, err := e.Customers.Get(context.Background(), e.B.ID, code); err == nil {
+		t.Errorf("%s created through A's URL is found in tenant B", code)
+	}
+	e.Native(&e.B, "GET", "/v1/contacts/"+code, nil).Want(t, 404)
+
 	// GET never shows the URL.
 	if got := e.Native(&e.A, "GET", "/v1/listeners/"+h.id, nil).Want(t, 200).JSON(t); got["url"] != nil || got["name"] != "Web form" {
 		t.Errorf("GET listener = %v", got)
