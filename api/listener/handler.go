@@ -395,6 +395,9 @@ func (d *delivery) action(ctx context.Context, i int, raw json.RawMessage) (res 
 	}
 	defer func() {
 		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler { // the request is being killed (a crash test): let it
+				panic(p)
+			}
 			d.h.Logger.ErrorContext(ctx, "listener action panicked", "panic", fmt.Sprint(p), "action", res.ActionType)
 			res.Status, res.ID, res.Code = StatusFailed, "", ""
 			res.Error = &ResultError{Code: "internal", Message: "internal error; it has been logged"}
