@@ -61,23 +61,23 @@ func (p Permit) Normalize(field string) (Permit, error) {
 		return Permit{Kind: p.Kind}, nil
 	case PermitOwnerGroup:
 		if !ValidUUID(p.Group) {
-			return Permit{}, ErrInvalidPermit.At(field + ".group").Withf("%s.group must be a group id", field)
+			return Permit{}, ErrInvalidPermit.At(field+".group").Withf("%s.group must be a group id", field)
 		}
 		return Permit{Kind: p.Kind, Group: p.Group}, nil
 	case PermitOwnerAgents:
 		if len(p.Agents) == 0 {
-			return Permit{}, ErrInvalidPermit.At(field + ".agents").Withf("%s.agents must list at least one agent", field)
+			return Permit{}, ErrInvalidPermit.At(field+".agents").Withf("%s.agents must list at least one agent", field)
 		}
 		agents := slices.Clone(p.Agents)
 		for i, a := range agents {
 			if !ValidUUID(a) {
-				return Permit{}, ErrInvalidPermit.At(field + ".agents[" + strconv.Itoa(i) + "]").Withf("%s.agents[%d] must be an agent id", field, i)
+				return Permit{}, ErrInvalidPermit.At(field+".agents["+strconv.Itoa(i)+"]").Withf("%s.agents[%d] must be an agent id", field, i)
 			}
 		}
 		slices.Sort(agents)
 		return Permit{Kind: p.Kind, Agents: slices.Compact(agents)}, nil
 	}
-	return Permit{}, ErrInvalidPermit.At(field + ".kind").Withf("%s.kind %q is not one of %s", field, p.Kind, joinStrings(PermitKinds()))
+	return Permit{}, ErrInvalidPermit.At(field+".kind").Withf("%s.kind %q is not one of %s", field, p.Kind, joinStrings(PermitKinds()))
 }
 
 // Viewer is who reads a record: an agent and the groups it belongs to, or

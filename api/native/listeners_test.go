@@ -11,7 +11,9 @@ import (
 
 // conformListeners drives every documented answer of /v1/listeners.
 func conformListeners(t *testing.T, e *env, c *checker) {
-	bearer := func(token string, headers ...string) []string { return append(headers, "Authorization", "Bearer "+token) }
+	bearer := func(token string, headers ...string) []string {
+		return append(headers, "Authorization", "Bearer "+token)
+	}
 	big := func(body map[string]any) string {
 		raw, _ := json.Marshal(body)
 		return string(raw) + strings.Repeat(" ", web.MaxBodyBytes)
