@@ -41,6 +41,12 @@ func (s *CRM) Get(ctx context.Context, tenant string) (crmconfig.Snapshot, event
 	return c.Snapshot(), pos, nil
 }
 
+// Region returns tenant's default phone region ("" for none).
+func (s *CRM) Region(ctx context.Context, tenant string) (string, error) {
+	c, _, err := s.Get(ctx, tenant)
+	return c.Region, err
+}
+
 // SetConfig replaces the region and the deal category and package lists.
 // The region must be one libphonenumber supports (crmconfig.ErrInvalidRegion).
 // With m.IfVersion the configuration must be at that version.

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/eventdesk/eventdesk/domain"
 	"github.com/eventdesk/eventdesk/domain/agent"
+	crmconfig "github.com/eventdesk/eventdesk/domain/crm"
 	"github.com/eventdesk/eventdesk/domain/customer"
 	"github.com/eventdesk/eventdesk/domain/group"
 	"github.com/eventdesk/eventdesk/eventstore"
@@ -36,12 +36,8 @@ type Customers struct {
 	codes     map[customer.Kind]*numbers
 	agents    *Agents
 	groups    *Groups
-	// Region returns the tenant's default phone region ("" for none);
-	// nil means none. NewServices sets it from the CRM configuration.
-	Region func(ctx context.Context, tenant string) (string, error)
-	// Custom checks custom values of a customer kind against the tenant's
-	// definitions and returns them normalised; nil accepts any value.
-	Custom func(ctx context.Context, tenant string, kind customer.Kind, values map[string]json.RawMessage) (map[string]json.RawMessage, error)
+	// crm holds each tenant's phone region and custom field definitions.
+	crm *CRM
 	// relink, if set, adds to an un-merge's append whatever links the
 	// items moved to the restored customer need on their own streams (a
 	// ticket's link to its customer).
@@ -52,12 +48,13 @@ type Customers struct {
 // codePrefixes are the prefixes of customer codes by kind.
 var codePrefixes = map[customer.Kind]string{customer.Contact: "PID", customer.Account: "CID", customer.Lead: "LID"}
 
-// NewCustomers returns the customer service. db holds the code sequences.
-func NewCustomers(store eventstore.Store, db *sql.DB, agents *Agents, groups *Groups, now func() time.Time) *Customers {
+// NewCustomers returns the customer service. db holds the code sequences;
+// crm the tenants' phone regions and custom field definitions.
+func NewCustomers(store eventstore.Store, db *sql.DB, crm *CRM, agents *Agents, groups *Groups, now func() time.Time) *Customers {
 	if now == nil {
 		now = time.Now
 	}
-	s := &Customers{store: store, customers: newRepository(customerKind, store), agents: agents, groups: groups, now: now,
+	s := &Customers{store: store, customers: newRepository(customerKind, store), crm: crm, agents: agents, groups: groups, now: now,
 		codes: map[customer.Kind]*numbers{}}
 	for k, p := range codePrefixes {
 		s.codes[k] = newNumbers(db, "customer_"+strings.ToLower(p)+"_")
@@ -100,23 +97,19 @@ type CustomerResult struct {
 // tenant's region, the domain's normalisation, custom values checked, and
 // the owner, account and permit checked to name things of the tenant.
 func (s *Customers) prepare(ctx context.Context, tenant string, kind customer.Kind, p customer.Profile, m Meta) (customer.Profile, error) {
-	region := ""
-	if s.Region != nil {
-		var err error
-		if region, err = s.Region(ctx, tenant); err != nil {
-			return customer.Profile{}, err
-		}
-	}
-	normalizePhones(&p, region)
-	if p.Owner == "" && m.By.Kind == domain.ActorAgent && domain.ValidUUID(m.By.ID) {
-		p.Owner = m.By.ID
-	}
-	p, err := customer.Normalize(p)
+	cfg, _, err := s.crm.Get(ctx, tenant) // one read: the region and the custom fields
 	if err != nil {
 		return customer.Profile{}, err
 	}
-	if s.Custom != nil && len(p.Custom) > 0 {
-		if p.Custom, err = s.Custom(ctx, tenant, kind, p.Custom); err != nil {
+	normalizePhones(&p, cfg.Region)
+	if p.Owner == "" && m.By.Kind == domain.ActorAgent && domain.ValidUUID(m.By.ID) {
+		p.Owner = m.By.ID
+	}
+	if p, err = customer.Normalize(p); err != nil {
+		return customer.Profile{}, err
+	}
+	if len(p.Custom) > 0 {
+		if p.Custom, _, err = crmconfig.CheckCustom(cfg.CustomFields, string(kind), p.Custom, crmconfig.Refuse); err != nil {
 			return customer.Profile{}, err
 		}
 	}
@@ -153,7 +146,7 @@ func (s *Customers) checkRefs(ctx context.Context, tenant string, p customer.Pro
 		}
 	}
 	if p.Account != "" {
-		a, err := s.load(ctx, tenant, p.Account)
+		a, _, err := s.load(ctx, tenant, p.Account)
 		switch {
 		case errors.Is(err, customer.ErrNotFound):
 			errs = append(errs, customer.ErrInvalidField.At("account_id").Withf("account_id: no account %s in this tenant", p.Account))
@@ -306,20 +299,22 @@ func (s *Customers) duplicate(ctx context.Context, tenant, holder string, matche
 const maxMergeDepth = 16
 
 // load returns the customer ref names — an id or a code (PID-12, CID-3,
-// LID-7) — as it is, merged or not.
-func (s *Customers) load(ctx context.Context, tenant, ref string) (*customer.Customer, error) {
+// LID-7) — as it is, merged or not, with its stream's history (what a
+// command decides on and appends after).
+func (s *Customers) load(ctx context.Context, tenant, ref string) (*customer.Customer, history, error) {
 	id, err := s.resolveRef(ctx, tenant, ref)
 	if err != nil {
-		return nil, err
+		return nil, history{}, err
 	}
-	c, _, err := s.customers.load(ctx, customerStream(tenant, id))
+	h, err := s.customers.read(ctx, customerStream(tenant, id))
 	if err != nil {
-		return nil, err
+		return nil, history{}, err
 	}
+	c := s.customers.rehydrate(h.events, h.version())
 	if !c.Exists() {
-		return nil, customer.ErrNotFound
+		return nil, history{}, customer.ErrNotFound
 	}
-	return c, nil
+	return c, h, nil
 }
 
 // resolveRef turns an id or a code into a customer id.
@@ -327,7 +322,7 @@ func (s *Customers) resolveRef(ctx context.Context, tenant, ref string) (string,
 	if domain.ValidUUID(ref) {
 		return ref, nil
 	}
-	code, ok := ParseCode(ref)
+	code, ok := customer.ParseCode(ref)
 	if !ok {
 		return "", customer.ErrNotFound
 	}
@@ -341,43 +336,28 @@ func (s *Customers) resolveRef(ctx context.Context, tenant, ref string) (string,
 	return res[0].holder, nil
 }
 
-// ParseCode returns the canonical form of a customer code ("pid-12" →
-// "PID-12") and whether s is one.
-func ParseCode(s string) (string, bool) {
-	prefix, num, ok := strings.Cut(strings.ToUpper(strings.TrimSpace(s)), "-")
-	if !ok || (prefix != "PID" && prefix != "CID" && prefix != "LID") {
-		return "", false
-	}
-	n, err := strconv.ParseInt(num, 10, 64)
-	if err != nil || n <= 0 || strconv.FormatInt(n, 10) != num {
-		return "", false
-	}
-	return prefix + "-" + num, true
-}
-
-// live returns the live customer ref stands for: the customer itself, or
-// the survivor its merges lead to.
-func (s *Customers) live(ctx context.Context, tenant, ref string) (*customer.Customer, error) {
-	c, err := s.load(ctx, tenant, ref)
+// live returns the live customer ref stands for — the customer itself, or
+// the survivor its merges lead to — with its stream's history.
+func (s *Customers) live(ctx context.Context, tenant, ref string) (*customer.Customer, history, error) {
+	c, h, err := s.load(ctx, tenant, ref)
 	for depth := 0; err == nil && c.Snapshot().MergedInto != ""; depth++ {
 		if depth == maxMergeDepth {
-			return nil, fmt.Errorf("customer %s: merge chain longer than %d", ref, maxMergeDepth)
+			return nil, history{}, fmt.Errorf("customer %s: merge chain longer than %d", ref, maxMergeDepth)
 		}
-		c, err = s.load(ctx, tenant, c.Snapshot().MergedInto)
+		c, h, err = s.load(ctx, tenant, c.Snapshot().MergedInto)
 	}
-	return c, err
+	return c, h, err
 }
 
 // Get returns the customer ref names (an id or a code). A merged
 // customer's id or code answers the survivor, whose MergedFrom lists it.
 // An unknown ref, or another tenant's, is customer.ErrNotFound.
 func (s *Customers) Get(ctx context.Context, tenant, ref string) (customer.Snapshot, eventstore.Position, error) {
-	c, err := s.live(ctx, tenant, ref)
+	c, h, err := s.live(ctx, tenant, ref)
 	if err != nil {
 		return customer.Snapshot{}, eventstore.Position{}, err
 	}
-	_, pos, err := s.customers.load(ctx, customerStream(tenant, c.ID()))
-	return c.Snapshot(), pos, err
+	return c.Snapshot(), h.last(), nil
 }
 
 // Find returns the live customer holding the first of ids (in the caller's
@@ -392,7 +372,7 @@ func (s *Customers) Find(ctx context.Context, tenant string, ids []customer.Iden
 		if res[0].holder == "" {
 			continue
 		}
-		live, err := s.live(ctx, tenant, res[0].holder)
+		live, _, err := s.live(ctx, tenant, res[0].holder)
 		if err != nil {
 			return customer.Snapshot{}, customer.Identity{}, false, err
 		}
@@ -406,12 +386,9 @@ func (s *Customers) Find(ctx context.Context, tenant string, ids []customer.Iden
 // spaces, codes canonical) for Find. Values that normalise to nothing are
 // dropped.
 func (s *Customers) Identify(ctx context.Context, tenant string, ids []customer.Identity) ([]customer.Identity, error) {
-	region := ""
-	if s.Region != nil {
-		var err error
-		if region, err = s.Region(ctx, tenant); err != nil {
-			return nil, err
-		}
+	region, err := s.crm.Region(ctx, tenant)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]customer.Identity, 0, len(ids))
 	for _, id := range ids {
@@ -422,9 +399,9 @@ func (s *Customers) Identify(ctx context.Context, tenant string, ids []customer.
 		case customer.ByPhone:
 			v = NormalizePhone(v, region)
 		case customer.ByPassport:
-			v = strings.ToUpper(strings.Join(strings.Fields(v), ""))
+			v = customer.NormalizePassport(v)
 		case customer.ByCode:
-			v, _ = ParseCode(v)
+			v, _ = customer.ParseCode(v)
 		}
 		if v != "" {
 			out = append(out, customer.Identity{Kind: id.Kind, Value: v})
@@ -441,20 +418,15 @@ func (s *Customers) Identify(ctx context.Context, tenant string, ids []customer.
 func (s *Customers) change(ctx context.Context, tenant, ref string, m Meta,
 	decide func(c *customer.Customer, at time.Time) error) (CustomerResult, error) {
 	for attempt := 0; ; attempt++ {
-		c, err := s.live(ctx, tenant, ref)
+		c, h, err := s.live(ctx, tenant, ref)
 		if err != nil {
 			return CustomerResult{}, err
 		}
 		stream := customerStream(tenant, c.ID())
-		h, err := s.customers.read(ctx, stream)
-		if err != nil {
-			return CustomerResult{}, err
-		}
 		if at, ok := h.landed(m); ok {
 			o := s.customers.replay(h, at)
 			return CustomerResult{Customer: o.agg.Snapshot(), Events: o.events, Position: o.pos}, nil
 		}
-		c = s.customers.rehydrate(h.events, h.version())
 		if m.IfVersion != nil && c.Version() != *m.IfVersion {
 			return CustomerResult{}, domain.PreconditionFailedf("customer is at version %d, If-Match says %d", c.Version(), *m.IfVersion)
 		}
@@ -528,15 +500,12 @@ func diffIdentities(before, after []customer.Identity) (added, dropped []custome
 // makes of its current profile. With m.IfVersion the customer must be at
 // that version.
 func (s *Customers) Update(ctx context.Context, tenant, ref string, edit func(customer.Profile) customer.Profile, m Meta) (CustomerResult, error) {
-	var kind customer.Kind
-	var p customer.Profile
 	// Prepare outside the loop of change: it reads agents and accounts.
-	c, err := s.live(ctx, tenant, ref)
+	c, _, err := s.live(ctx, tenant, ref)
 	if err != nil {
 		return CustomerResult{}, err
 	}
-	kind = c.Snapshot().Kind
-	p, err = s.prepare(ctx, tenant, kind, edit(c.Snapshot().Profile), m)
+	p, err := s.prepare(ctx, tenant, c.Snapshot().Kind, edit(c.Snapshot().Profile), m)
 	if err != nil {
 		return CustomerResult{}, err
 	}
@@ -548,7 +517,7 @@ func (s *Customers) Update(ctx context.Context, tenant, ref string, edit func(cu
 // Convert turns a lead into a contact with a new PID code, claimed in the
 // same append; its LID code keeps resolving to it.
 func (s *Customers) Convert(ctx context.Context, tenant, ref string, m Meta) (CustomerResult, error) {
-	c, err := s.live(ctx, tenant, ref)
+	c, _, err := s.live(ctx, tenant, ref)
 	if err != nil {
 		return CustomerResult{}, err
 	}

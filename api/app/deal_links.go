@@ -28,7 +28,7 @@ func (s *Customers) resolveCustomers(ctx context.Context, tenant string, custome
 		if *ref == "" {
 			return nil
 		}
-		c, err := s.live(ctx, tenant, *ref)
+		c, _, err := s.live(ctx, tenant, *ref)
 		if errors.Is(err, customer.ErrNotFound) {
 			errs = append(errs, deal.ErrInvalidField.At(field).Withf("%s: no customer %s in this tenant", field, *ref))
 			return nil
@@ -74,17 +74,13 @@ func (s *Customers) dealLinks(ctx context.Context, tenant string, d deal.Snapsho
 	loaded := map[string]*customer.Customer{}
 	var order []string
 	for _, l := range links {
-		live, err := s.live(ctx, tenant, l.id)
+		live, _, err := s.live(ctx, tenant, l.id)
 		if err != nil {
 			return nil, fmt.Errorf("link deal %s to %s: %w", d.ID, l.id, err)
 		}
 		c, ok := loaded[live.ID()]
 		if !ok {
-			h, err := s.customers.read(ctx, customerStream(tenant, live.ID()))
-			if err != nil {
-				return nil, err
-			}
-			c = s.customers.rehydrate(h.events, h.version())
+			c = live
 			loaded[live.ID()], order = c, append(order, live.ID())
 		}
 		if err := c.LinkDeal(m.By, m.Source, d.ID, d.Name, l.role, nil, s.now()); err != nil {

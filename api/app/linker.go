@@ -259,7 +259,7 @@ func ticketIdentities(tc ticket.TicketCreated) []customer.Identity {
 		}
 	}
 	r := tc.References
-	if code, ok := ParseCode(r.CustomerID); ok {
+	if code, ok := customer.ParseCode(r.CustomerID); ok {
 		add(customer.ByCode, code)
 	} else {
 		add(customer.ByContactID, r.CustomerID)

@@ -36,24 +36,19 @@ func (s *Customers) Merge(ctx context.Context, tenant, survivor string, from []s
 		return MergeResult{}, customer.ErrInvalidField.At("from").Withf("from must name at least one customer")
 	}
 	for attempt := 0; ; attempt++ {
-		sv, err := s.live(ctx, tenant, survivor)
+		sv, h, err := s.live(ctx, tenant, survivor)
 		if err != nil {
 			return MergeResult{}, err
 		}
 		sstream := customerStream(tenant, sv.ID())
-		h, err := s.customers.read(ctx, sstream)
-		if err != nil {
-			return MergeResult{}, err
-		}
 		if at, ok := h.landed(m); ok && !dryRun {
 			o := s.customers.replay(h, at)
 			return MergeResult{Customer: o.agg.Snapshot(), Position: o.pos}, nil
 		}
-		sv = s.customers.rehydrate(h.events, h.version())
 		merged := make([]*customer.Customer, 0, len(from))
 		snaps := make([]customer.Snapshot, 0, len(from))
 		for i, ref := range from {
-			f, err := s.load(ctx, tenant, ref)
+			f, _, err := s.load(ctx, tenant, ref)
 			if errors.Is(err, customer.ErrNotFound) {
 				return MergeResult{}, customer.ErrNotFound.At(fmt.Sprintf("from[%d]", i)).Withf("from[%d]: no customer %s", i, ref)
 			}
@@ -180,15 +175,11 @@ func (s *Customers) forget(parts []eventstore.StreamAppend) {
 // since. All of it is one atomic append.
 func (s *Customers) Unmerge(ctx context.Context, tenant, survivor, restored string, m Meta) (CustomerResult, error) {
 	for attempt := 0; ; attempt++ {
-		sv, err := s.live(ctx, tenant, survivor)
+		sv, h, err := s.live(ctx, tenant, survivor)
 		if err != nil {
 			return CustomerResult{}, err
 		}
 		sstream := customerStream(tenant, sv.ID())
-		h, err := s.customers.read(ctx, sstream)
-		if err != nil {
-			return CustomerResult{}, err
-		}
 		if at, ok := h.landed(m); ok {
 			// The restored customer's answer: read it back.
 			o := s.customers.replay(h, at)
@@ -198,8 +189,7 @@ func (s *Customers) Unmerge(ctx context.Context, tenant, survivor, restored stri
 			}
 			return CustomerResult{Customer: o.agg.Snapshot(), Position: o.pos}, nil
 		}
-		sv = s.customers.rehydrate(h.events, h.version())
-		r, err := s.load(ctx, tenant, restored)
+		r, _, err := s.load(ctx, tenant, restored)
 		if errors.Is(err, customer.ErrNotFound) {
 			return CustomerResult{}, customer.ErrNotFound.At("contact").Withf("contact: no customer %s", restored)
 		}

@@ -118,11 +118,10 @@ func (o *Outbox) RequestSMS(ctx context.Context, tenant string, msg SMSMessage, 
 	id := m.derivedID("outbox_message")
 	region := ""
 	if o.crm != nil {
-		c, _, err := o.crm.Get(ctx, tenant)
-		if err != nil {
+		var err error
+		if region, err = o.crm.Region(ctx, tenant); err != nil {
 			return "", err
 		}
-		region = c.Region
 	}
 	r := outbox.Request{By: m.By, Source: m.Source, ID: id, Channel: outbox.SMS, To: NormalizePhone(msg.To, region),
 		Body: msg.Body, CustomerID: msg.CustomerID}

@@ -18,13 +18,7 @@ func NormalizePhone(raw, region string) string {
 	if n, err := phonenumbers.Parse(raw, strings.ToUpper(region)); err == nil && phonenumbers.IsValidNumber(n) {
 		return phonenumbers.Format(n, phonenumbers.E164)
 	}
-	var b strings.Builder
-	for i, r := range raw {
-		if r >= '0' && r <= '9' || r == '+' && i == 0 {
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
+	return customer.Digits(raw)
 }
 
 // normalizePhones sets the Normalized form of every phone of p that lacks

@@ -1,13 +1,9 @@
 package app
 
 import (
-	"context"
 	"database/sql"
-	"encoding/json"
 	"time"
 
-	crmconfig "github.com/eventdesk/eventdesk/domain/crm"
-	"github.com/eventdesk/eventdesk/domain/customer"
 	"github.com/eventdesk/eventdesk/eventstore"
 )
 
@@ -60,20 +56,8 @@ func NewServices(store eventstore.Store, db *sql.DB, cfg Config) *Services {
 	s.Groups = NewGroups(store, s.Agents, now)
 	s.CRM = NewCRM(store, now)
 	s.Pipelines = NewPipelines(store, now)
-	s.Customers = NewCustomers(store, db, s.Agents, s.Groups, now)
+	s.Customers = NewCustomers(store, db, s.CRM, s.Agents, s.Groups, now)
 	s.Customers.relink = relinkTickets(s.Tickets, s.Customers)
-	s.Customers.Region = func(ctx context.Context, tenant string) (string, error) {
-		c, _, err := s.CRM.Get(ctx, tenant)
-		return c.Region, err
-	}
-	s.Customers.Custom = func(ctx context.Context, tenant string, kind customer.Kind, values map[string]json.RawMessage) (map[string]json.RawMessage, error) {
-		c, _, err := s.CRM.Get(ctx, tenant)
-		if err != nil {
-			return nil, err
-		}
-		out, _, err := crmconfig.CheckCustom(c.CustomFields, string(kind), values, crmconfig.Refuse)
-		return out, err
-	}
 	s.Deals = NewDeals(store, s.CRM, s.Pipelines, s.Agents, s.Groups, now)
 	s.Deals.resolve, s.Deals.link = s.Customers.resolveCustomers, s.Customers.dealLinks
 	s.Outbox = NewOutbox(store, db, s.CRM, cfg.SMS, now)

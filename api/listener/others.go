@@ -36,7 +36,7 @@ func checkCode(code string, lead bool) error {
 	if code == "" {
 		return nil
 	}
-	c, ok := app.ParseCode(code)
+	c, ok := customer.ParseCode(code)
 	switch {
 	case !ok:
 		return actionErr("invalid_field", fmt.Sprintf("customerId %q is not a customer code (PID-…, CID-… or LID-…)", code), "customerId")

@@ -7,6 +7,7 @@ import (
 	"github.com/eventdesk/eventdesk/api/web"
 
 	"github.com/eventdesk/eventdesk/api/app"
+	"github.com/eventdesk/eventdesk/domain"
 	"github.com/eventdesk/eventdesk/domain/agent"
 	"github.com/eventdesk/eventdesk/domain/group"
 	"github.com/eventdesk/eventdesk/eventstore"
@@ -24,6 +25,12 @@ const principalKey ctxKey = 1
 func principalOf(r *http.Request) app.Principal {
 	p, _ := r.Context().Value(principalKey).(app.Principal)
 	return p
+}
+
+// viewer is who reads, for permits (customers, notes, deals): an admin,
+// or an agent with the groups it belongs to.
+func (s *Server) viewer(r *http.Request) (domain.Viewer, error) {
+	return s.Groups.Viewer(r.Context(), principalOf(r))
 }
 
 // agentMeta attributes a write made with an agent's token to that agent.

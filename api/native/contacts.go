@@ -176,11 +176,6 @@ func (s *Server) visible(r *http.Request, c customer.Snapshot) error {
 	return nil
 }
 
-// viewer is who reads: an admin, or an agent with its groups.
-func (s *Server) viewer(r *http.Request) (domain.Viewer, error) {
-	return s.Groups.Viewer(r.Context(), principalOf(r))
-}
-
 func (s *Server) getContact(w http.ResponseWriter, r *http.Request) {
 	c, _, err := s.Customers.Get(r.Context(), tenantOf(r).ID, r.PathValue("id"))
 	if err == nil {

@@ -88,11 +88,6 @@ func (s *Server) createDeal(w http.ResponseWriter, r *http.Request) {
 	writeVersioned(w, http.StatusCreated, snap.Version, pos, snap)
 }
 
-// viewer is who reads: an admin, or an agent with the groups it is in.
-func (s *Server) dealViewer(r *http.Request) (domain.Viewer, error) {
-	return s.Groups.Viewer(r.Context(), principalOf(r))
-}
-
 // visibleDeal returns the deal at the request's {id} if the caller may see
 // it, else deal.ErrNotFound.
 func (s *Server) visibleDeal(r *http.Request) (deal.Snapshot, domain.Viewer, error) {
@@ -100,7 +95,7 @@ func (s *Server) visibleDeal(r *http.Request) (deal.Snapshot, domain.Viewer, err
 	if err != nil {
 		return deal.Snapshot{}, domain.Viewer{}, err
 	}
-	v, err := s.dealViewer(r)
+	v, err := s.viewer(r)
 	if err != nil {
 		return deal.Snapshot{}, domain.Viewer{}, err
 	}

@@ -27,11 +27,26 @@ func CodePrefix(kind Kind) (string, bool) {
 	return p, ok
 }
 
-// validCode reports whether code is prefix + "-" + a positive integer.
+// validCode reports whether code is prefix + "-" + a positive integer,
+// exactly as ParseCode writes it.
 func validCode(code, prefix string) bool {
-	num, ok := strings.CutPrefix(code, prefix+"-")
+	c, ok := ParseCode(code)
+	return ok && c == code && strings.HasPrefix(code, prefix+"-")
+}
+
+// ParseCode returns the canonical form of a customer code ("pid-12" →
+// "PID-12") and whether s is one: PID, CID or LID, a dash and a positive
+// integer without leading zeros.
+func ParseCode(s string) (string, bool) {
+	prefix, num, ok := strings.Cut(strings.ToUpper(strings.TrimSpace(s)), "-")
+	if !ok || (prefix != "PID" && prefix != "CID" && prefix != "LID") {
+		return "", false
+	}
 	n, err := strconv.ParseInt(num, 10, 64)
-	return ok && err == nil && n > 0 && strconv.FormatInt(n, 10) == num
+	if err != nil || n <= 0 || strconv.FormatInt(n, 10) != num {
+		return "", false
+	}
+	return prefix + "-" + num, true
 }
 
 // Create is the command that creates a customer. ID is a lower-case UUID

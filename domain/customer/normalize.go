@@ -93,7 +93,7 @@ func Normalize(p Profile) (Profile, error) {
 	}
 	p.LastName = c.text("last_name", p.LastName, MaxNameLength)
 	p.Title = c.text("title", p.Title, MaxNameLength)
-	p.Passport = strings.ToUpper(strings.Join(strings.Fields(c.text("passport", p.Passport, MaxPassportLength)), ""))
+	p.Passport = NormalizePassport(c.text("passport", p.Passport, MaxPassportLength))
 	if p.Gender != nil && (*p.Gender < Male || *p.Gender > Other) {
 		c.bad("gender", "must be 0 (male), 1 (female) or 2 (other)")
 	}
@@ -145,6 +145,10 @@ func (c *checker) emails(in []Email) []Email {
 	}
 	return out
 }
+
+// NormalizePassport returns the form passports are compared by: upper
+// case, without spaces ("b 123" → "B123").
+func NormalizePassport(s string) string { return strings.ToUpper(strings.Join(strings.Fields(s), "")) }
 
 // Digits returns the characters of a phone number it is matched by when it
 // does not parse: its digits, with a leading "+" kept.
