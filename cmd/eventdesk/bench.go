@@ -189,34 +189,15 @@ func bench(ctx context.Context, c *cli, o benchOptions) error {
 // history on it), then the tickets.v1 projection's catch-up rate and the
 // time to rebuild it over o.events events.
 func ticketBench(ctx context.Context, c *cli, db *database, o benchOptions, appendRate float64, say func(string)) ([]storebench.Figure, error) {
-	cfg := c.Cfg
-	cfg.PollInterval = 50 * time.Millisecond
-	e := newEngine(db, cfg, c.Log, nil, nil)
-	defer e.store.Close()
-	startRunner := func() (stop func()) {
-		rctx, cancel := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() { defer close(done); e.runner.Run(rctx) }()
-		return func() { cancel(); <-done }
-	}
-	stop := startRunner()
-	defer func() { stop() }() // the runner running last, whichever
-
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	b, err := startBenchServer(ctx, c, db, "bench")
 	if err != nil {
 		return nil, err
 	}
-	srv := &http.Server{Handler: e.handler(), ReadHeaderTimeout: 5 * time.Second}
-	go srv.Serve(ln) //nolint:errcheck // ends with Close below
-	defer srv.Close()
-	tenant, creds, err := e.Tenants.Create(ctx, "bench")
-	if err != nil {
-		return nil, err
-	}
+	defer b.close()
+	e, tenant, creds := b.e, b.tenant, b.creds
 	// The load generator shares the machine's cores with the server: it
 	// sends bodies encoded once and reads back only the id it needs.
-	client := newBenchClient(ln.Addr().String(), o.clients, map[string]string{
-		"Authorization": "Bearer " + creds.APIKey, "Content-Type": "application/json"})
+	client := b.client(o.clients)
 	defer client.close()
 	post := func(ctx context.Context, w int, path string, body []byte) (string, error) {
 		status, rb, err := client.post(ctx, w, path, body)
@@ -274,42 +255,28 @@ func ticketBench(ctx context.Context, c *cli, db *database, o benchOptions, appe
 
 	// Catch-up: with the runner stopped, load o.events ticket events, then
 	// time a runner catching up on them.
-	stop()
+	b.stopRunner()
 	say(fmt.Sprintf("loading %d ticket events", o.events))
 	head, err := loadTicketEvents(ctx, e.store, tenant.ID, o.events)
 	if err != nil {
 		return nil, err
 	}
 	say("tickets.v1 catch-up")
-	before, err := e.store.Checkpoint(ctx, projections.TicketsName)
+	catch, err := b.catchUp(ctx, "tickets_v1_catch_up", projections.TicketsName, ticket.StreamType, head, 3*time.Minute)
 	if err != nil {
 		return nil, err
 	}
-	pending, err := e.store.Count(ctx, eventstore.Query{StreamType: ticket.StreamType, After: before}, 1<<62)
-	if err != nil {
-		return nil, err
-	}
-	start := time.Now()
-	stop = startRunner()
-	wctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
-	err = e.runner.WaitFor(wctx, projections.TicketsName, head)
-	cancel()
-	if err != nil {
-		return nil, fmt.Errorf("catch-up: %w", err)
-	}
-	secs := time.Since(start).Seconds()
-	catch := storebench.Figure{Name: "tickets_v1_catch_up", Ops: pending, Seconds: secs, Rate: float64(pending) / secs, Unit: "events/s"}
 
 	say("tickets.v1 rebuild")
 	total, err := e.store.Count(ctx, eventstore.Query{StreamType: ticket.StreamType}, 1<<62)
 	if err != nil {
 		return nil, err
 	}
-	start = time.Now()
+	start := time.Now()
 	if err := e.runner.Rebuild(ctx, projections.TicketsName, nil); err != nil {
 		return nil, err
 	}
-	secs = time.Since(start).Seconds()
+	secs := time.Since(start).Seconds()
 	rebuild := storebench.Figure{Name: "tickets_v1_rebuild", Ops: total, Seconds: secs, Rate: float64(total) / secs, Unit: "events/s"}
 	return append(figs, catch, rebuild), nil
 }

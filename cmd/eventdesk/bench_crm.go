@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"slices"
 	"sync"
@@ -38,32 +37,13 @@ func crmBench(ctx context.Context, c *cli, o benchOptions, say func(string)) ([]
 		return nil, err
 	}
 	defer drop()
-	cfg := c.Cfg
-	cfg.PollInterval = 50 * time.Millisecond
-	e := newEngine(db, cfg, c.Log, nil, nil)
-	defer e.store.Close()
-	startRunner := func() (stop func()) {
-		rctx, cancel := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() { defer close(done); e.runner.Run(rctx) }()
-		return func() { cancel(); <-done }
-	}
-	stop := startRunner()
-	defer func() { stop() }()
-
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	b, err := startBenchServer(ctx, c, db, "bench-crm")
 	if err != nil {
 		return nil, err
 	}
-	srv := &http.Server{Handler: e.handler(), ReadHeaderTimeout: 5 * time.Second}
-	go srv.Serve(ln) //nolint:errcheck // ends with Close below
-	defer srv.Close()
-	tenant, creds, err := e.Tenants.Create(ctx, "bench-crm")
-	if err != nil {
-		return nil, err
-	}
-	client := newBenchClient(ln.Addr().String(), o.clients, map[string]string{
-		"Authorization": "Bearer " + creds.APIKey, "Content-Type": "application/json"})
+	defer b.close()
+	e, tenant := b.e, b.tenant
+	client := b.client(o.clients)
 	defer client.close()
 	created := func(ctx context.Context, w int, path string, body []byte) error {
 		status, rb, err := client.post(ctx, w, path, body)
@@ -112,7 +92,7 @@ func crmBench(ctx context.Context, c *cli, o benchOptions, say func(string)) ([]
 
 	// Identity lookups among o.customers customers, loaded with the runner
 	// stopped so that the catch-up below is measured from the start.
-	stop()
+	b.stopRunner()
 	say(fmt.Sprintf("loading %d customers (customer, e-mail and code streams each)", o.customers))
 	head, err := loadCustomers(ctx, e.store, tenant.ID, o.customers)
 	if err != nil {
@@ -138,24 +118,11 @@ func crmBench(ctx context.Context, c *cli, o benchOptions, say func(string)) ([]
 	figs = append(figs, lookups)
 
 	say("contacts.v1 catch-up")
-	before, err := e.store.Checkpoint(ctx, projections.ContactsName)
+	catch, err := b.catchUp(ctx, "contacts_v1_catch_up", projections.ContactsName, customer.StreamType, head, 15*time.Minute)
 	if err != nil {
 		return nil, err
 	}
-	pending, err := e.store.Count(ctx, eventstore.Query{StreamType: customer.StreamType, After: before}, 1<<62)
-	if err != nil {
-		return nil, err
-	}
-	start := time.Now()
-	stop = startRunner()
-	wctx, cancel := context.WithTimeout(ctx, 15*time.Minute)
-	err = e.runner.WaitFor(wctx, projections.ContactsName, head)
-	cancel()
-	if err != nil {
-		return nil, fmt.Errorf("contacts.v1 catch-up: %w", err)
-	}
-	secs := time.Since(start).Seconds()
-	figs = append(figs, storebench.Figure{Name: "contacts_v1_catch_up", Ops: pending, Seconds: secs, Rate: float64(pending) / secs, Unit: "events/s"})
+	figs = append(figs, catch)
 
 	say(fmt.Sprintf("merge and un-merge of a contact with %d tickets", o.mergeTickets))
 	merge, unmerge, err := mergeBench(ctx, e.Services, tenant.ID, o.mergeTickets)

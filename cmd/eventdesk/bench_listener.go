@@ -4,11 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
-	"time"
 
 	"github.com/eventdesk/eventdesk/api/app"
 	"github.com/eventdesk/eventdesk/domain"
@@ -35,26 +33,12 @@ func listenerBench(ctx context.Context, c *cli, o benchOptions, say func(string)
 		return nil, err
 	}
 	defer drop()
-	cfg := c.Cfg
-	cfg.PollInterval = 50 * time.Millisecond
-	e := newEngine(db, cfg, c.Log, nil, nil)
-	defer e.store.Close()
-	rctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { defer close(done); e.runner.Run(rctx) }()
-	defer func() { cancel(); <-done }()
-
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	b, err := startBenchServer(ctx, c, db, "bench-listener")
 	if err != nil {
 		return nil, err
 	}
-	srv := &http.Server{Handler: e.handler(), ReadHeaderTimeout: 5 * time.Second}
-	go srv.Serve(ln) //nolint:errcheck // ends with Close below
-	defer srv.Close()
-	tenant, creds, err := e.Tenants.Create(ctx, "bench-listener")
-	if err != nil {
-		return nil, err
-	}
+	defer b.close()
+	e, tenant := b.e, b.tenant
 	m := app.Meta{By: domain.Actor{Kind: domain.ActorIntegration, ID: "api_key"}, Source: domain.SourceAPI}
 	const sender = "sender@bench.example"
 	if _, _, err := e.Agents.Create(ctx, tenant.ID, agent.CreateAgent{Email: sender, Name: "Sender", Role: agent.Admin}, m); err != nil {
@@ -65,8 +49,7 @@ func listenerBench(ctx context.Context, c *cli, o benchOptions, say func(string)
 		return nil, err
 	}
 	hook := app.ListenerPath + l.Secret
-	client := newBenchClient(ln.Addr().String(), listenerClients, map[string]string{
-		"Authorization": "Bearer " + creds.APIKey, "Content-Type": "application/json"})
+	client := b.client(listenerClients)
 	defer client.close()
 
 	var seq atomic.Int64
