@@ -73,10 +73,7 @@ func permitSQL(a string, agent, groups int) string {
 // stable: a customer created while a client pages does not shift the
 // pages after the cursor.
 func (q *ContactQueries) List(ctx context.Context, f ContactFilter) (ContactPage, error) {
-	limit := f.Limit
-	if limit <= 0 || limit > 200 {
-		limit = 50
-	}
+	limit := pageLimit(f.Limit)
 	var where []string
 	args := []any{f.TenantID}
 	arg := func(v any) string {
@@ -125,39 +122,59 @@ func (q *ContactQueries) List(ctx context.Context, f ContactFilter) (ContactPage
 		where = append(where, permitSQL("l", len(args)+1, len(args)+2))
 		args = append(args, f.Viewer.Agent, pq.Array(f.Viewer.Groups))
 	}
-	if f.Cursor != "" {
-		at, id, err := decodeCreatedCursor(f.Cursor)
-		if err != nil {
-			return ContactPage{}, err
-		}
-		where = append(where, "(l.created_at, l.id) < ("+arg(at)+", "+arg(id)+")")
+	list, next, err := newestFirst(ctx, q.db, "customer_list", where, args, f.Cursor, limit,
+		func(s customer.Snapshot) string { return s.ID })
+	return ContactPage{Contacts: list, NextCursor: next}, err
+}
+
+// pageLimit is a list's page size: limit, or 50 when it is not in 1..200.
+func pageLimit(limit int) int {
+	if limit <= 0 || limit > 200 {
+		return 50
 	}
-	rows, err := q.db.QueryContext(ctx, `SELECT l.doc, l.created_at FROM customer_list l WHERE `+strings.Join(where, " AND ")+
+	return limit
+}
+
+// newestFirst runs a list over table (alias l, with created_at, id and a
+// JSON doc column) under the conditions where, whose parameters are args,
+// newest first by (created_at, id), after cursor (a cursor it returned, or
+// ""): it decodes up to limit docs into T and returns the cursor of the
+// next page ("" on the last). Pages are stable: rows created while a
+// client pages come before its cursor, never after.
+func newestFirst[T any](ctx context.Context, db *sql.DB, table string, where []string, args []any, cursor string, limit int,
+	id func(T) string) ([]T, string, error) {
+	if cursor != "" {
+		at, cid, err := decodeCreatedCursor(cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		args = append(args, at, cid)
+		where = append(where, fmt.Sprintf("(l.created_at, l.id) < ($%d, $%d)", len(args)-1, len(args)))
+	}
+	rows, err := db.QueryContext(ctx, `SELECT l.doc, l.created_at FROM `+table+` l WHERE `+strings.Join(where, " AND ")+
 		` ORDER BY l.created_at DESC, l.id DESC LIMIT `+strconv.Itoa(limit+1), args...)
 	if err != nil {
-		return ContactPage{}, fmt.Errorf("list customers: %w", err)
+		return nil, "", fmt.Errorf("list %s: %w", table, err)
 	}
 	defer rows.Close()
-	var page ContactPage
+	var out []T
 	var lastAt time.Time
 	for rows.Next() {
 		var doc []byte
 		var at time.Time
 		if err := rows.Scan(&doc, &at); err != nil {
-			return ContactPage{}, err
+			return nil, "", err
 		}
-		if len(page.Contacts) == limit {
-			last := page.Contacts[limit-1]
-			page.NextCursor = encodeCreatedCursor(lastAt, last.ID)
-			break
+		if len(out) == limit {
+			return out, encodeCreatedCursor(lastAt, id(out[limit-1])), nil
 		}
-		var s customer.Snapshot
-		if err := json.Unmarshal(doc, &s); err != nil {
-			return ContactPage{}, err
+		var v T
+		if err := json.Unmarshal(doc, &v); err != nil {
+			return nil, "", err
 		}
-		page.Contacts, lastAt = append(page.Contacts, s), at
+		out, lastAt = append(out, v), at
 	}
-	return page, rows.Err()
+	return out, "", rows.Err()
 }
 
 func escapeLike(s string) string {
@@ -233,10 +250,7 @@ type TimelinePage struct {
 // Timeline returns a page of the customer's timeline. Notes its viewer's
 // permits do not show are left out.
 func (q *ContactQueries) Timeline(ctx context.Context, f TimelineQuery) (TimelinePage, error) {
-	limit := f.Limit
-	if limit <= 0 || limit > 200 {
-		limit = 50
-	}
+	limit := pageLimit(f.Limit)
 	args := []any{f.TenantID, f.CustomerID, textArray(f.Kinds)} // never NULL
 	where := []string{"t.tenant_id = $1", "t.customer_id IN (SELECT id FROM members)",
 		"(cardinality($3::text[]) = 0 OR t.kind = ANY($3::text[]))"}

@@ -3,7 +3,6 @@ package projections
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -57,10 +56,7 @@ type DealPage struct {
 // stable: a deal created while a client pages does not shift the pages
 // after the cursor.
 func (q *DealQueries) List(ctx context.Context, f DealFilter) (DealPage, error) {
-	limit := f.Limit
-	if limit <= 0 || limit > 200 {
-		limit = 50
-	}
+	limit := pageLimit(f.Limit)
 	args := []any{f.TenantID}
 	arg := func(v any) string {
 		args = append(args, v)
@@ -93,38 +89,9 @@ func (q *DealQueries) List(ctx context.Context, f DealFilter) (DealPage, error) 
 		where = append(where, permitSQL("l", len(args)+1, len(args)+2))
 		args = append(args, f.Viewer.Agent, textArray(f.Viewer.Groups))
 	}
-	if f.Cursor != "" {
-		at, id, err := decodeCreatedCursor(f.Cursor)
-		if err != nil {
-			return DealPage{}, err
-		}
-		where = append(where, "(l.created_at, l.id) < ("+arg(at)+", "+arg(id)+")")
-	}
-	rows, err := q.db.QueryContext(ctx, `SELECT l.doc, l.created_at FROM deal_list l WHERE `+strings.Join(where, " AND ")+
-		` ORDER BY l.created_at DESC, l.id DESC LIMIT `+strconv.Itoa(limit+1), args...)
-	if err != nil {
-		return DealPage{}, fmt.Errorf("list deals: %w", err)
-	}
-	defer rows.Close()
-	var page DealPage
-	var lastAt time.Time
-	for rows.Next() {
-		var doc []byte
-		var at time.Time
-		if err := rows.Scan(&doc, &at); err != nil {
-			return DealPage{}, err
-		}
-		if len(page.Deals) == limit {
-			page.NextCursor = encodeCreatedCursor(lastAt, page.Deals[limit-1].ID)
-			break
-		}
-		var s deal.Snapshot
-		if err := json.Unmarshal(doc, &s); err != nil {
-			return DealPage{}, err
-		}
-		page.Deals, lastAt = append(page.Deals, s), at
-	}
-	return page, rows.Err()
+	list, next, err := newestFirst(ctx, q.db, "deal_list", where, args, f.Cursor, limit,
+		func(s deal.Snapshot) string { return s.ID })
+	return DealPage{Deals: list, NextCursor: next}, err
 }
 
 // FindByName returns the ids of the deals of tenant called name (compared
