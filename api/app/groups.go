@@ -101,19 +101,16 @@ func (s *Groups) Update(ctx context.Context, tenant, id string, c GroupChange, m
 	}
 	key := ""
 	if c.Name != nil {
-		// Claim the name unless this group claimed it before (a claim is
-		// made once); a name another group claimed is taken.
-		owner, ok, err := s.store.Lookup(ctx, tenant, group.StreamType, group.NameKey(*c.Name))
-		switch {
-		case err != nil:
+		var taken bool
+		var err error
+		if key, taken, err = renameKey(ctx, s.store, tenant, group.StreamType, id, group.NameKey(*c.Name)); err != nil {
 			return group.Snapshot{}, eventstore.Position{}, err
-		case ok && owner != id:
+		}
+		if taken {
 			if _, err := s.Get(ctx, tenant, id); err != nil {
 				return group.Snapshot{}, eventstore.Position{}, err // 404 before 409
 			}
 			return group.Snapshot{}, eventstore.Position{}, nameTaken(*c.Name)
-		case !ok:
-			key = group.NameKey(*c.Name)
 		}
 	}
 	if c.Members != nil {

@@ -90,3 +90,21 @@ func (ix indexed) list(ctx context.Context, store eventstore.Store, tenant strin
 	}
 	return ids, nil
 }
+
+// renameKey says what a rename of stream id (of streamType) to a name
+// whose key is key claims: key, the first time the stream takes that name;
+// nothing ("") if the stream claimed it before (a claim is made once).
+// taken reports that another stream of the tenant holds the key, which
+// the caller answers as its "name taken" conflict.
+func renameKey(ctx context.Context, store eventstore.Store, tenant, streamType, id, key string) (claim string, taken bool, err error) {
+	owner, ok, err := store.Lookup(ctx, tenant, streamType, key)
+	switch {
+	case err != nil:
+		return "", false, err
+	case ok && owner != id:
+		return "", true, nil
+	case ok:
+		return "", false, nil
+	}
+	return key, false, nil
+}

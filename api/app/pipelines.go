@@ -97,17 +97,16 @@ func (s *Pipelines) Update(ctx context.Context, tenant, id string, c PipelineCha
 	}
 	key := ""
 	if c.Name != nil {
-		owner, ok, err := s.store.Lookup(ctx, tenant, pipeline.StreamType, pipeline.NameKey(*c.Name))
-		switch {
-		case err != nil:
+		var taken bool
+		var err error
+		if key, taken, err = renameKey(ctx, s.store, tenant, pipeline.StreamType, id, pipeline.NameKey(*c.Name)); err != nil {
 			return pipeline.Snapshot{}, eventstore.Position{}, err
-		case ok && owner != id:
+		}
+		if taken {
 			if _, _, err := s.Get(ctx, tenant, id); err != nil {
 				return pipeline.Snapshot{}, eventstore.Position{}, err // 404 before 409
 			}
 			return pipeline.Snapshot{}, eventstore.Position{}, pipelineNameTaken(*c.Name)
-		case !ok:
-			key = pipeline.NameKey(*c.Name)
 		}
 	}
 	o, err := s.pipelines.runKeyed(ctx, pipelineStream(tenant, id), s.now, m, key, func(p *pipeline.Pipeline, at time.Time) error {
