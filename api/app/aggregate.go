@@ -132,8 +132,27 @@ const (
 	cachedStreams      = 8192
 	cachedEvents       = 100_000
 	maxCachedHistory   = 2000
-	maxCommandAttempts = 8 // lost races re-decided before giving up
+	maxCommandAttempts = 12 // lost races re-decided before giving up
 )
+
+// spreadOut waits before attempt (1, 2, …) of a command that lost a race:
+// writers colliding on one stream spread out, or they collide again. The
+// wait is "full jitter" exponential backoff — uniform in [0, 2^attempt ms),
+// capped at maxBackoff — so twenty writers on one hot stream get through
+// in a handful of rounds even on a loaded machine.
+func spreadOut(ctx context.Context, attempt int) error {
+	limit := min(time.Duration(1)<<attempt*time.Millisecond, maxBackoff)
+	select {
+	case <-time.After(rand.N(limit)):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// maxBackoff caps one wait of spreadOut; twelve attempts wait at most
+// about 1.5 s in all.
+const maxBackoff = 200 * time.Millisecond
 
 // repository loads and changes aggregates of one kind in one store.
 //
@@ -249,6 +268,14 @@ func (r *repository[A]) run(ctx context.Context, stream eventstore.StreamRef, no
 // eventstore.ErrKeyTaken, which the caller translates.
 func (r *repository[A]) runKeyed(ctx context.Context, stream eventstore.StreamRef, now func() time.Time, m Meta, key string,
 	decide func(a A, at time.Time) error) (outcome[A], error) {
+	return r.runWith(ctx, stream, now, m, key, decide, nil)
+}
+
+// runWith is runKeyed whose append, when more is not nil, also carries
+// the appends more returns for the decided aggregate (links on other
+// streams), all or nothing: a conflict on any of them decides again.
+func (r *repository[A]) runWith(ctx context.Context, stream eventstore.StreamRef, now func() time.Time, m Meta, key string,
+	decide func(a A, at time.Time) error, more func(a A) ([]eventstore.StreamAppend, error)) (outcome[A], error) {
 	h, cached := r.cache.Get(stream)
 	for attempt := 0; ; {
 		if !cached {
@@ -296,7 +323,7 @@ func (r *repository[A]) runKeyed(ctx context.Context, stream eventstore.StreamRe
 		}
 		data[0].Key = key
 		crashPoint(ctx, StepDecided)
-		res, err := r.store.Append(ctx, stream, eventstore.Exact(a.Version()), data)
+		res, err := r.append(ctx, stream, eventstore.Exact(a.Version()), data, a, more)
 		if errors.Is(err, eventstore.ErrVersionConflict) {
 			if retry() {
 				continue
@@ -307,12 +334,8 @@ func (r *repository[A]) runKeyed(ctx context.Context, stream eventstore.StreamRe
 				return outcome[A]{}, domain.PreconditionFailedf("%s was changed concurrently; reload it", stream.Type)
 			}
 			if attempt++; attempt < maxCommandAttempts {
-				// Writers colliding on one stream spread out a little
-				// before trying again, or they collide again.
-				select {
-				case <-time.After(rand.N(time.Duration(attempt) * time.Millisecond)):
-				case <-ctx.Done():
-					return outcome[A]{}, ctx.Err()
+				if err := spreadOut(ctx, attempt); err != nil {
+					return outcome[A]{}, err
 				}
 				continue
 			}
@@ -332,6 +355,25 @@ func (r *repository[A]) runKeyed(ctx context.Context, stream eventstore.StreamRe
 		crashPoint(ctx, StepAppended)
 		return outcome[A]{agg: a, events: pending, pos: res.Last()}, nil
 	}
+}
+
+// append appends data to stream at expected, with the appends more makes
+// for a, if any, in the same atomic append; it answers the stream's own
+// result.
+func (r *repository[A]) append(ctx context.Context, stream eventstore.StreamRef, expected eventstore.ExpectedVersion,
+	data []eventstore.EventData, a A, more func(a A) ([]eventstore.StreamAppend, error)) (eventstore.AppendResult, error) {
+	if more == nil {
+		return r.store.Append(ctx, stream, expected, data)
+	}
+	parts, err := more(a)
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	res, err := r.store.AppendStreams(ctx, append([]eventstore.StreamAppend{{Stream: stream, Expected: expected, Events: data}}, parts...))
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	return res[0], nil
 }
 
 // encode turns evs into what the store appends, each with the schema

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"strconv"
 	"time"
 
@@ -192,12 +191,13 @@ func (s *Deals) Create(ctx context.Context, tenant string, c deal.CreateDeal, m 
 	if x := d.Snapshot().ExternalID; x != "" {
 		key = deal.ExternalKey(x)
 	}
-	var o outcome[*deal.Deal]
-	if s.link == nil {
-		o, err = createIndexed(ctx, s.deals, dealIndex, dealStream(tenant, c.ID), d, key, m)
-	} else {
-		o, err = s.createLinked(ctx, tenant, d, key, m)
+	var links []eventstore.StreamAppend
+	if s.link != nil {
+		if links, err = s.link(ctx, tenant, d.Snapshot(), m); err != nil {
+			return deal.Snapshot{}, eventstore.Position{}, err
+		}
 	}
+	o, err := createIndexed(ctx, s.deals, dealIndex, dealStream(tenant, c.ID), d, key, m, links...)
 	if errors.Is(err, eventstore.ErrKeyTaken) {
 		return deal.Snapshot{}, eventstore.Position{}, deal.ErrExternalIDTaken.At("external_id").
 			Withf("a deal with external id %q exists in this tenant", d.Snapshot().ExternalID)
@@ -211,119 +211,14 @@ func (s *Deals) Create(ctx context.Context, tenant string, c deal.CreateDeal, m 
 	return o.agg.Snapshot(), o.pos, nil
 }
 
-// createLinked is createIndexed with the appends of s.link in the same
-// atomic append.
-func (s *Deals) createLinked(ctx context.Context, tenant string, d *deal.Deal, key string, m Meta) (outcome[*deal.Deal], error) {
-	stream := dealStream(tenant, d.Snapshot().ID)
-	landed := func() (outcome[*deal.Deal], bool, error) {
-		if m.Idempotency == "" {
-			return outcome[*deal.Deal]{}, false, nil
-		}
-		h, err := s.deals.read(ctx, stream)
-		if err != nil {
-			return outcome[*deal.Deal]{}, false, err
-		}
-		if at, ok := h.landed(m); ok {
-			return s.deals.replay(h, at), true, nil
-		}
-		return outcome[*deal.Deal]{}, false, nil
-	}
-	if o, ok, err := landed(); ok || err != nil {
-		return o, err
-	}
-	pending := d.Pending()
-	data, err := encode(pending, m, deal.Encode)
-	if err != nil {
-		return outcome[*deal.Deal]{}, err
-	}
-	data[0].Key = key
-	entry, err := encode([]domain.Event{dealIndex.entry(stream.ID)}, m, dealIndex.codec.Encode)
-	if err != nil {
-		return outcome[*deal.Deal]{}, err
-	}
-	entry[0].ID = m.eventID(len(data))
-	more, err := s.link(ctx, tenant, d.Snapshot(), m)
-	if err != nil {
-		return outcome[*deal.Deal]{}, err
-	}
-	crashPoint(ctx, StepDecided)
-	res, err := s.store.AppendStreams(ctx, append([]eventstore.StreamAppend{
-		{Stream: stream, Expected: eventstore.NoStream, Events: data},
-		{Stream: dealIndex.stream(tenant), Expected: eventstore.Any, Events: entry},
-	}, more...))
-	if err == nil && res[0].Duplicate || errors.Is(err, eventstore.ErrVersionConflict) || errors.Is(err, eventstore.ErrKeyTaken) {
-		if o, ok, lerr := landed(); ok || lerr != nil {
-			return o, lerr
-		}
-	}
-	if err != nil {
-		return outcome[*deal.Deal]{}, fmt.Errorf("create %s: %w", stream, err)
-	}
-	s.deals.added(stream, history{}, pending, data, res[0])
-	crashPoint(ctx, StepAppended)
-	return outcome[*deal.Deal]{agg: d, events: pending, pos: res[0].Last()}, nil
-}
-
 // change runs decide on the deal; with s.link set, the link's appends go
 // in the same atomic append as the deal's events.
 func (s *Deals) change(ctx context.Context, tenant, id string, m Meta, decide func(d *deal.Deal, at time.Time) error) (outcome[*deal.Deal], error) {
-	stream := dealStream(tenant, id)
-	if s.link == nil {
-		return s.deals.run(ctx, stream, s.now, m, decide)
+	var more func(d *deal.Deal) ([]eventstore.StreamAppend, error)
+	if s.link != nil {
+		more = func(d *deal.Deal) ([]eventstore.StreamAppend, error) { return s.link(ctx, tenant, d.Snapshot(), m) }
 	}
-	for attempt := 0; ; attempt++ {
-		h, err := s.deals.read(ctx, stream)
-		if err != nil {
-			return outcome[*deal.Deal]{}, err
-		}
-		if at, ok := h.landed(m); ok {
-			return s.deals.replay(h, at), nil
-		}
-		d := deal.Rehydrate(h.events, h.version())
-		if m.IfVersion != nil && d.Version() != *m.IfVersion {
-			return outcome[*deal.Deal]{}, domain.PreconditionFailedf("deal is at version %d, If-Match says %d", d.Version(), *m.IfVersion)
-		}
-		if err := decide(d, s.now()); err != nil {
-			return outcome[*deal.Deal]{}, err
-		}
-		pending := d.Pending()
-		if len(pending) == 0 {
-			return outcome[*deal.Deal]{agg: d, pos: h.last()}, nil
-		}
-		data, err := encode(pending, m, deal.Encode)
-		if err != nil {
-			return outcome[*deal.Deal]{}, err
-		}
-		more, err := s.link(ctx, tenant, d.Snapshot(), m)
-		if err != nil {
-			return outcome[*deal.Deal]{}, err
-		}
-		crashPoint(ctx, StepDecided)
-		res, err := s.store.AppendStreams(ctx, append([]eventstore.StreamAppend{
-			{Stream: stream, Expected: eventstore.Exact(d.Version()), Events: data}}, more...))
-		if errors.Is(err, eventstore.ErrVersionConflict) && m.IfVersion == nil && attempt+1 < maxCommandAttempts {
-			select {
-			case <-time.After(rand.N(time.Duration(attempt+1) * time.Millisecond)):
-			case <-ctx.Done():
-				return outcome[*deal.Deal]{}, ctx.Err()
-			}
-			continue
-		}
-		if errors.Is(err, eventstore.ErrVersionConflict) && m.IfVersion != nil {
-			return outcome[*deal.Deal]{}, domain.PreconditionFailedf("deal was changed concurrently; reload it")
-		}
-		if err != nil {
-			s.deals.cache.Remove(stream)
-			return outcome[*deal.Deal]{}, fmt.Errorf("%s: %w", stream, err)
-		}
-		if res[0].Duplicate {
-			s.deals.cache.Remove(stream)
-			continue
-		}
-		s.deals.added(stream, h, pending, data, res[0])
-		crashPoint(ctx, StepAppended)
-		return outcome[*deal.Deal]{agg: d, events: pending, pos: res[0].Last()}, nil
-	}
+	return s.deals.runWith(ctx, dealStream(tenant, id), s.now, m, "", decide, more)
 }
 
 // Update changes a deal: DealUpdated with what changed, and StageChanged

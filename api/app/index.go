@@ -20,12 +20,13 @@ type indexed struct {
 }
 
 // createIndexed appends the pending events of a, a new aggregate, to stream —
-// the first claiming key — and an entry for id to the tenant's index, all
-// or nothing. A retry of the same idempotent request answers what its
+// the first claiming key — and an entry for id to the tenant's index, and
+// the appends in more (links on other streams), all or nothing. A retry of the same idempotent request answers what its
 // first attempt stored. A taken key fails with eventstore.ErrKeyTaken and
 // an existing stream with eventstore.ErrVersionConflict, for the caller to
 // translate.
-func createIndexed[A aggregate](ctx context.Context, r *repository[A], ix indexed, stream eventstore.StreamRef, a A, key string, m Meta) (outcome[A], error) {
+func createIndexed[A aggregate](ctx context.Context, r *repository[A], ix indexed, stream eventstore.StreamRef, a A, key string, m Meta,
+	more ...eventstore.StreamAppend) (outcome[A], error) {
 	landed := func() (outcome[A], bool, error) {
 		if m.Idempotency == "" {
 			return outcome[A]{}, false, nil
@@ -54,10 +55,10 @@ func createIndexed[A aggregate](ctx context.Context, r *repository[A], ix indexe
 	}
 	entry[0].ID = m.eventID(len(data))
 	crashPoint(ctx, StepDecided)
-	res, err := r.store.AppendStreams(ctx, []eventstore.StreamAppend{
+	res, err := r.store.AppendStreams(ctx, append([]eventstore.StreamAppend{
 		{Stream: stream, Expected: eventstore.NoStream, Events: data},
 		{Stream: ix.stream(stream.TenantID), Expected: eventstore.Any, Events: entry},
-	})
+	}, more...))
 	if err == nil && res[0].Duplicate || errors.Is(err, eventstore.ErrVersionConflict) || errors.Is(err, eventstore.ErrKeyTaken) {
 		// Perhaps an earlier attempt of this very request created it.
 		if o, ok, lerr := landed(); ok || lerr != nil {
