@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
@@ -236,18 +235,13 @@ func (s *Customers) Create(ctx context.Context, tenant string, kind customer.Kin
 	}
 }
 
-// backoff waits a little before attempt+1 of a command that lost a race,
-// or fails once attempts are exhausted.
+// backoff waits before attempt+1 of a command that lost a race, or fails
+// once attempts are exhausted.
 func backoff(ctx context.Context, attempt int) error {
 	if attempt+1 >= maxCommandAttempts {
 		return fmt.Errorf("customer identities: %w", eventstore.ErrVersionConflict)
 	}
-	select {
-	case <-time.After(rand.N(time.Duration(attempt+1) * time.Millisecond)):
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return spreadOut(ctx, attempt+1)
 }
 
 // heldBy returns the one customer holding any of the reservations and the
