@@ -134,6 +134,13 @@ func (e Event) Stream() StreamRef {
 	return StreamRef{TenantID: e.TenantID, Type: e.StreamType, ID: e.StreamID}
 }
 
+// StreamRead is one part of a multi-stream read (Store.ReadStreams): the
+// events of Stream from version From on.
+type StreamRead struct {
+	Stream StreamRef
+	From   int64
+}
+
 // StreamAppend is one part of a multi-stream append (Store.AppendStreams):
 // events for one stream, at the version it is expected to be.
 type StreamAppend struct {

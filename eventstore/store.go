@@ -52,6 +52,12 @@ type Store interface {
 	// in version order. An unknown stream yields no events and no error.
 	ReadStream(ctx context.Context, stream StreamRef, from int64, limit int) ([]Event, error)
 
+	// ReadStreams reads several streams in one round trip: for each read,
+	// what ReadStream(read.Stream, read.From, limit) returns, in the order
+	// of reads. A stream may be read once per call (else an
+	// *InvalidError); an unknown stream yields no events.
+	ReadStreams(ctx context.Context, reads []StreamRead, limit int) ([][]Event, error)
+
 	// ReadAll returns up to q.Limit events after q.After in Position order,
 	// only ever those that no in-flight transaction can still precede: a
 	// reader that resumes from the last position it saw never skips an

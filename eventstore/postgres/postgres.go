@@ -52,12 +52,13 @@ var _ eventstore.Store = (*Store)(nil)
 // Store is the PostgreSQL event store. Create it with New and Close it when
 // done.
 type Store struct {
-	db         *sqlx.DB
-	append     *prepared
-	readStream *prepared
-	lookup     *prepared
-	multi      *prepared
-	group      *prepared
+	db          *sqlx.DB
+	append      *prepared
+	readStream  *prepared
+	readStreams *prepared
+	lookup      *prepared
+	multi       *prepared
+	group       *prepared
 	// groups feeds the group writers (nil without WithGroupCommit).
 	groups       chan *groupAppend
 	groupWriters int
@@ -80,6 +81,7 @@ func New(db *sqlx.DB, log *slog.Logger, opts ...Option) *Store {
 	// arguments in two).
 	s.append = prepare(db, log, "append", appendSQL)
 	s.readStream = prepare(db, log, "read stream", readStreamSQL)
+	s.readStreams = prepare(db, log, "read streams", readStreamsSQL)
 	s.lookup = prepare(db, log, "lookup", lookupSQL)
 	s.multi = prepare(db, log, "multi-stream append", multiSQL)
 	for _, o := range opts {
@@ -105,7 +107,7 @@ func (s *Store) DB() *sqlx.DB { return s.db }
 func (s *Store) Close() error {
 	s.close.Do(func() { close(s.done) })
 	s.wg.Wait()
-	err := errors.Join(s.append.close(), s.readStream.close(), s.lookup.close(), s.multi.close())
+	err := errors.Join(s.append.close(), s.readStream.close(), s.readStreams.close(), s.lookup.close(), s.multi.close())
 	if s.group != nil {
 		err = errors.Join(err, s.group.close())
 	}
@@ -642,6 +644,47 @@ func (s *Store) ReadStream(ctx context.Context, stream eventstore.StreamRef, fro
 	}
 	return evs, nil
 }
+
+// ReadStreams implements eventstore.Store: one statement, each stream's
+// events read through the stream index by a lateral subquery.
+func (s *Store) ReadStreams(ctx context.Context, reads []eventstore.StreamRead, limit int) ([][]eventstore.Event, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	index := make(map[eventstore.StreamRef]int, len(reads))
+	tenants, types, ids, froms := make([]string, len(reads)), make([]string, len(reads)), make([]string, len(reads)), make([]int64, len(reads))
+	for i, r := range reads {
+		if err := eventstore.ValidateStream(r.Stream); err != nil {
+			return nil, fmt.Errorf("reads[%d]: %w", i, err)
+		}
+		if _, dup := index[r.Stream]; dup {
+			return nil, &eventstore.InvalidError{Field: fmt.Sprintf("reads[%d]", i), Reason: fmt.Sprintf("stream %s is read twice", r.Stream)}
+		}
+		index[r.Stream] = i
+		tenants[i], types[i], ids[i], froms[i] = r.Stream.TenantID, r.Stream.Type, r.Stream.ID, r.From
+	}
+	out := make([][]eventstore.Event, len(reads))
+	if len(reads) == 0 {
+		return out, nil
+	}
+	evs, err := scanEvents(s.readStreams.run(ctx, nil, pq.Array(tenants), pq.Array(types), pq.Array(ids), pq.Array(froms), limit))
+	if err != nil {
+		return nil, fmt.Errorf("read %d streams: %w", len(reads), translate(err))
+	}
+	for _, e := range evs {
+		i := index[e.Stream()]
+		out[i] = append(out[i], e)
+	}
+	return out, nil
+}
+
+// readStreamsSQL reads each stream of the arrays as readStreamSQL does;
+// rows come stream by stream in version order.
+const readStreamsSQL = `SELECT e.* FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) WITH ORDINALITY
+	AS r(tenant_id, stream_type, stream_id, from_version, ord)
+	CROSS JOIN LATERAL (` + selectEvent + ` e WHERE e.tenant_id = r.tenant_id AND e.stream_type = r.stream_type
+		AND e.stream_id = r.stream_id AND e.version >= r.from_version ORDER BY e.version LIMIT $5) e
+	ORDER BY r.ord, e.version`
 
 const readStreamSQL = selectEvent + ` WHERE tenant_id = $1 AND stream_type = $2 AND stream_id = $3
 	AND version >= $4 ORDER BY version LIMIT $5`

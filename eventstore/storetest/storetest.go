@@ -34,6 +34,7 @@ func Run(t *testing.T, newStore func(*testing.T) eventstore.Store) {
 	runCases(t, newStore, []testCase[eventstore.Store]{
 		{"AppendRead", appendRead},
 		{"ReadStreamFrom", readStreamFrom},
+		{"ReadStreams", readStreams},
 		{"StaleVersion", staleVersion},
 		{"StreamMustNotExist", streamMustNotExist},
 		{"AnyVersion", anyVersion},
@@ -201,6 +202,60 @@ func readStreamFrom(t *testing.T, s eventstore.Store) {
 	}
 	if len(evs) != 2 || evs[0].Version != 3 || evs[1].Version != 4 {
 		t.Fatalf("ReadStream(from 3, limit 2) = %d events, want versions 3 and 4", len(evs))
+	}
+}
+
+// readStreams: one call reads several streams, each from its own version,
+// in the order asked, with unknown streams empty, other tenants' streams
+// their own, the limit per stream, and a stream asked twice refused.
+func readStreams(t *testing.T, s eventstore.Store) {
+	ctx := context.Background()
+	a, b, other := Stream("t1"), Stream("t1"), Stream("t2")
+	for i := range 4 {
+		mustAppend(t, s, a, eventstore.Exact(int64(i)), Ev("a", i))
+	}
+	mustAppend(t, s, b, eventstore.NoStream, Ev("b", 0), Ev("b", 1))
+	mustAppend(t, s, other, eventstore.NoStream, Ev("o", 0))
+	got, err := s.ReadStreams(ctx, []eventstore.StreamRead{{Stream: b, From: 2}, {Stream: Stream("t1")}, {Stream: a, From: 2}, {Stream: other, From: 1}}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	versions := func(evs []eventstore.Event, st eventstore.StreamRef) []int64 {
+		var v []int64
+		for _, e := range evs {
+			if e.Stream() != st {
+				t.Errorf("an event of %s among those of %s", e.Stream(), st)
+			}
+			v = append(v, e.Version)
+		}
+		return v
+	}
+	if len(got) != 4 {
+		t.Fatalf("ReadStreams returned %d results for 4 reads", len(got))
+	}
+	for i, want := range [][]int64{{2}, nil, {2, 3}, {1}} {
+		st := []eventstore.StreamRef{b, {}, a, other}[i]
+		if i == 1 {
+			if len(got[1]) != 0 {
+				t.Errorf("an unknown stream read %d events", len(got[1]))
+			}
+			continue
+		}
+		if diff := cmp.Diff(want, versions(got[i], st)); diff != "" {
+			t.Errorf("read %d versions (-want +got):\n%s", i, diff)
+		}
+	}
+	if got[2][0].Type != "a" || got[3][0].TenantID != other.TenantID {
+		t.Errorf("read events %+v, %+v", got[2][0], got[3][0])
+	}
+	if got, err := s.ReadStreams(ctx, []eventstore.StreamRead{{Stream: a, From: 1}}, 2); err != nil || len(got[0]) != 2 {
+		t.Errorf("ReadStreams(limit 2) = %v, %v; want versions 1 and 2", got, err)
+	}
+	if _, err := s.ReadStreams(ctx, []eventstore.StreamRead{{Stream: a}, {Stream: a, From: 3}}, 0); !errors.Is(err, eventstore.ErrInvalid) {
+		t.Errorf("ReadStreams(a stream twice) = %v, want ErrInvalid", err)
+	}
+	if got, err := s.ReadStreams(ctx, nil, 0); err != nil || len(got) != 0 {
+		t.Errorf("ReadStreams(none) = %v, %v", got, err)
 	}
 }
 
