@@ -42,17 +42,39 @@ func readStream(ctx context.Context, store eventstore.Store, stream eventstore.S
 func readStreamFrom(ctx context.Context, store eventstore.Store, stream eventstore.StreamRef, from int64) ([]eventstore.Event, error) {
 	var all []eventstore.Event
 	for {
-		evs, err := store.ReadStream(ctx, stream, from, 1000)
+		evs, err := store.ReadStream(ctx, stream, from, readPage)
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", stream, err)
 		}
 		all = append(all, evs...)
-		if len(evs) < 1000 {
+		if len(evs) < readPage {
 			return all, nil
 		}
 		from = evs[len(evs)-1].Version + 1
 	}
 }
+
+// readStreams returns the events of each read in one round trip (plus one
+// more for each stream that holds over a page of them).
+func readStreams(ctx context.Context, store eventstore.Store, reads []eventstore.StreamRead) ([][]eventstore.Event, error) {
+	out, err := store.ReadStreams(ctx, reads, readPage)
+	if err != nil {
+		return nil, err
+	}
+	for i, evs := range out {
+		if len(evs) == readPage {
+			more, err := readStreamFrom(ctx, store, reads[i].Stream, evs[len(evs)-1].Version+1)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = append(evs, more...)
+		}
+	}
+	return out, nil
+}
+
+// readPage is how many events of a stream one read returns.
+const readPage = 1000
 
 // history is a stream's decoded events, oldest first, with each event's
 // id and position. Events are values that nothing mutates, so a history is
@@ -203,17 +225,32 @@ func (r *repository[A]) remember(stream eventstore.StreamRef, h history) {
 // read returns stream's whole history: the cached part, if any, and every
 // event stored after it.
 func (r *repository[A]) read(ctx context.Context, stream eventstore.StreamRef) (history, error) {
-	h, _ := r.cache.Get(stream)
-	evs, err := readStreamFrom(ctx, r.store, stream, h.version()+1)
+	h, rd := r.tail(stream)
+	evs, err := readStreamFrom(ctx, r.store, stream, rd.From)
 	if err != nil {
 		return history{}, err
 	}
+	return r.extend(stream, h, evs)
+}
+
+// tail returns the history of stream this repository holds (empty if
+// none) and the read of what may have been stored after it, for a caller
+// that reads it along with other streams (readStreams) and then extends.
+func (r *repository[A]) tail(stream eventstore.StreamRef) (history, eventstore.StreamRead) {
+	h, _ := r.cache.Get(stream)
+	return h, eventstore.StreamRead{Stream: stream, From: h.version() + 1}
+}
+
+// extend returns h followed by evs, the events read after it (see tail),
+// and remembers the result.
+func (r *repository[A]) extend(stream eventstore.StreamRef, h history, evs []eventstore.Event) (history, error) {
 	if len(evs) > 0 {
 		more := make([]domain.Event, len(evs))
 		ids := make([]string, len(evs))
 		pos := make([]eventstore.Position, len(evs))
 		for i, e := range evs {
 			ids[i], pos[i] = e.ID, e.Position
+			var err error
 			if more[i], err = r.decode(e.Type, e.SchemaVersion, e.Data); err != nil {
 				return history{}, err
 			}

@@ -41,6 +41,34 @@ func (s *CRM) Get(ctx context.Context, tenant string) (crmconfig.Snapshot, event
 	return c.Snapshot(), pos, nil
 }
 
+// configTail is a tenant's CRM configuration as this process holds it and
+// the read that brings it up to date, for commands that make that read
+// along with their own (Customers.Create): see cached and caughtUp.
+type configTail struct {
+	stream eventstore.StreamRef
+	h      history
+	read   eventstore.StreamRead
+}
+
+// cached returns tenant's configuration as this process last read it (the
+// default one if never) without reading the store, and its tail. A
+// decision taken on it must be checked with caughtUp before it stands.
+func (s *CRM) cached(tenant string) (crmconfig.Snapshot, configTail) {
+	stream := crmStream(tenant)
+	h, rd := s.configs.tail(stream)
+	return s.configs.rehydrate(h.events, h.version()).Snapshot(), configTail{stream: stream, h: h, read: rd}
+}
+
+// caughtUp applies evs, read with t.read, and returns the configuration
+// they make; changed says whether there were any (the copy was stale).
+func (s *CRM) caughtUp(t configTail, evs []eventstore.Event) (cfg crmconfig.Snapshot, changed bool, err error) {
+	h, err := s.configs.extend(t.stream, t.h, evs)
+	if err != nil {
+		return crmconfig.Snapshot{}, false, err
+	}
+	return s.configs.rehydrate(h.events, h.version()).Snapshot(), len(evs) > 0, nil
+}
+
 // Region returns tenant's default phone region ("" for none).
 func (s *CRM) Region(ctx context.Context, tenant string) (string, error) {
 	c, _, err := s.Get(ctx, tenant)

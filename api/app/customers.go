@@ -100,6 +100,12 @@ func (s *Customers) prepare(ctx context.Context, tenant string, kind customer.Ki
 	if err != nil {
 		return customer.Profile{}, err
 	}
+	return s.prepareWith(ctx, tenant, kind, p, m, cfg)
+}
+
+// prepareWith is prepare under the configuration cfg.
+func (s *Customers) prepareWith(ctx context.Context, tenant string, kind customer.Kind, p customer.Profile, m Meta, cfg crmconfig.Snapshot) (customer.Profile, error) {
+	var err error
 	normalizePhones(&p, cfg.Region)
 	if p.Owner == "" && m.By.Kind == domain.ActorAgent && domain.ValidUUID(m.By.ID) {
 		p.Owner = m.By.ID
@@ -169,9 +175,19 @@ func (s *Customers) Create(ctx context.Context, tenant string, kind customer.Kin
 	if !ok {
 		return CustomerResult{}, customer.ErrInvalidField.At("kind").Withf("kind %q is not one of contact, account, lead", kind)
 	}
-	p, err := s.prepare(ctx, tenant, kind, p, m)
+	// The configuration (region, custom fields) this process holds is read
+	// again along with the identities, below: one round trip for both.
+	cfg, tail := s.crm.cached(tenant)
+	in := p
+	p, err := s.prepareWith(ctx, tenant, kind, in, m, cfg)
 	if err != nil {
-		return CustomerResult{}, err
+		// Refused on the copy: decide again on a fresh read.
+		if cfg, _, err = s.crm.Get(ctx, tenant); err != nil {
+			return CustomerResult{}, err
+		}
+		if p, err = s.prepareWith(ctx, tenant, kind, in, m, cfg); err != nil {
+			return CustomerResult{}, err
+		}
 	}
 	id := m.derivedID("customer")
 	stream := customerStream(tenant, id)
@@ -180,11 +196,25 @@ func (s *Customers) Create(ctx context.Context, tenant string, kind customer.Kin
 			return CustomerResult{Customer: o.agg.Snapshot(), Position: o.pos}, err
 		}
 	}
-	ids := p.Identities()
+	along := []eventstore.StreamRead{tail.read}
 	for attempt := 0; ; attempt++ {
-		res, err := reserve(ctx, s.store, tenant, ids)
+		res, got, err := reserveAlong(ctx, s.store, tenant, p.Identities(), along)
 		if err != nil {
 			return CustomerResult{}, err
+		}
+		if along != nil {
+			along = nil
+			fresh, changed, err := s.crm.caughtUp(tail, got[0])
+			if err != nil {
+				return CustomerResult{}, err
+			}
+			if changed { // the copy was stale: prepare again, then read again
+				if p, err = s.prepareWith(ctx, tenant, kind, in, m, fresh); err != nil {
+					return CustomerResult{}, err
+				}
+				attempt--
+				continue
+			}
 		}
 		holder, matched, err := heldBy(res)
 		if err != nil {

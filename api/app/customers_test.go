@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -23,10 +24,19 @@ import (
 // the first with the default phone region VN.
 func customers(t *testing.T) (*Services, Tenant, Tenant) {
 	t.Helper()
+	s, a, b, _ := customersNode(t)
+	return s, a, b
+}
+
+// customersNode is customers that also returns a function starting
+// another node: services of their own over the same database.
+func customersNode(t *testing.T) (*Services, Tenant, Tenant, func() *Services) {
+	t.Helper()
 	db := pgtest.DB(t)
 	store := postgres.New(db, nil)
 	t.Cleanup(func() { store.Close() })
-	s := NewServices(store, db.DB, Config{FilesDir: t.TempDir(), Now: clock})
+	node := func() *Services { return NewServices(store, db.DB, Config{FilesDir: t.TempDir(), Now: clock}) }
+	s := node()
 	ctx := context.Background()
 	a, _, err := s.Tenants.Create(ctx, "Acme")
 	if err != nil {
@@ -39,7 +49,7 @@ func customers(t *testing.T) (*Services, Tenant, Tenant) {
 	if _, _, err := s.CRM.SetConfig(ctx, a.ID, crmconfig.SetConfig{Region: "VN"}, byAPI); err != nil {
 		t.Fatal(err)
 	}
-	return s, a, b
+	return s, a, b, node
 }
 
 func person(name string, emails []string, phones ...string) customer.Profile {
@@ -363,5 +373,36 @@ func TestCustomers_DealLinks(t *testing.T) {
 		if !slices.ContainsFunc(domain.Errors(err), func(e *domain.Error) bool { return e.Field == field }) {
 			t.Errorf("Create(unknown customers) = %v, want an error at %s", err, field)
 		}
+	}
+}
+
+// TestCustomers_CreateOnAStaleConfig: a node's create decides on the CRM
+// configuration it holds and reads the configuration again along with the
+// identities; a change another node made meanwhile (a new region, a new
+// custom field) is what the create sees, never the stale copy.
+func TestCustomers_CreateOnAStaleConfig(t *testing.T) {
+	s, acme, _, node := customersNode(t)
+	other := node()
+	ctx := context.Background()
+	mustCreate(t, s.Customers, acme.ID, customer.Contact, person("Warm", []string{"warm@example.com"})) // s now holds the config
+
+	if _, _, err := other.CRM.SetConfig(ctx, acme.ID, crmconfig.SetConfig{Region: "US"}, byAPI); err != nil {
+		t.Fatal(err)
+	}
+	c := mustCreate(t, s.Customers, acme.ID, customer.Contact, person("Ana", nil, "202 555 0101"))
+	if got := c.Profile.Phones[0].Normalized; got != "+12025550101" {
+		t.Errorf("phone normalised to %q after the region became US elsewhere, want +12025550101", got)
+	}
+	if found, _, ok, err := s.Customers.Find(ctx, acme.ID, []customer.Identity{{Kind: customer.ByPhone, Value: "+12025550101"}}); err != nil || !ok || found.ID != c.ID {
+		t.Errorf("Find(+12025550101) = %s, %t, %v; want %s", found.ID, ok, err, c.ID)
+	}
+
+	if _, _, err := other.CRM.SetCustomFields(ctx, acme.ID, []crmconfig.FieldDef{{Name: "Size", Entity: crmconfig.EntityContact, Type: crmconfig.Text}}, byAPI); err != nil {
+		t.Fatal(err)
+	}
+	p := person("Bao", []string{"bao@example.com"})
+	p.Custom = map[string]json.RawMessage{"Size": json.RawMessage(`"L"`)}
+	if c := mustCreate(t, s.Customers, acme.ID, customer.Contact, p); string(c.Profile.Custom["Size"]) != `"L"` {
+		t.Errorf("custom fields %v, want Size L (defined on another node)", c.Profile.Custom)
 	}
 }

@@ -25,21 +25,43 @@ func identityStream(tenant string, id customer.Identity) eventstore.StreamRef {
 
 // reserve reads the reservation of every identity in ids, in order.
 func reserve(ctx context.Context, store eventstore.Store, tenant string, ids []customer.Identity) ([]reservation, error) {
+	res, _, err := reserveAlong(ctx, store, tenant, ids, nil)
+	return res, err
+}
+
+// reserveAlong is reserve that also reads along, in the same round trip,
+// and returns what it read.
+func reserveAlong(ctx context.Context, store eventstore.Store, tenant string, ids []customer.Identity, along []eventstore.StreamRead) ([]reservation, [][]eventstore.Event, error) {
+	reads := make([]eventstore.StreamRead, 0, len(ids)+len(along))
+	at := make([]int, len(ids)) // ids[i] is read by reads[at[i]]
+	seen := map[eventstore.StreamRef]int{}
+	for i, id := range ids {
+		st := identityStream(tenant, id)
+		k, ok := seen[st]
+		if !ok {
+			k = len(reads)
+			seen[st] = k
+			reads = append(reads, eventstore.StreamRead{Stream: st, From: 1})
+		}
+		at[i] = k
+	}
+	n := len(reads)
+	got, err := readStreams(ctx, store, append(reads, along...))
+	if err != nil {
+		return nil, nil, fmt.Errorf("read identities: %w", err)
+	}
 	out := make([]reservation, len(ids))
 	for i, id := range ids {
-		evs, err := readStream(ctx, store, identityStream(tenant, id))
-		if err != nil {
-			return nil, err
-		}
+		evs := got[at[i]]
 		history := make([]domain.Event, len(evs))
 		for k, e := range evs {
 			if history[k], err = identity.Codec().Decode(e.Type, e.SchemaVersion, e.Data); err != nil {
-				return nil, fmt.Errorf("identity %s: %w", id.Value, err)
+				return nil, nil, fmt.Errorf("identity %s: %w", id.Value, err)
 			}
 		}
 		out[i] = reservation{id: id, holder: identity.Holder(history), version: int64(len(evs))}
 	}
-	return out, nil
+	return out, got[n:], nil
 }
 
 // batch gathers the parts of one atomic multi-stream append. Event ids

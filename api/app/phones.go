@@ -1,6 +1,7 @@
 package app
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/nyaruka/phonenumbers"
@@ -24,6 +25,7 @@ func NormalizePhone(raw, region string) string {
 // normalizePhones sets the Normalized form of every phone of p that lacks
 // one, parsing in region.
 func normalizePhones(p *customer.Profile, region string) {
+	p.Phones = slices.Clone(p.Phones) // the caller's profile may decide again
 	for i := range p.Phones {
 		if p.Phones[i].Normalized == "" {
 			p.Phones[i].Normalized = NormalizePhone(p.Phones[i].Value, region)
