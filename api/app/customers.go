@@ -236,13 +236,13 @@ func (s *Customers) Create(ctx context.Context, tenant string, kind customer.Kin
 		if err := b.add(stream, eventstore.NoStream, c.Pending(), customer.Encode); err != nil {
 			return CustomerResult{}, err
 		}
+		// The code is the stream's key: fresh from the sequence, never
+		// moved, found with one Lookup (codeHolder).
+		b.parts[0].Events[0].Key = code
 		for _, r := range res {
 			if err := b.claim(tenant, r, id); err != nil {
 				return CustomerResult{}, err
 			}
-		}
-		if err := b.claim(tenant, reservation{id: customer.Identity{Kind: customer.ByCode, Value: code}}, id); err != nil {
-			return CustomerResult{}, err
 		}
 		out, err := b.append(ctx, s.store)
 		if errors.Is(err, eventstore.ErrVersionConflict) || err == nil && out[0].Duplicate {
@@ -350,14 +350,18 @@ func (s *Customers) resolveRef(ctx context.Context, tenant, ref string) (string,
 	if !ok {
 		return "", customer.ErrNotFound
 	}
-	res, err := reserve(ctx, s.store, tenant, []customer.Identity{{Kind: customer.ByCode, Value: code}})
-	if err != nil {
-		return "", err
+	id, ok, err := s.codeHolder(ctx, tenant, code)
+	if err == nil && !ok {
+		err = customer.ErrNotFound
 	}
-	if res[0].holder == "" {
-		return "", customer.ErrNotFound
-	}
-	return res[0].holder, nil
+	return id, err
+}
+
+// codeHolder returns the id of the customer that was given code (a
+// canonical PID-, CID- or LID- code): the key its stream claimed when it
+// was created or converted. Codes never move; merges are followed by live.
+func (s *Customers) codeHolder(ctx context.Context, tenant, code string) (string, bool, error) {
+	return s.store.Lookup(ctx, tenant, customer.StreamType, code)
 }
 
 // live returns the live customer ref stands for — the customer itself, or
@@ -389,14 +393,23 @@ func (s *Customers) Get(ctx context.Context, tenant, ref string) (customer.Snaps
 // when none does. Codes resolve through merges to the survivor.
 func (s *Customers) Find(ctx context.Context, tenant string, ids []customer.Identity) (c customer.Snapshot, via customer.Identity, ok bool, err error) {
 	for _, id := range ids {
-		res, err := reserve(ctx, s.store, tenant, []customer.Identity{id})
+		var holder string
+		if id.Kind == customer.ByCode {
+			holder, _, err = s.codeHolder(ctx, tenant, id.Value)
+		} else {
+			var res []reservation
+			res, err = reserve(ctx, s.store, tenant, []customer.Identity{id})
+			if err == nil {
+				holder = res[0].holder
+			}
+		}
 		if err != nil {
 			return customer.Snapshot{}, customer.Identity{}, false, err
 		}
-		if res[0].holder == "" {
+		if holder == "" {
 			continue
 		}
-		live, _, err := s.live(ctx, tenant, res[0].holder)
+		live, _, err := s.live(ctx, tenant, holder)
 		if err != nil {
 			return customer.Snapshot{}, customer.Identity{}, false, err
 		}
@@ -553,53 +566,17 @@ func (s *Customers) Convert(ctx context.Context, tenant, ref string, m Meta) (Cu
 		return CustomerResult{}, err
 	}
 	code := "PID-" + strconv.FormatInt(n, 10)
-	// The code is new, so its reservation stream is empty: the conversion
-	// claims it in its own append.
-	return s.changeClaiming(ctx, tenant, c.ID(), m, customer.Identity{Kind: customer.ByCode, Value: code}, func(c *customer.Customer, at time.Time) error {
+	// The code is new: the conversion's event claims it as the stream's
+	// key (codeHolder).
+	o, err := s.customers.runKeyed(ctx, customerStream(tenant, c.ID()), s.now, m, code, func(c *customer.Customer, at time.Time) error {
 		return c.Convert(m.By, m.Source, code, at)
 	})
+	if err != nil {
+		return CustomerResult{}, err
+	}
+	return CustomerResult{Customer: o.agg.Snapshot(), Position: o.pos}, nil
 }
 
-// changeClaiming is change whose append also claims the fresh identity id
-// (a new code) for the customer.
-func (s *Customers) changeClaiming(ctx context.Context, tenant, id string, m Meta, claim customer.Identity,
-	decide func(c *customer.Customer, at time.Time) error) (CustomerResult, error) {
-	stream := customerStream(tenant, id)
-	for attempt := 0; ; attempt++ {
-		h, err := s.customers.read(ctx, stream)
-		if err != nil {
-			return CustomerResult{}, err
-		}
-		if at, ok := h.landed(m); ok {
-			o := s.customers.replay(h, at)
-			return CustomerResult{Customer: o.agg.Snapshot(), Position: o.pos}, nil
-		}
-		c := s.customers.rehydrate(h.events, h.version())
-		if err := decide(c, s.now()); err != nil {
-			return CustomerResult{}, err
-		}
-		b := batch{m: m}
-		if err := b.add(stream, eventstore.Exact(c.Version()), c.Pending(), customer.Encode); err != nil {
-			return CustomerResult{}, err
-		}
-		if err := b.claim(tenant, reservation{id: claim}, id); err != nil {
-			return CustomerResult{}, err
-		}
-		out, err := b.append(ctx, s.store)
-		if errors.Is(err, eventstore.ErrVersionConflict) || err == nil && out[0].Duplicate {
-			s.customers.cache.Remove(stream)
-			if err := backoff(ctx, attempt); err != nil {
-				return CustomerResult{}, err
-			}
-			continue
-		}
-		if err != nil {
-			return CustomerResult{}, fmt.Errorf("change customer %s: %w", id, err)
-		}
-		s.customers.added(stream, h, c.Pending(), b.parts[0].Events, out[0])
-		return CustomerResult{Customer: c.Snapshot(), Position: out[0].Last()}, nil
-	}
-}
 
 // NoteInput is a note to add to a customer.
 type NoteInput struct {

@@ -1,6 +1,7 @@
 // Package identity holds the reservations of the CRM's identity graph: one
-// stream per identity (a normalised e-mail, phone, passport, external
-// contact id or readable code) saying which customer holds it now.
+// stream per identity (a normalised e-mail, phone, passport or external
+// contact id) saying which customer holds it now. (Readable codes never
+// move: they are the keys of the customers' own streams.)
 //
 // Event-store keys (eventstore.EventData.Key) are permanent, but an
 // identity must move: an edit frees an e-mail address, a merge hands every
