@@ -577,7 +577,6 @@ func (s *Customers) Convert(ctx context.Context, tenant, ref string, m Meta) (Cu
 	return CustomerResult{Customer: o.agg.Snapshot(), Position: o.pos}, nil
 }
 
-
 // NoteInput is a note to add to a customer.
 type NoteInput struct {
 	Body    string
