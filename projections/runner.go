@@ -5,6 +5,12 @@
 // transaction as its checkpoint, in batches while catching up and as they
 // come when live; Rebuild replays the whole log into shadow tables while the
 // live ones keep serving, then swaps them in atomically.
+//
+// The projections: tickets.v1 (ticket list, history and the vendor
+// surfaces' queries), contacts.v1 (customer list searchable by every
+// identity, customer timelines across merges), deals.v1 (deal list and
+// pipeline boards with exact sums per currency) and outbox.v1 (the e-mail
+// and SMS messages and their delivery states).
 package projections
 
 import (

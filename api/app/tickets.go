@@ -11,8 +11,17 @@
 // never changes an answer, on one node or many.
 //
 // Surfaces call named commands with typed results (Tickets.Create, Patch,
-// LogHistory, AddActivity, …; Forms, VideoRooms, Agents, Groups), never
-// the domain directly; NewServices builds them all. A command whose
+// LogHistory, AddActivity, …; Forms, VideoRooms, Agents, Groups; the CRM's
+// Customers, Deals, Pipelines and CRM configuration; Listeners and the
+// Outbox), never the domain directly; NewServices builds them all. Process
+// managers run beside them: TicketLinker links every ticket to its
+// customer, OutboxSender delivers e-mail and SMS.
+//
+// The CRM's identity graph (identities.go): each movable identity of a
+// customer (e-mail, phone, passport, external contact id) is a
+// reservation stream claimed and released in the same multi-stream append
+// as the customer's events; a customer's readable code is its stream's
+// key. A command whose
 // Meta.Idempotency is set derives every id it chooses from it
 // (idempotency.go), so a retry after a crash finds what the first attempt
 // stored and answers it, or writes exactly once. Agents.Authenticate turns

@@ -1,6 +1,9 @@
 // Package native serves Eventdesk's native REST API (/v1: tickets, history,
 // activities, attachments, forms, video rooms, the event feed, the ticket
-// configuration) and its OpenAPI document (openapi.json, validated against
+// configuration; agents, groups and their tokens; the CRM's contacts,
+// accounts and leads with merges and notes, deals and pipelines, the CRM
+// configuration and custom fields; webhook listeners and the outbox) and
+// its OpenAPI document (openapi.json, validated against
 // real traffic by the tests). It is one surface among several: like the
 // vendor-compatible ones (api/fynd, api/leadsquared, api/support) it only
 // parses a request, calls one named command of the application layer
