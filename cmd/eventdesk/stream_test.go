@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -114,12 +116,12 @@ func apiCall(t *testing.T, base, key, method, path string, body any, want int) m
 
 // serverMsg is any message the gateway sends.
 type serverMsg struct {
-	Type     string          `json:"type"`
-	Topic    string          `json:"topic"`
-	Position string          `json:"position"`
-	Code     string          `json:"code"`
-	Message  string          `json:"message"`
-	Event    rawJSON         `json:"event"`
+	Type     string  `json:"type"`
+	Topic    string  `json:"topic"`
+	Position string  `json:"position"`
+	Code     string  `json:"code"`
+	Message  string  `json:"message"`
+	Event    rawJSON `json:"event"`
 	Members  []struct {
 		Kind  string `json:"kind"`
 		ID    string `json:"id"`
@@ -131,7 +133,7 @@ type serverMsg struct {
 type rawJSON []byte
 
 func (r *rawJSON) UnmarshalJSON(b []byte) error { *r = append((*r)[:0], b...); return nil }
-func (r rawJSON) String() string               { return string(r) }
+func (r rawJSON) String() string                { return string(r) }
 
 // lastPosition is the position of a ticket's last event.
 func lastPosition(t *testing.T, base, key, ticket string) string {
@@ -534,4 +536,186 @@ func TestStream_SlowConsumer(t *testing.T) {
 			t.Fatalf("event %d: slow then resumed client got %s, the fast one %s", i, slowGot[i].Position, fastGot[i].Position)
 		}
 	}
+}
+
+// TestStream_MultiNode runs three `serve` processes over one database and
+// one Redis. A client follows a ticket on node 1 while comments are
+// posted through node 3; node 1 is killed (SIGKILL) and the client resumes
+// on node 2, which is then stopped (SIGTERM: close 1001), and resumes on
+// node 3: it receives every comment exactly once, in order. Presence
+// reported on node 1 reaches a watcher on node 3 through Redis, and
+// expires there within the TTL once node 1 is dead.
+func TestStream_MultiNode(t *testing.T) {
+	if servedByChild(t) {
+		return
+	}
+	const test = "TestStream_MultiNode"
+	vars := []map[string]string{serveVars(t)}
+	vars[0]["EVENTDESK_REDIS_URL"] = "redis://127.0.0.1:6379/0"
+	vars[0]["EVENTDESK_POLL_INTERVAL"] = "100ms"
+	for range 2 {
+		v := map[string]string{}
+		for k, x := range vars[0] {
+			v[k] = x
+		}
+		v["EVENTDESK_HTTP_ADDR"] = freeAddr(t)
+		v["EVENTDESK_DATA_DIR"] = t.TempDir()
+		vars = append(vars, v)
+	}
+	var nodes []*child
+	var http1, ws []string
+	for _, v := range vars {
+		nodes = append(nodes, startServe(t, test, v))
+		http1 = append(http1, "http://"+v["EVENTDESK_HTTP_ADDR"])
+		ws = append(ws, "ws://"+v["EVENTDESK_HTTP_ADDR"])
+	}
+	key := createTenant(t, vars[0])
+	id := apiCall(t, http1[2], key, "POST", "/v1/tickets", map[string]any{"title": "Across nodes"}, http.StatusCreated)["id"].(string)
+	start := lastPosition(t, http1[2], key, id)
+
+	// Presence: reported on node 1, seen on node 3.
+	watcher := mustDial(t, ws[2], key)
+	watcher.subscribe("ticket:"+id, start)
+	reporter := mustDial(t, ws[0], key)
+	reporter.subscribe("ticket:"+id, start)
+	reporter.send(map[string]any{"type": "presence", "topic": "ticket:" + id, "state": "viewing"})
+	waitPresence(t, watcher, "ticket:"+id, func(n int, state string) bool { return n == 1 && state == "viewing" })
+
+	// Comments go on while node 1 dies; from the 30th they wait until
+	// node 2 has been told to stop, so that its socket has more to come.
+	const n, gated = 40, 30
+	posted, gate := make(chan error, 1), make(chan struct{})
+	var opened sync.Once
+	openGate := func() { opened.Do(func() { close(gate) }) }
+	defer openGate() // a failure before it opens must not leave the poster waiting
+	go func() {
+		for i := range n {
+			if i == gated {
+				<-gate
+			}
+			req, _ := http.NewRequest("POST", http1[2]+"/v1/tickets/"+id+"/history",
+				strings.NewReader(fmt.Sprintf(`{"type":"comment","value":{"text":"c%02d"}}`, i)))
+			req.Header.Set("Authorization", "Bearer "+key)
+			req.Header.Set("Content-Type", "application/json")
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				posted <- err
+				return
+			}
+			res.Body.Close()
+			if res.StatusCode != http.StatusCreated {
+				posted <- fmt.Errorf("comment %d: status %d", i, res.StatusCode)
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		posted <- nil
+	}()
+
+	var got []serverMsg
+	after := start
+	// follow reads from c until it has want comments in all or the socket
+	// ends; it returns the error that ended it.
+	follow := func(c *wsClient, want int) error {
+		for len(got) < want {
+			m, err := c.read(20 * time.Second)
+			if err != nil {
+				return err
+			}
+			switch m.Type {
+			case "event":
+				if !positionLess(after, m.Position) {
+					t.Fatalf("event at %s after %s: a duplicate or out of order", m.Position, after)
+				}
+				got, after = append(got, m), m.Position
+			case "presence":
+			default:
+				t.Fatalf("got %+v, want events", m)
+			}
+		}
+		return nil
+	}
+	c := mustDial(t, ws[0], key)
+	c.subscribe("ticket:"+id, after)
+	if err := follow(c, 10); err != nil {
+		t.Fatalf("node 1: %v", err)
+	}
+	if err := nodes[0].cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	if err := follow(c, n); err == nil {
+		t.Fatal("node 1 was killed but its socket still delivers everything")
+	}
+
+	c = mustDial(t, ws[1], key)
+	c.subscribe("ticket:"+id, after)
+	if err := follow(c, 25); err != nil {
+		t.Fatalf("node 2: %v", err)
+	}
+	if err := nodes[1].cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	err := follow(c, n)
+	openGate()
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != websocket.CloseGoingAway {
+		t.Fatalf("node 2 stopping ended the socket with %v, want close 1001", err)
+	}
+	select {
+	case err := <-nodes[1].exited:
+		if err != nil {
+			t.Errorf("node 2 exited with %v after SIGTERM, want status 0\n%s", err, nodes[1].logs.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("node 2 still running 20s after SIGTERM")
+	}
+
+	c = mustDial(t, ws[2], key)
+	c.subscribe("ticket:"+id, after)
+	if err := follow(c, n); err != nil {
+		t.Fatalf("node 3: %v", err)
+	}
+	if err := <-posted; err != nil {
+		t.Fatal(err)
+	}
+	c.quiet(500 * time.Millisecond)
+	for i, m := range got {
+		if want := fmt.Sprintf("c%02d", i); commentText(m) != want {
+			t.Fatalf("event %d is %q, want %q: every comment once, in order", i, commentText(m), want)
+		}
+	}
+
+	// Node 1's presence report dies with it, within the TTL.
+	waitPresence(t, watcher, "ticket:"+id, func(n int, _ string) bool { return n == 0 })
+	if _, metrics := get(t, http1[2]+"/metrics"); !strings.Contains(metrics, "eventdesk_stream_resumes_total") ||
+		!strings.Contains(metrics, "eventdesk_stream_delivery_latency_seconds_bucket") {
+		t.Errorf("/metrics lacks the stream metrics")
+	}
+}
+
+// waitPresence reads c until a presence message for topic satisfies ok
+// (its member count and first member's state), within PresenceTTL and a
+// renewal period.
+func waitPresence(t *testing.T, c *wsClient, topic string, ok func(n int, state string) bool) {
+	t.Helper()
+	deadline := time.Now().Add(realtime.PresenceTTL + realtime.PresenceTTL/3 + 5*time.Second)
+	var last serverMsg
+	for time.Now().Before(deadline) {
+		m, err := c.read(time.Until(deadline))
+		if err != nil {
+			break
+		}
+		if m.Type != "presence" || m.Topic != topic {
+			continue
+		}
+		last = m
+		state := ""
+		if len(m.Members) > 0 {
+			state = m.Members[0].State
+		}
+		if ok(len(m.Members), state) {
+			return
+		}
+	}
+	t.Fatalf("presence on %s never became as wanted; last: %+v", topic, last)
 }
