@@ -289,16 +289,6 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.opt.Fail(w, r, errSubprotocol)
 		return
 	}
-	cred, ticket := credential(r)
-	if cred == "" {
-		g.opt.Fail(w, r, errNoCredential)
-		return
-	}
-	p, err := g.access.Authenticate(r.Context(), cred, ticket)
-	if err != nil {
-		g.opt.Fail(w, r, err)
-		return
-	}
 	g.mu.Lock()
 	closed := g.closed
 	if !closed {
@@ -310,6 +300,16 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer g.wg.Done()
+	cred, ticket := credential(r)
+	if cred == "" {
+		g.opt.Fail(w, r, errNoCredential)
+		return
+	}
+	p, err := g.access.Authenticate(r.Context(), cred, ticket)
+	if err != nil {
+		g.opt.Fail(w, r, err)
+		return
+	}
 	ws, err := g.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		return // the upgrader has answered
