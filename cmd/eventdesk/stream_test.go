@@ -781,3 +781,49 @@ func TestStream_VideoRoomParticipant(t *testing.T) {
 	}
 	staff.quiet(300 * time.Millisecond)
 }
+
+// TestStream_CLI runs `eventdesk stream --topic ticket:1 --after 0`: it
+// prints the ticket's events as NDJSON, each the GET /v1/events item,
+// then live ones.
+func TestStream_CLI(t *testing.T) {
+	s := newStreamEnv(t, nil)
+	id := apiCall(t, s.http.URL, s.keyA, "POST", "/v1/tickets", map[string]any{"title": "From the terminal"}, http.StatusCreated)["id"].(string)
+	var out, errOut syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"stream", "--topic", "ticket:1", "--after", "0", "--url", s.http.URL},
+			env(map[string]string{"EVENTDESK_TOKEN": s.keyA}), &out, &errOut)
+	}()
+	comment(t, s.http.URL, s.keyA, id, "from the API", "public")
+	for deadline := time.Now().Add(15 * time.Second); !strings.Contains(out.String(), "from the API"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("stream printed %q (stderr %q), want the comment", out.String(), errOut.String())
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("stream: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	var types []string
+	for _, l := range lines {
+		var ev struct {
+			Type     string `json:"type"`
+			StreamID string `json:"stream_id"`
+		}
+		if err := json.Unmarshal([]byte(l), &ev); err != nil || ev.StreamID != id {
+			t.Fatalf("line %q is not one of the ticket's events (%v)", l, err)
+		}
+		types = append(types, ev.Type)
+	}
+	if len(types) != 2 || types[0] != "ticket.created" || types[1] != "ticket.history_logged" {
+		t.Fatalf("printed %v, want ticket.created then ticket.history_logged", types)
+	}
+	// A topic that does not exist is an error, not a wait.
+	err := run(context.Background(), []string{"stream", "--topic", "ticket:77", "--url", s.http.URL},
+		env(map[string]string{"EVENTDESK_TOKEN": s.keyA}), io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "not_found") {
+		t.Fatalf("stream of an unknown ticket: %v, want not_found", err)
+	}
+}
