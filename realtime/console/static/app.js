@@ -50,6 +50,7 @@ function report(id, err) {
 function actorName(a) {
   if (!a) return "nobody";
   if (a.kind === "agent" && a.id && state.agents.has(a.id)) return state.agents.get(a.id).name;
+  if (a.kind === "integration" && a.id === "api_key" && !a.name) return "API key";
   return a.name || a.email || a.id || a.kind || "someone";
 }
 

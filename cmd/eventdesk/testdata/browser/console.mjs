@@ -126,12 +126,13 @@ try {
 
   // The ticket's video room, and a participant joining, live.
   await pa.getByRole("button", { name: "Open video room" }).click();
+  await Promise.all(pages.map((p) => p.locator("#video-status", { hasText: "Open" }).waitFor({ timeout: 5000 })));
   await api(CONSOLE_URL, "POST", `/v1/video-rooms/${TICKET_ID}/participants`, { identity: "customer-1", user: { id: "cust-1", name: "Casey Customer", kind: "user" } });
   await Promise.all(pages.map((p) => p.locator('#participants li[data-identity="customer-1"]').waitFor({ timeout: 5000 })));
 
   mkdirSync(OUT_DIR, { recursive: true });
   await pa.locator("#reply-text").fill("");
-  await pb.screenshot({ path: join(OUT_DIR, "console.png") });
+  await pb.screenshot({ path: join(OUT_DIR, "console.png"), fullPage: true });
 
   // The socket is cut: node A stops (its sockets close), a comment is
   // written through node B meanwhile, node A comes back.
