@@ -8,7 +8,9 @@
 package api
 
 import (
+	"bufio"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -149,6 +151,24 @@ func (w *statusWriter) Flush() {
 		f.Flush()
 	}
 }
+
+// Hijack lets the realtime gateway take over the connection (websocket
+// upgrades); the status is 101 from then on.
+func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	h, ok := w.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, http.ErrNotSupported
+	}
+	if w.status == 0 {
+		w.status = http.StatusSwitchingProtocols
+	}
+	return h.Hijack()
+}
+
+// Fail answers err as the native API answers errors (problem+json), for
+// handlers mounted with Handle that answer in its envelope (the realtime
+// gateway's refused upgrades).
+func (rt *Router) Fail(w http.ResponseWriter, r *http.Request, err error) { native.Fail(w, r, rt.log, err) }
 
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

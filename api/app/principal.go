@@ -74,6 +74,12 @@ func (s *Agents) Authenticate(ctx context.Context, token string) (Principal, err
 	if err != nil {
 		return Principal{}, err
 	}
+	return s.agentPrincipal(ctx, tenantID, agentID, tokenID)
+}
+
+// agentPrincipal is the principal of an agent token already found
+// unrevoked: ErrUnauthenticated if its agent is gone or deactivated.
+func (s *Agents) agentPrincipal(ctx context.Context, tenantID, agentID, tokenID string) (Principal, error) {
 	t, err := s.tenants.ByID(ctx, tenantID)
 	if err != nil {
 		return Principal{}, err

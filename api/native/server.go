@@ -98,6 +98,7 @@ func (s *Server) routes() {
 	s.mux.Handle("DELETE /v1/video-rooms/{unique_name}/participants/{identity}", auth(s.idempotent(s.leaveVideoRoom)))
 	s.mux.Handle("POST /v1/video-rooms/{unique_name}/close", auth(s.idempotent(s.closeVideoRoom)))
 	s.mux.Handle("GET /v1/events", auth(s.feed))
+	s.mux.Handle("POST /v1/stream/tickets", auth(s.streamTicket)) // never replayed: each call is a new secret
 	s.mux.Handle("GET /v1/config", auth(s.getConfig))
 	s.mux.Handle("PUT /v1/config/categories", auth(s.idempotent(s.putCategories)))
 	s.mux.Handle("PUT /v1/config/statuses", auth(s.idempotent(s.putStatuses)))
@@ -155,6 +156,10 @@ func (s *Server) routes() {
 }
 
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) { fail(w, r, s.Logger, err) }
+
+// Fail answers err as the native API does (see fail), for handlers the
+// api package mounts beside it.
+func Fail(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) { fail(w, r, log, err) }
 
 // fail answers err as problem+json: web.Classify's class as it is, with
 // WWW-Authenticate on a 401. web.Triage logs unexpected errors (whose text

@@ -57,6 +57,12 @@ type config struct {
 	// X-Forwarded-For a listener believes (EVENTDESK_TRUSTED_PROXIES).
 	PublicURL      string
 	TrustedProxies []netip.Prefix
+	// AllowedOrigins are the browser origins, besides the server's own,
+	// that may open realtime streams (EVENTDESK_ALLOWED_ORIGINS, comma
+	// separated; "*" any); StreamQueueBytes bounds each stream's send
+	// queue (EVENTDESK_STREAM_QUEUE_BYTES).
+	AllowedOrigins   []string
+	StreamQueueBytes int
 
 	// DefaultDatabase is true when DatabaseURL is defaultDatabaseURL, the
 	// only case in which the embedded cluster may stand in for it. Tests
@@ -74,23 +80,25 @@ type config struct {
 func loadConfig(getenv func(string) string) (config, error) {
 	p := parser{getenv: getenv}
 	c := config{
-		DatabaseURL:     p.str("EVENTDESK_DATABASE_URL", defaultDatabaseURL),
-		RedisURL:        p.str("EVENTDESK_REDIS_URL", ""),
-		HTTPAddr:        p.str("EVENTDESK_HTTP_ADDR", ":8080"),
-		DataDir:         p.path("EVENTDESK_DATA_DIR", "./var/data"),
-		LogLevel:        p.level("EVENTDESK_LOG_LEVEL", slog.LevelInfo),
-		ShutdownTimeout: p.duration("EVENTDESK_SHUTDOWN_TIMEOUT", 15*time.Second),
-		DBMaxConns:      p.integer("EVENTDESK_DB_MAX_CONNS", 20, 1, 10000),
-		IdleInTxTimeout: p.duration("EVENTDESK_IDLE_IN_TX_TIMEOUT", 30*time.Second),
-		PollInterval:    p.duration("EVENTDESK_POLL_INTERVAL", 500*time.Millisecond),
-		EmbeddedPG:      p.oneOf("EVENTDESK_EMBEDDED_PG", embeddedAuto, embeddedAuto, embeddedNever),
-		MaxUploadBytes:  p.integer("EVENTDESK_MAX_UPLOAD_BYTES", 25<<20, 1, 1<<30),
-		GroupCommit:     p.integer("EVENTDESK_GROUP_COMMIT", 2, 0, 64),
-		IdempotencyTTL:  p.duration("EVENTDESK_IDEMPOTENCY_TTL", 24*time.Hour),
-		HTTPReadTimeout: p.duration("EVENTDESK_HTTP_READ_TIMEOUT", 60*time.Second),
-		HTTPIdleTimeout: p.duration("EVENTDESK_HTTP_IDLE_TIMEOUT", 30*time.Second),
-		EmbeddedDir:     p.abs("var/pg"),
-		PGBinDirs:       append(installedPGBinDirs(), filepath.SplitList(getenv("PATH"))...),
+		DatabaseURL:      p.str("EVENTDESK_DATABASE_URL", defaultDatabaseURL),
+		RedisURL:         p.str("EVENTDESK_REDIS_URL", ""),
+		HTTPAddr:         p.str("EVENTDESK_HTTP_ADDR", ":8080"),
+		DataDir:          p.path("EVENTDESK_DATA_DIR", "./var/data"),
+		LogLevel:         p.level("EVENTDESK_LOG_LEVEL", slog.LevelInfo),
+		ShutdownTimeout:  p.duration("EVENTDESK_SHUTDOWN_TIMEOUT", 15*time.Second),
+		DBMaxConns:       p.integer("EVENTDESK_DB_MAX_CONNS", 20, 1, 10000),
+		IdleInTxTimeout:  p.duration("EVENTDESK_IDLE_IN_TX_TIMEOUT", 30*time.Second),
+		PollInterval:     p.duration("EVENTDESK_POLL_INTERVAL", 500*time.Millisecond),
+		EmbeddedPG:       p.oneOf("EVENTDESK_EMBEDDED_PG", embeddedAuto, embeddedAuto, embeddedNever),
+		MaxUploadBytes:   p.integer("EVENTDESK_MAX_UPLOAD_BYTES", 25<<20, 1, 1<<30),
+		GroupCommit:      p.integer("EVENTDESK_GROUP_COMMIT", 2, 0, 64),
+		IdempotencyTTL:   p.duration("EVENTDESK_IDEMPOTENCY_TTL", 24*time.Hour),
+		HTTPReadTimeout:  p.duration("EVENTDESK_HTTP_READ_TIMEOUT", 60*time.Second),
+		HTTPIdleTimeout:  p.duration("EVENTDESK_HTTP_IDLE_TIMEOUT", 30*time.Second),
+		AllowedOrigins:   p.origins("EVENTDESK_ALLOWED_ORIGINS"),
+		StreamQueueBytes: p.integer("EVENTDESK_STREAM_QUEUE_BYTES", 1<<20, 4<<10, 1<<30),
+		EmbeddedDir:      p.abs("var/pg"),
+		PGBinDirs:        append(installedPGBinDirs(), filepath.SplitList(getenv("PATH"))...),
 	}
 	c.DefaultDatabase = c.DatabaseURL == defaultDatabaseURL
 	p.check("EVENTDESK_DATABASE_URL", validDatabaseURL(c.DatabaseURL))
@@ -188,6 +196,24 @@ func (p *parser) oneOf(name, def string, allowed ...string) string {
 	}
 	p.check(name, fmt.Errorf("%q is not one of %s", v, strings.Join(allowed, ", ")))
 	return def
+}
+
+// origins parses a comma-separated list of browser origins
+// (scheme://host[:port]), or "*".
+func (p *parser) origins(name string) []string {
+	var out []string
+	for _, o := range strings.Split(p.str(name, ""), ",") {
+		o = strings.TrimRight(strings.TrimSpace(o), "/")
+		if o == "" {
+			continue
+		}
+		if u, err := url.Parse(o); o != "*" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "") {
+			p.check(name, fmt.Errorf("%q is not an origin (want e.g. https://desk.example.com, or *)", o))
+			continue
+		}
+		out = append(out, o)
+	}
+	return out
 }
 
 func validDatabaseURL(s string) error {

@@ -18,6 +18,7 @@ import (
 	"github.com/eventdesk/eventdesk/eventstore/feed"
 	"github.com/eventdesk/eventdesk/eventstore/postgres"
 	"github.com/eventdesk/eventdesk/projections"
+	"github.com/eventdesk/eventdesk/realtime"
 )
 
 // engine is Eventdesk wired over one database: the store, the projection
@@ -37,6 +38,9 @@ type engine struct {
 	*app.Services
 	keys *web.Idempotency
 	api  *api.Router
+	// stream is the realtime gateway (GET /v1/stream) over hub; serve
+	// runs its presence and closes it on shutdown.
+	stream *realtime.Gateway
 }
 
 // newEngine wires the engine over db. reg may be nil (no metrics); rdb
@@ -58,6 +62,16 @@ func newEngine(db *database, cfg config, log *slog.Logger, reg prometheus.Regist
 	e.api = api.New(api.Deps{Services: e.Services, Keys: e.keys, Log: store, Feed: hub, Queries: projections.NewTicketQueries(db.DB.DB),
 		Contacts: projections.NewContactQueries(db.DB.DB), DealQueries: projections.NewDealQueries(db.DB.DB),
 		Waiter: runner, Limiter: limiter, Logger: log, Registry: reg, TrustedProxies: cfg.TrustedProxies})
+	var presence realtime.PresenceStore
+	if rdb != nil {
+		presence = realtime.NewRedisPresence(rdb, "eventdesk:")
+	}
+	e.stream = realtime.New(streamAccess{e.Services}, store, hub, realtime.Options{AllowedOrigins: cfg.AllowedOrigins,
+		QueueBytes: cfg.StreamQueueBytes, Presence: presence, Fail: e.api.Fail, Logger: log})
+	if reg != nil {
+		reg.MustRegister(e.stream.Metrics().Collectors()...)
+	}
+	e.api.Handle("GET /v1/stream", e.stream)
 	return e
 }
 

@@ -62,6 +62,8 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	// Shutdown waits for requests to finish, and a follow stream never
 	// does by itself: closing the hub ends every one at once.
 	srv.RegisterOnShutdown(e.hub.Close)
+	// Shutdown does not see websockets either: every socket gets 1001.
+	srv.RegisterOnShutdown(e.stream.Close)
 
 	// Everything from here on is undone by shutdown.
 	bgctx, stopBG := context.WithCancel(context.WithoutCancel(ctx))
@@ -70,13 +72,15 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 		defer cancel()
 		herr := srv.Shutdown(sctx)
+		e.stream.Close() // also when serving failed; Shutdown's hooks do not wait
+		serr := e.stream.Wait(sctx)
 		stopBG()
 		werr := bg.Wait()
 		var rerr error
 		if rdb != nil {
 			rerr = rdb.Close()
 		}
-		return errors.Join(herr, werr, store.Close(), rerr, db.Close(sctx))
+		return errors.Join(herr, serr, werr, store.Close(), rerr, db.Close(sctx))
 	}
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
@@ -96,12 +100,13 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	bg.Go(func() error { return e.linker.Run(bgctx) })
 	bg.Go(func() error { return e.sender.Run(bgctx) })
 	bg.Go(func() error { return e.hub.Run(bgctx) })
+	bg.Go(func() error { return e.stream.Run(bgctx) })
 	// Idempotency keys older than EVENTDESK_IDEMPOTENCY_TTL go.
 	bg.Go(func() error { _ = e.keys.Sweep(bgctx, idempotencySweepEvery); return nil })
 
 	redisUse := "none (single node: in-process rate limits)"
 	if cfg.RedisURL != "" {
-		redisUse = redact(cfg.RedisURL) + " (LeadSquared rate limits)"
+		redisUse = redact(cfg.RedisURL) + " (LeadSquared rate limits, realtime presence)"
 	}
 	database := redact(db.URL)
 	if db.embedded != nil {

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+
+	"github.com/eventdesk/eventdesk/api/app"
+	"github.com/eventdesk/eventdesk/domain"
+	"github.com/eventdesk/eventdesk/domain/customer"
+	"github.com/eventdesk/eventdesk/domain/ticket"
+	"github.com/eventdesk/eventdesk/domain/videoroom"
+	"github.com/eventdesk/eventdesk/eventstore"
+	"github.com/eventdesk/eventdesk/realtime"
+)
+
+// streamAccess is realtime.Access over the application services: the
+// gateway admits the callers the native API admits (app.Agents), and
+// shows what the native API's reads show them (app.Services.Visible).
+type streamAccess struct{ s *app.Services }
+
+var _ realtime.Access = streamAccess{}
+
+// Authenticate implements realtime.Access.
+func (a streamAccess) Authenticate(ctx context.Context, cred string, ticket bool) (realtime.Principal, error) {
+	var (
+		p   app.Principal
+		err error
+	)
+	if ticket {
+		p, err = a.s.Agents.RedeemConnectTicket(ctx, cred)
+	} else {
+		p, err = a.s.Agents.Authenticate(ctx, cred)
+	}
+	if err != nil {
+		return realtime.Principal{}, err
+	}
+	v, err := a.s.Groups.Viewer(ctx, p)
+	if err != nil {
+		return realtime.Principal{}, err
+	}
+	m := realtime.Member{Kind: "integration", ID: "api_key"}
+	if p.Agent != nil {
+		m = realtime.Member{Kind: "agent", ID: p.Agent.ID, Name: p.Agent.Name}
+	}
+	return realtime.Principal{TenantID: p.Tenant.ID, Viewer: v, Staff: true, Member: m}, nil
+}
+
+// Resolve implements realtime.Access.
+func (a streamAccess) Resolve(ctx context.Context, p realtime.Principal, kind, ref string) (string, string, error) {
+	switch kind {
+	case "ticket":
+		t, _, err := a.s.Tickets.Load(ctx, p.TenantID, ref)
+		if err != nil {
+			return "", "", err
+		}
+		return ticket.StreamType, t.ID(), nil
+	case "contact":
+		c, _, err := a.s.Customers.Get(ctx, p.TenantID, ref)
+		if err != nil {
+			return "", "", err
+		}
+		if !c.Profile.Permit.Allows(p.Viewer, c.Profile.Owner) {
+			return "", "", customer.ErrNotFound
+		}
+		return customer.StreamType, c.ID, nil
+	case "video-room":
+		r, err := a.s.Rooms.Get(ctx, p.TenantID, ref)
+		if err != nil {
+			return "", "", err
+		}
+		return videoroom.StreamType, r.UniqueName, nil
+	}
+	return "", "", &domain.Error{Kind: domain.NotFound, Code: "not_found", Msg: "no such topic"}
+}
+
+// Visible implements realtime.Access.
+func (a streamAccess) Visible(ctx context.Context, p realtime.Principal, e eventstore.Event) (bool, error) {
+	return a.s.Visible(ctx, p.Viewer, p.Staff, e)
+}
