@@ -106,8 +106,9 @@ try {
   const live = "Live comment " + Date.now();
   await comment(CONSOLE_URL, live);
   let t0 = Date.now();
-  await Promise.all(pages.map((p) => entries(p, live).waitFor({ timeout: 1000 })));
-  figures.comment_to_both_ms = Date.now() - t0;
+  const seen = await Promise.all(pages.map((p) => entries(p, live).waitFor({ timeout: 10000 }).then(() => Date.now() - t0)));
+  figures.comment_to_both_ms = Math.max(...seen);
+  check(figures.comment_to_both_ms <= 1000, `the API's comment took ${seen} ms to show (A, B), want at most 1000`);
 
   // A replies (internal) and changes the status through the console; B
   // sees both, and the ticket moves in B's list.
