@@ -131,8 +131,20 @@ try {
   await api(CONSOLE_URL, "POST", `/v1/video-rooms/${TICKET_ID}/participants`, { identity: "customer-1", user: { id: "cust-1", name: "Casey Customer", kind: "user" } });
   await Promise.all(pages.map((p) => p.locator('#participants li[data-identity="customer-1"]').waitFor({ timeout: 5000 })));
 
+  // Keyboard-usable: every control has a label, everything clickable is
+  // a button or a link, nothing is taken out of the tab order.
+  for (const p of pages) {
+    const unlabelled = await p.evaluate(() => [...document.querySelectorAll("input, select, textarea")]
+      .filter((c) => c.labels.length === 0 && !c.getAttribute("aria-label")).map((c) => c.id || c.name));
+    check(unlabelled.length === 0, `controls without a label: ${unlabelled}`);
+    const untabbable = await p.evaluate(() => [...document.querySelectorAll("button, a, input, select, textarea")]
+      .filter((c) => c.tabIndex < 0).map((c) => c.id || c.textContent));
+    check(untabbable.length === 0, `controls out of the tab order: ${untabbable}`);
+  }
+
   mkdirSync(OUT_DIR, { recursive: true });
   await pa.locator("#reply-text").fill("");
+  await pb.evaluate(() => document.activeElement && document.activeElement.blur());
   await pb.screenshot({ path: join(OUT_DIR, "console.png"), fullPage: true });
 
   // The socket is cut: node A stops (its sockets close), a comment is
