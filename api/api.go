@@ -168,7 +168,9 @@ func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // Fail answers err as the native API answers errors (problem+json), for
 // handlers mounted with Handle that answer in its envelope (the realtime
 // gateway's refused upgrades).
-func (rt *Router) Fail(w http.ResponseWriter, r *http.Request, err error) { native.Fail(w, r, rt.log, err) }
+func (rt *Router) Fail(w http.ResponseWriter, r *http.Request, err error) {
+	native.Fail(w, r, rt.log, err)
+}
 
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -79,7 +79,7 @@ type presence struct {
 	store PresenceStore
 
 	mu       sync.Mutex
-	watchers map[string]map[watcher]struct{}  // by tenant/ticket
+	watchers map[string]map[watcher]struct{}    // by tenant/ticket
 	reports  map[*conn]map[string]PresenceEntry // by tenant/ticket
 	last     map[string][]PresenceEntry         // members last pushed, by tenant/ticket
 }
@@ -246,7 +246,9 @@ func (c *conn) reportPresence(m clientMessage) error {
 	}
 	p.reports[c][key] = e
 	p.mu.Unlock()
-	p.call(func(ctx context.Context) error { return p.store.Put(ctx, c.p.TenantID, s.streamID, c.id, e, PresenceTTL) })
+	p.call(func(ctx context.Context) error {
+		return p.store.Put(ctx, c.p.TenantID, s.streamID, c.id, e, PresenceTTL)
+	})
 	p.refresh(key)
 	return nil
 }

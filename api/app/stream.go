@@ -12,6 +12,7 @@ import (
 	"github.com/eventdesk/eventdesk/domain"
 	"github.com/eventdesk/eventdesk/domain/customer"
 	"github.com/eventdesk/eventdesk/domain/deal"
+	"github.com/eventdesk/eventdesk/domain/identity"
 	"github.com/eventdesk/eventdesk/domain/listener"
 	"github.com/eventdesk/eventdesk/domain/outbox"
 	"github.com/eventdesk/eventdesk/domain/ticket"
@@ -103,6 +104,7 @@ var adminStreams = map[string]bool{listener.StreamType: true, listener.IndexStre
 // visibility, a note's owner and permit.
 type guarded struct {
 	Visibility ticket.Visibility `json:"visibility"`
+	Customer   string            `json:"customer"` // an identity's holder
 	Owner      string            `json:"owner"`
 	Permit     *domain.Permit    `json:"permit"`
 }
@@ -112,11 +114,13 @@ type guarded struct {
 // (staff is false for video-room participants, who are not the tenant's
 // people); a customer's or a deal's events, and their notes, only to
 // viewers their permits allow (viewer as Groups.Viewer returns it);
+// an identity's claims only to viewers who may see its holder;
 // listeners and the outbox only to admins. It reads the record's current
 // permit, so a record hidden since is hidden in its older events too.
 func (s *Services) Visible(ctx context.Context, viewer domain.Viewer, staff bool, e eventstore.Event) (bool, error) {
 	var g guarded
-	if e.StreamType == ticket.StreamType || e.StreamType == customer.StreamType || e.StreamType == deal.StreamType {
+	switch e.StreamType {
+	case ticket.StreamType, customer.StreamType, deal.StreamType, identity.StreamType:
 		_ = json.Unmarshal(e.Data, &g) // data the store accepted; a shape without these members hides nothing
 	}
 	switch {
@@ -130,8 +134,15 @@ func (s *Services) Visible(ctx context.Context, viewer domain.Viewer, staff bool
 		return false, nil
 	}
 	switch e.StreamType {
-	case customer.StreamType:
-		c, _, err := s.Customers.Get(ctx, e.TenantID, e.StreamID)
+	case customer.StreamType, identity.StreamType: // an identity (e-mail, phone, code) shows its holder's
+		id := e.StreamID
+		if e.StreamType == identity.StreamType {
+			id = g.Customer
+		}
+		if id == "" {
+			return false, nil
+		}
+		c, _, err := s.Customers.Get(ctx, e.TenantID, id)
 		if errors.Is(err, customer.ErrNotFound) {
 			return false, nil
 		}
