@@ -2,9 +2,7 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"maps"
 	"net/http"
@@ -65,42 +63,18 @@ func TestConsole_Browser(t *testing.T) {
 	key := createTenant(t, vars)
 	base, baseB := "http://"+vars["EVENTDESK_HTTP_ADDR"], "http://"+varsB["EVENTDESK_HTTP_ADDR"]
 
-	call := func(method, path, bearer string, body any) map[string]any {
-		t.Helper()
-		var rd io.Reader
-		if body != nil {
-			b, _ := json.Marshal(body)
-			rd = bytes.NewReader(b)
-		}
-		req, _ := http.NewRequest(method, base+path, rd)
-		req.Header.Set("Authorization", "Bearer "+bearer)
-		req.Header.Set("Content-Type", "application/json")
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatalf("%s %s: %v", method, path, err)
-		}
-		defer res.Body.Close()
-		raw, _ := io.ReadAll(res.Body)
-		if res.StatusCode/100 != 2 {
-			t.Fatalf("%s %s: got %d %s, want 2xx", method, path, res.StatusCode, raw)
-		}
-		var m map[string]any
-		if err := json.Unmarshal(raw, &m); err != nil {
-			t.Fatalf("%s %s: %s is not a JSON object", method, path, raw)
-		}
-		return m
-	}
 	agent := func(email, name string) (token string) {
-		ag := call("POST", "/v1/agents", key, map[string]any{"email": email, "name": name})
-		tok := call("POST", "/v1/agents/"+ag["id"].(string)+"/tokens", key, nil)
+		ag := apiCall(t, base, key, "POST", "/v1/agents", map[string]any{"email": email, "name": name}, http.StatusCreated)
+		tok := apiCall(t, base, key, "POST", "/v1/agents/"+ag["id"].(string)+"/tokens", nil, http.StatusCreated)
 		return tok["token"].(string)
 	}
 	tokenA, tokenB := agent("ana@acme.test", "Ana Agent"), agent("bo@acme.test", "Bo Agent")
-	ticket := call("POST", "/v1/tickets", key, map[string]any{"title": "Printer on fire", "priority": "high",
-		"description": "The office printer is smoking."})
-	call("POST", "/v1/tickets/"+ticket["id"].(string)+"/history", key,
-		map[string]any{"type": "comment", "value": map[string]any{"text": "Toner is melting."}})
-	requireGateway(t, base, tokenA)
+	ticket := apiCall(t, base, key, "POST", "/v1/tickets", map[string]any{"title": "Printer on fire", "priority": "high",
+		"description": "The office printer is smoking."}, http.StatusCreated)
+	apiCall(t, base, key, "POST", "/v1/tickets/"+ticket["id"].(string)+"/history",
+		map[string]any{"type": "comment", "value": map[string]any{"text": "Toner is melting."}}, http.StatusCreated)
+	// The console needs the realtime gateway (issue 13): connect tickets.
+	apiCall(t, base, tokenA, "POST", "/v1/stream/tickets", nil, http.StatusCreated)
 
 	out, err := filepath.Abs(filepath.Join("testdata", "out"))
 	if err != nil {
@@ -188,21 +162,4 @@ func browserTools(t *testing.T) (node string) {
 		t.Fatalf("playwright-core is not installed in cmd/eventdesk/%s: run `npm ci --prefix cmd/eventdesk/%s` (make test does)", browserDir, browserDir)
 	}
 	return node
-}
-
-// requireGateway checks that the server has the realtime gateway the
-// console follows (issue 13: POST /v1/stream/tickets, GET /v1/stream).
-func requireGateway(t *testing.T, base, token string) {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, base+"/v1/stream/tickets", nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	if res.StatusCode/100 != 2 {
-		t.Fatalf("POST /v1/stream/tickets: got %d %s, want a connect ticket: the console needs the realtime gateway of issue 13", res.StatusCode, raw)
-	}
 }

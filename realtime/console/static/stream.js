@@ -86,7 +86,8 @@ export class Stream {
   }
 
   // presence announces this agent's state on a ticket topic; it is
-  // announced again after every reconnect and every 15 s meanwhile.
+  // announced again after every reconnect (the server keeps it alive
+  // meanwhile, and lets it expire when the socket goes).
   presence(topic, state) {
     if (state === "idle") this.presences.delete(topic);
     else this.presences.set(topic, state);
@@ -168,7 +169,6 @@ export class Stream {
       return;
     }
     this.send({ type: "ping" });
-    for (const [topic, state] of this.presences) this.send({ type: "presence", topic, state });
   }
 
   retry(detail) {
