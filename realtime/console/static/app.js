@@ -398,8 +398,11 @@ function memberName(m) {
   return m.name || (m.agent && m.agent.name) || (id && state.agents.has(id) && state.agents.get(id).name) || m.email || id || "someone";
 }
 
+// renderPresence shows who is viewing or typing; idle members (still
+// connected, gone from the ticket) are not here.
 function renderPresence(members) {
-  $("presence").replaceChildren(...members.map((m) => {
+  const here = members.filter((m) => !m || typeof m !== "object" || m.state !== "idle");
+  $("presence").replaceChildren(...here.map((m) => {
     const s = (m && m.state) || "viewing";
     return el("li", { class: `member ${s}`, dataset: { state: s } }, `${memberName(m)} — ${s === "typing" ? "typing…" : s}`);
   }));

@@ -140,7 +140,10 @@ export class Stream {
       this.everLive = true;
       this.lastFrame = Date.now();
       this.setState("live");
-      for (const sub of this.subs.values()) this.sendSubscribe(sub);
+      for (const sub of this.subs.values()) {
+        sub.acked = false;
+        this.sendSubscribe(sub);
+      }
       for (const [topic, state] of this.presences) this.send({ type: "presence", topic, state });
       clearInterval(this.pinger);
       this.pinger = setInterval(() => this.tick(), PING_EVERY);
@@ -185,6 +188,7 @@ export class Stream {
     switch (msg.type) {
       case "subscribed":
         if (!sub) return;
+        sub.acked = true;
         if (sub.after === undefined || sub.after === null) sub.after = msg.position;
         if (sub.onSubscribed) sub.onSubscribed(msg.position);
         return;
@@ -202,8 +206,12 @@ export class Stream {
         if (sub && sub.onPresence) sub.onPresence(Array.isArray(msg.members) ? msg.members : []);
         return;
       case "error":
-        if (sub) {
-          this.subs.delete(msg.topic); // the server holds no such subscription
+        // Before "subscribed", an error refuses the subscription (unknown
+        // topic, not_found, a bad after): the server holds none. After it,
+        // it is about another message on the topic (a presence report)
+        // and the subscription stands.
+        if (sub && !sub.acked) {
+          this.subs.delete(msg.topic);
           if (sub.onError) sub.onError(msg);
         }
         return;

@@ -97,10 +97,10 @@ try {
   check(await pa.evaluate(() => document.activeElement.id) === "ticket-h", "opening a ticket moves the focus to its heading");
 
   // B sees A viewing, then typing.
-  await pb.locator("#presence li", { hasText: AGENT_A }).filter({ hasText: "viewing" }).waitFor({ timeout: 5000 });
+  await pb.locator("#presence li", { hasText: AGENT_A }).filter({ hasText: "viewing" }).waitFor({ timeout: 10000 });
   await pa.locator("#reply-text").focus();
   await pa.keyboard.type("Looking at it");
-  await pb.locator("#presence li", { hasText: AGENT_A }).filter({ hasText: "typing" }).waitFor({ timeout: 5000 });
+  await pb.locator("#presence li", { hasText: AGENT_A }).filter({ hasText: "typing" }).waitFor({ timeout: 10000 });
 
   // A comment through the API reaches both within a second.
   const live = "Live comment " + Date.now();
@@ -115,21 +115,21 @@ try {
   await pa.locator("#reply-text").fill("Internal note from the console");
   await pa.locator('input[name="visibility"][value="internal"]').check();
   await pa.getByRole("button", { name: "Send reply" }).click();
-  await entries(pb, "Internal note from the console").and(pb.locator("li.internal")).waitFor({ timeout: 3000 });
+  await entries(pb, "Internal note from the console").and(pb.locator("li.internal")).waitFor({ timeout: 10000 });
   await pa.locator("#status").selectOption("in_progress");
   await pa.getByRole("button", { name: "Apply" }).click();
-  await pb.locator(`#tickets [data-ticket="${TICKET_ID}"][data-status="in_progress"]`).waitFor({ timeout: 3000 });
-  await pb.locator('#timeline li[data-type="ticket.status_changed"]').waitFor({ timeout: 3000 });
+  await pb.locator(`#tickets [data-ticket="${TICKET_ID}"][data-status="in_progress"]`).waitFor({ timeout: 10000 });
+  await pb.locator('#timeline li[data-type="ticket.status_changed"]').waitFor({ timeout: 10000 });
 
   // A new ticket appears in both lists.
   const fresh = await api(CONSOLE_URL, "POST", "/v1/tickets", { title: "Appears live", priority: "urgent" });
-  await Promise.all(pages.map((p) => p.locator(`#tickets [data-ticket="${fresh.id}"]`).waitFor({ timeout: 3000 })));
+  await Promise.all(pages.map((p) => p.locator(`#tickets [data-ticket="${fresh.id}"]`).waitFor({ timeout: 10000 })));
 
   // The ticket's video room, and a participant joining, live.
   await pa.getByRole("button", { name: "Open video room" }).click();
-  await Promise.all(pages.map((p) => p.locator("#video-status", { hasText: "Open" }).waitFor({ timeout: 5000 })));
+  await Promise.all(pages.map((p) => p.locator("#video-status", { hasText: "Open" }).waitFor({ timeout: 10000 })));
   await api(CONSOLE_URL, "POST", `/v1/video-rooms/${TICKET_ID}/participants`, { identity: "customer-1", user: { id: "cust-1", name: "Casey Customer", kind: "user" } });
-  await Promise.all(pages.map((p) => p.locator('#participants li[data-identity="customer-1"]').waitFor({ timeout: 5000 })));
+  await Promise.all(pages.map((p) => p.locator('#participants li[data-identity="customer-1"]').waitFor({ timeout: 10000 })));
 
   // Keyboard-usable: every control has a label, everything clickable is
   // a button or a link, nothing is taken out of the tab order.
@@ -151,19 +151,19 @@ try {
   // written through node B meanwhile, node A comes back.
   cutAt = Date.now();
   await ask("cut", "down");
-  await Promise.all(pages.map((p) => p.locator('#conn[data-state="reconnecting"]').waitFor({ timeout: 5000 })));
+  await Promise.all(pages.map((p) => p.locator('#conn[data-state="reconnecting"]').waitFor({ timeout: 10000 })));
   const missed = "Written while cut off " + Date.now();
   await comment(OTHER_URL, missed);
   for (const p of pages) check(await entries(p, missed).count() === 0, "a comment showed up while the socket was down");
   await ask("restore", "up");
   t0 = Date.now();
-  await Promise.all(pages.map((p) => entries(p, missed).waitFor({ timeout: 15000 })));
+  await Promise.all(pages.map((p) => entries(p, missed).waitFor({ timeout: 30000 })));
   figures.resume_ms = Date.now() - t0;
-  await Promise.all(pages.map((p) => p.locator('#conn[data-state="live"]').waitFor({ timeout: 5000 })));
+  await Promise.all(pages.map((p) => p.locator('#conn[data-state="live"]').waitFor({ timeout: 15000 })));
   // After reconnecting: another live comment, then a moment for strays.
   const after = "After the reconnect " + Date.now();
   await comment(CONSOLE_URL, after);
-  await Promise.all(pages.map((p) => entries(p, after).waitFor({ timeout: 3000 })));
+  await Promise.all(pages.map((p) => entries(p, after).waitFor({ timeout: 10000 })));
   await new Promise((r) => setTimeout(r, 1000));
 
   // Exactly once: each comment once, and the timeline is the ticket's
@@ -181,6 +181,10 @@ try {
       `${who}: timeline has ${shown.length} entries, the ticket's stream ${stream.length}: got ${shown}, want ${stream}`);
   }
   figures.timeline_entries = stream.length;
+
+  // A leaves the ticket: B no longer has A here.
+  await pa.evaluate(() => { location.hash = "#/"; });
+  await pb.locator("#presence li", { hasText: AGENT_A }).waitFor({ state: "detached", timeout: 10000 });
   check(problems.length === 0, "browser errors:\n" + problems.join("\n"));
   console.log("@@ok " + JSON.stringify(figures));
 } catch (err) {
