@@ -30,8 +30,10 @@ const chromiumPath = "/usr/bin/chromium"
 // testdata/browser/console.mjs drives headless Chromium with two browser
 // contexts, one agent each. It asserts that the other agent is seen
 // viewing and typing; that a comment posted through the API shows in both
-// within a second; that a reply, a status change, a new ticket and a video
-// room participant made elsewhere show live; that after node A stops (the
+// within a second; that a reply, a status change, an assignment (which
+// moves the ticket between list filters), a new ticket and a video room
+// participant made elsewhere show live; that controls are labelled and
+// tabbable; that after node A stops (the
 // sockets drop, the console says it is reconnecting), a comment written
 // through node B, and node A serving again, the missed comment appears
 // exactly once and each timeline is the ticket's stream event for event;
@@ -86,7 +88,7 @@ func TestConsole_Browser(t *testing.T) {
 	cmd.Dir = browserDir
 	cmd.Env = append(os.Environ(), "CHROMIUM="+chromiumPath,
 		"CONSOLE_URL="+base, "OTHER_URL="+baseB, "API_KEY="+key, "TOKEN_A="+tokenA, "TOKEN_B="+tokenB,
-		"AGENT_A=Ana Agent", "TICKET_ID="+ticket["id"].(string), "OUT_DIR="+out)
+		"AGENT_A=Ana Agent", "AGENT_B=Bo Agent", "TICKET_ID="+ticket["id"].(string), "OUT_DIR="+out)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)

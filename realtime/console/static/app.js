@@ -79,6 +79,7 @@ async function signIn(token) {
   state.api = api;
   state.config = config.body;
   state.agents = new Map(agents.body.agents.map((a) => [a.id, a]));
+  renderFilter();
   $("signin").hidden = true;
   $("desk").hidden = false;
   $("signout").hidden = false;
@@ -158,6 +159,7 @@ function rowOf(t) {
 function applyTenantEvent(ev) {
   if (ev.stream_type === "agent" && ev.type === "agent.created" && ev.data) {
     state.agents.set(ev.data.id, { id: ev.data.id, name: ev.data.name, email: ev.data.email, active: true });
+    renderFilter();
     if (state.open) renderAssignees();
     return;
   }
@@ -218,7 +220,12 @@ function renderList() {
   const list = $("tickets");
   const focused = document.activeElement && document.activeElement.closest("#tickets [data-ticket]");
   const focusedID = focused ? focused.dataset.ticket : null;
-  const rows = [...state.tickets.values()].sort(compareRows);
+  const filter = $("list-filter").value;
+  const rows = [...state.tickets.values()].filter((r) => {
+    if (filter === "") return true;
+    if (filter === "unassigned") return !r.assignee;
+    return r.assignee && r.assignee.kind === "agent" && r.assignee.id === filter;
+  }).sort(compareRows);
   list.replaceChildren(...rows.map((r) => {
     const b = el("button", {
       type: "button", dataset: { ticket: r.id, status: r.status, priority: r.priority },
@@ -232,7 +239,7 @@ function renderList() {
     b.addEventListener("click", () => { location.hash = "#/tickets/" + r.id; });
     return el("li", {}, b);
   }));
-  $("ticket-count").textContent = `(${rows.length})`;
+  $("ticket-count").textContent = `(${rows.length} of ${state.tickets.size})`;
   if (focusedID) {
     const again = list.querySelector(`[data-ticket="${CSS.escape(focusedID)}"]`);
     if (again) again.focus();
@@ -420,6 +427,18 @@ function renderControls() {
   $("reopen").hidden = !closed;
 }
 
+// renderFilter lists the agents a list can be narrowed to, keeping the
+// choice.
+function renderFilter() {
+  const f = $("list-filter");
+  const keep = f.value;
+  const agents = [...state.agents.values()].filter((a) => a.active !== false)
+    .map((a) => el("option", { value: a.id }, "Assigned to " + a.name));
+  f.replaceChildren(el("option", { value: "" }, "Every ticket"), el("option", { value: "unassigned" }, "Unassigned"), ...agents);
+  f.value = keep;
+  if (f.value !== keep) f.value = "";
+}
+
 function renderAssignees() {
   const t = state.open && state.open.ticket;
   if (!t) return;
@@ -582,6 +601,7 @@ function main() {
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) $("reply").requestSubmit();
   });
   $("video-open").addEventListener("click", openVideo);
+  $("list-filter").addEventListener("change", renderList);
   window.addEventListener("hashchange", route);
   const saved = sessionStorage.getItem(TOKEN_KEY);
   if (saved) {

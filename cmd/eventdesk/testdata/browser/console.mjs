@@ -5,7 +5,7 @@
 //   CONSOLE_URL   node A, whose /console the browsers load (restarted mid-test)
 //   OTHER_URL     node B, same database: writes while node A is down
 //   API_KEY       the tenant's API key; TOKEN_A, TOKEN_B agent tokens
-//   AGENT_A       agent A's name; TICKET_ID the ticket both open
+//   AGENT_A, AGENT_B  the agents' names; TICKET_ID the ticket both open
 //   OUT_DIR       where the screenshot goes; CHROMIUM the browser
 //
 // It talks to the Go test over stdout and stdin, one line each: it prints
@@ -23,7 +23,8 @@ const env = (k) => {
   return v;
 };
 const CONSOLE_URL = env("CONSOLE_URL"), OTHER_URL = env("OTHER_URL"), API_KEY = env("API_KEY");
-const TOKEN_A = env("TOKEN_A"), TOKEN_B = env("TOKEN_B"), AGENT_A = env("AGENT_A"), TICKET_ID = env("TICKET_ID");
+const TOKEN_A = env("TOKEN_A"), TOKEN_B = env("TOKEN_B"), AGENT_A = env("AGENT_A"), AGENT_B = env("AGENT_B");
+const TICKET_ID = env("TICKET_ID");
 const OUT_DIR = env("OUT_DIR"), CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 
 const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
@@ -120,6 +121,19 @@ try {
   await pa.getByRole("button", { name: "Apply" }).click();
   await pb.locator(`#tickets [data-ticket="${TICKET_ID}"][data-status="in_progress"]`).waitFor({ timeout: 10000 });
   await pb.locator('#timeline li[data-type="ticket.status_changed"]').waitFor({ timeout: 10000 });
+
+  // Assigning moves it: B lists unassigned tickets only, A assigns the
+  // ticket to B in the console, it leaves B's list and shows under B.
+  const row = pb.locator(`#tickets [data-ticket="${TICKET_ID}"]`);
+  await pb.locator("#list-filter").selectOption({ label: "Unassigned" });
+  await row.waitFor({ timeout: 10000 });
+  await pa.locator("#assignee").selectOption({ label: AGENT_B });
+  await pa.getByRole("button", { name: "Apply" }).click();
+  await row.waitFor({ state: "detached", timeout: 10000 });
+  await pb.locator("#list-filter").selectOption({ label: "Assigned to " + AGENT_B });
+  await row.waitFor({ timeout: 10000 });
+  await pb.locator("#ticket-meta", { hasText: "assigned to " + AGENT_B }).waitFor({ timeout: 10000 });
+  await pb.locator("#list-filter").selectOption({ label: "Every ticket" });
 
   // A new ticket appears in both lists.
   const fresh = await api(CONSOLE_URL, "POST", "/v1/tickets", { title: "Appears live", priority: "urgent" });
