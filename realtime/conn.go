@@ -133,6 +133,7 @@ func (c *conn) serve() {
 	c.subWG.Wait()
 	c.g.metrics.subscriptions.Sub(float64(len(c.subs)))
 	c.g.presence.disconnect(c)
+	c.g.presence.leaveRoom(c)
 	_ = c.ws.Close()
 }
 

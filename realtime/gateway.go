@@ -151,9 +151,12 @@ type Options struct {
 	PingEvery    time.Duration
 	PongWait     time.Duration
 	WriteTimeout time.Duration
-	// Presence, if set, shares presence across nodes; nil keeps it in
-	// this process.
+	// Presence, if set, shares presence and video-room sessions across
+	// nodes; nil keeps them in this process.
 	Presence PresenceStore
+	// Participants, if set, records video-room participants' sockets
+	// joining and leaving (nil: not recorded).
+	Participants Participants
 	// Fail answers a refused upgrade (401, 403, 400, 503) in the API's
 	// envelope; nil answers plain text.
 	Fail   func(http.ResponseWriter, *http.Request, error)
@@ -289,16 +292,6 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.opt.Fail(w, r, errSubprotocol)
 		return
 	}
-	cred, ticket := credential(r)
-	if cred == "" {
-		g.opt.Fail(w, r, errNoCredential)
-		return
-	}
-	p, err := g.access.Authenticate(r.Context(), cred, ticket)
-	if err != nil {
-		g.opt.Fail(w, r, err)
-		return
-	}
 	g.mu.Lock()
 	closed := g.closed
 	if !closed {
@@ -310,6 +303,16 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer g.wg.Done()
+	cred, ticket := credential(r)
+	if cred == "" {
+		g.opt.Fail(w, r, errNoCredential)
+		return
+	}
+	p, err := g.access.Authenticate(r.Context(), cred, ticket)
+	if err != nil {
+		g.opt.Fail(w, r, err)
+		return
+	}
 	ws, err := g.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		return // the upgrader has answered
@@ -327,6 +330,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		g.conns[c] = struct{}{}
 		g.mu.Unlock()
+	}
+	if !g.presence.joinRoom(c) {
+		c.closeWith(websocket.CloseInternalServerErr, "could not record joining the video room; retry")
 	}
 	g.metrics.connections.Inc()
 	c.serve()

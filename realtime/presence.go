@@ -40,6 +40,8 @@ type PresenceStore interface {
 	// Changes delivers tenant+"/"+ticket for every Put and Remove on any
 	// node (at most once: expiry is found by polling) until ctx ends.
 	Changes(ctx context.Context) <-chan string
+	// SessionStore keeps video-room participants' sessions.
+	SessionStore
 }
 
 // stateRank orders states: a member with several connections shows its
@@ -82,6 +84,7 @@ type presence struct {
 	watchers map[string]map[watcher]struct{}    // by tenant/ticket
 	reports  map[*conn]map[string]PresenceEntry // by tenant/ticket
 	last     map[string][]PresenceEntry         // members last pushed, by tenant/ticket
+	sessions map[*conn]Session                  // video-room participants' sockets
 }
 
 func newPresence(g *Gateway, store PresenceStore) *presence {
@@ -89,7 +92,7 @@ func newPresence(g *Gateway, store PresenceStore) *presence {
 		store = NewMemoryPresence()
 	}
 	return &presence{g: g, store: store, watchers: map[string]map[watcher]struct{}{},
-		reports: map[*conn]map[string]PresenceEntry{}, last: map[string][]PresenceEntry{}}
+		reports: map[*conn]map[string]PresenceEntry{}, last: map[string][]PresenceEntry{}, sessions: map[*conn]Session{}}
 }
 
 func presenceKey(tenant, ticket string) string { return tenant + "/" + ticket }
@@ -125,6 +128,7 @@ func (p *presence) run(ctx context.Context) error {
 			p.refresh(key)
 		case <-tick.C:
 			p.renew()
+			p.sweep()
 			p.mu.Lock()
 			keys := make([]string, 0, len(p.watchers))
 			for k := range p.watchers {
@@ -155,6 +159,15 @@ func (p *presence) renew() {
 	for _, r := range all {
 		tenant, ticket := splitKey(r.key)
 		p.call(func(ctx context.Context) error { return p.store.Put(ctx, tenant, ticket, r.c.id, r.e, PresenceTTL) })
+	}
+	p.mu.Lock()
+	sessions := make([]Session, 0, len(p.sessions))
+	for _, s := range p.sessions {
+		sessions = append(sessions, s)
+	}
+	p.mu.Unlock()
+	for _, s := range sessions {
+		p.call(func(ctx context.Context) error { return p.store.PutSession(ctx, s, PresenceTTL) })
 	}
 }
 
@@ -285,10 +298,11 @@ func newID() string {
 
 // MemoryPresence is a PresenceStore for a single node.
 type MemoryPresence struct {
-	mu      sync.Mutex
-	entries map[string]map[string]memoryEntry
-	subs    []chan string
-	now     func() time.Time
+	mu       sync.Mutex
+	entries  map[string]map[string]memoryEntry
+	sessions map[Session]time.Time
+	subs     []chan string
+	now      func() time.Time
 }
 
 type memoryEntry struct {
@@ -298,7 +312,7 @@ type memoryEntry struct {
 
 // NewMemoryPresence returns an empty in-process store.
 func NewMemoryPresence() *MemoryPresence {
-	return &MemoryPresence{entries: map[string]map[string]memoryEntry{}, now: time.Now}
+	return &MemoryPresence{entries: map[string]map[string]memoryEntry{}, sessions: map[Session]time.Time{}, now: time.Now}
 }
 
 // Put implements PresenceStore.

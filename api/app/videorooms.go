@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -151,4 +152,50 @@ func (s *VideoRooms) VerifyToken(ctx context.Context, tenant, token string) (Tok
 		return TokenClaims{}, fmt.Errorf("video token: invalid: %v", err)
 	}
 	return c, nil
+}
+
+// VerifyAnyToken checks a token issued by Token, whichever tenant issued
+// it: the tenant it names is read first, then the signature is checked
+// with that tenant's secret. A malformed, forged or expired token (or one
+// naming an unknown tenant) is ErrUnauthenticated.
+func (s *VideoRooms) VerifyAnyToken(ctx context.Context, token string) (TokenClaims, error) {
+	var unverified TokenClaims
+	if _, _, err := jwt.NewParser().ParseUnverified(token, &unverified); err != nil || unverified.Tenant == "" {
+		return TokenClaims{}, ErrUnauthenticated
+	}
+	if _, err := s.tenants.ByID(ctx, unverified.Tenant); err != nil {
+		return TokenClaims{}, ErrUnauthenticated
+	}
+	c, err := s.VerifyToken(ctx, unverified.Tenant, token)
+	if err != nil {
+		return TokenClaims{}, ErrUnauthenticated
+	}
+	return c, nil
+}
+
+// Connected and Disconnected record, for the realtime gateway, that a
+// participant's socket session (a connection of identity to room)
+// started or ended: participant joined, participant left. Their event ids
+// derive from the session, so whichever nodes notice a session's end
+// (the one holding the socket, or any node seeing its heartbeat expire),
+// it is recorded once. Leaving a room the identity is no longer in, or a
+// closed room, records nothing and is not an error.
+func (s *VideoRooms) Connected(ctx context.Context, tenant, room, identity, session string) error {
+	user := domain.Actor{Kind: domain.ActorUser, ID: identity}
+	_, _, err := s.Join(ctx, tenant, room, identity, &user, sessionMeta(identity, "video-join/"+session))
+	return err
+}
+
+// Disconnected: see Connected.
+func (s *VideoRooms) Disconnected(ctx context.Context, tenant, room, identity, session string) error {
+	_, _, err := s.Leave(ctx, tenant, room, identity, sessionMeta(identity, "video-leave/"+session))
+	if errors.Is(err, videoroom.ErrParticipantNotFound) || errors.Is(err, videoroom.ErrClosed) || errors.Is(err, videoroom.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+func sessionMeta(identity, seed string) Meta {
+	return Meta{By: domain.Actor{Kind: domain.ActorUser, ID: identity}, Source: domain.SourceAPI,
+		Principal: "video_token", Idempotency: seed}
 }

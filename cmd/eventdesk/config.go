@@ -63,6 +63,9 @@ type config struct {
 	// queue (EVENTDESK_STREAM_QUEUE_BYTES).
 	AllowedOrigins   []string
 	StreamQueueBytes int
+	// Token is the credential `eventdesk stream` connects with
+	// (EVENTDESK_TOKEN: a tenant API key or an agent token).
+	Token string
 
 	// DefaultDatabase is true when DatabaseURL is defaultDatabaseURL, the
 	// only case in which the embedded cluster may stand in for it. Tests
@@ -97,6 +100,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		HTTPIdleTimeout:  p.duration("EVENTDESK_HTTP_IDLE_TIMEOUT", 30*time.Second),
 		AllowedOrigins:   p.origins("EVENTDESK_ALLOWED_ORIGINS"),
 		StreamQueueBytes: p.integer("EVENTDESK_STREAM_QUEUE_BYTES", 1<<20, 4<<10, 1<<30),
+		Token:            p.str("EVENTDESK_TOKEN", ""),
 		EmbeddedDir:      p.abs("var/pg"),
 		PGBinDirs:        append(installedPGBinDirs(), filepath.SplitList(getenv("PATH"))...),
 	}

@@ -67,7 +67,7 @@ func newEngine(db *database, cfg config, log *slog.Logger, reg prometheus.Regist
 		presence = realtime.NewRedisPresence(rdb, "eventdesk:")
 	}
 	e.stream = realtime.New(streamAccess{e.Services}, store, hub, realtime.Options{AllowedOrigins: cfg.AllowedOrigins,
-		QueueBytes: cfg.StreamQueueBytes, Presence: presence, Fail: e.api.Fail, Logger: log})
+		QueueBytes: cfg.StreamQueueBytes, Presence: presence, Participants: streamAccess{e.Services}, Fail: e.api.Fail, Logger: log})
 	if reg != nil {
 		reg.MustRegister(e.stream.Metrics().Collectors()...)
 	}

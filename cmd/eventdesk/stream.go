@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"strings"
 
 	"github.com/eventdesk/eventdesk/api/app"
 	"github.com/eventdesk/eventdesk/domain"
@@ -17,7 +18,20 @@ import (
 // shows what the native API's reads show them (app.Services.Visible).
 type streamAccess struct{ s *app.Services }
 
-var _ realtime.Access = streamAccess{}
+var (
+	_ realtime.Access       = streamAccess{}
+	_ realtime.Participants = streamAccess{}
+)
+
+// Connected implements realtime.Participants.
+func (a streamAccess) Connected(ctx context.Context, tenant, room, identity, session string) error {
+	return a.s.Rooms.Connected(ctx, tenant, room, identity, session)
+}
+
+// Disconnected implements realtime.Participants.
+func (a streamAccess) Disconnected(ctx context.Context, tenant, room, identity, session string) error {
+	return a.s.Rooms.Disconnected(ctx, tenant, room, identity, session)
+}
 
 // Authenticate implements realtime.Access.
 func (a streamAccess) Authenticate(ctx context.Context, cred string, ticket bool) (realtime.Principal, error) {
@@ -25,9 +39,16 @@ func (a streamAccess) Authenticate(ctx context.Context, cred string, ticket bool
 		p   app.Principal
 		err error
 	)
-	if ticket {
+	switch {
+	case ticket:
 		p, err = a.s.Agents.RedeemConnectTicket(ctx, cred)
-	} else {
+	case strings.Count(cred, ".") == 2: // a video room's access token (a JWT)
+		c, err := a.s.Rooms.VerifyAnyToken(ctx, cred)
+		if err != nil {
+			return realtime.Principal{}, err
+		}
+		return realtime.Principal{TenantID: c.Tenant, Room: c.Room, Member: realtime.Member{Kind: "participant", ID: c.Subject}}, nil
+	default:
 		p, err = a.s.Agents.Authenticate(ctx, cred)
 	}
 	if err != nil {

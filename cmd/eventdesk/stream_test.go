@@ -256,21 +256,15 @@ func (c *wsClient) events(n int) []serverMsg {
 	return out
 }
 
-// quiet checks that nothing but presence arrives for d.
+// quiet checks that nothing but presence arrives for d: it waits, then
+// pings, and the pong must be the next message. (A read that times out
+// would break the socket: gorilla's connections do not survive one.)
 func (c *wsClient) quiet(d time.Duration) {
 	c.t.Helper()
-	for deadline := time.Now().Add(d); time.Now().Before(deadline); {
-		m, err := c.read(time.Until(deadline))
-		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				return
-			}
-			c.t.Fatalf("read: %v", err)
-		}
-		if m.Type != "presence" {
-			c.t.Fatalf("got %+v, want nothing", m)
-		}
+	time.Sleep(d)
+	c.send(map[string]any{"type": "ping"})
+	if m := c.next(); m.Type != "pong" {
+		c.t.Fatalf("got %+v, want nothing", m)
 	}
 }
 
@@ -718,4 +712,118 @@ func waitPresence(t *testing.T, c *wsClient, topic string, ok func(n int, state 
 		}
 	}
 	t.Fatalf("presence on %s never became as wanted; last: %+v", topic, last)
+}
+
+// TestStream_VideoRoomParticipant connects a participant with its room's
+// access token: it may follow only its room (never a ticket, never the
+// tenant), its connecting and disconnecting are recorded as participant
+// joined and left, which staff following the room see live, and a
+// session's end reported by two nodes is recorded once.
+func TestStream_VideoRoomParticipant(t *testing.T) {
+	s := newStreamEnv(t, nil)
+	base := s.http.URL
+	id := apiCall(t, base, s.keyA, "POST", "/v1/tickets", map[string]any{"title": "Call me"}, http.StatusCreated)["id"].(string)
+	room := apiCall(t, base, s.keyA, "POST", "/v1/tickets/"+id+"/video-room", nil, http.StatusCreated)["unique_name"].(string)
+	tok := apiCall(t, base, s.keyA, "POST", "/v1/video-rooms/"+room+"/token", map[string]any{"identity": "cara"}, http.StatusCreated)["access_token"].(string)
+
+	staff := mustDial(t, s.wsBase, s.keyA)
+	staff.subscribe("video-room:"+room, nil)
+	cara := mustDial(t, s.wsBase, tok)
+	if m := staff.events(1)[0]; m.eventField("type") != "video_room.participant_joined" {
+		if m.eventField("type") == "video_room.opened" { // committed before, readable only since
+			m = staff.events(1)[0]
+		}
+		if m.eventField("type") != "video_room.participant_joined" {
+			t.Fatalf("staff got %v, want participant_joined", m.Event)
+		}
+	}
+	parts := apiCall(t, base, s.keyA, "GET", "/v1/video-rooms/"+room+"/participants", nil, http.StatusOK)
+	if b, _ := json.Marshal(parts); !strings.Contains(string(b), `"cara"`) {
+		t.Fatalf("participants %s, want cara", b)
+	}
+	for _, topic := range []string{"ticket:" + id, "tenant", "video-room:someone-else"} {
+		cara.send(map[string]any{"type": "subscribe", "topic": topic})
+		if m := cara.next(); m.Type != "error" || m.Code != "not_found" {
+			t.Errorf("participant subscribing %s: %+v, want not_found", topic, m)
+		}
+	}
+	cara.send(map[string]any{"type": "presence", "topic": "ticket:" + id, "state": "viewing"})
+	if m := cara.next(); m.Type != "error" || m.Code != "forbidden" {
+		t.Errorf("participant reporting presence: %+v, want forbidden", m)
+	}
+	cara.subscribe("video-room:"+room, "0")
+	if m := cara.next(); m.Type != "event" || !strings.HasPrefix(m.eventField("type"), "video_room.") {
+		t.Fatalf("participant got %+v, want its room's events", m)
+	}
+	cara.c.Close()
+	if m := staff.events(1)[0]; m.eventField("type") != "video_room.participant_left" {
+		t.Fatalf("staff got %v, want participant_left", m.Event)
+	}
+	staff.quiet(300 * time.Millisecond)
+
+	// Two nodes noticing one session's end record one participant_left.
+	ctx := context.Background()
+	tenant, err := s.e.Tenants.ByAPIKey(ctx, s.keyA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.e.Rooms.Connected(ctx, tenant.ID, room, "dan", "session-1"); err != nil {
+		t.Fatal(err)
+	}
+	staff.events(1)
+	for range 2 {
+		if err := s.e.Rooms.Disconnected(ctx, tenant.ID, room, "dan", "session-1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if m := staff.events(1)[0]; m.eventField("type") != "video_room.participant_left" {
+		t.Fatalf("staff got %v, want participant_left", m.Event)
+	}
+	staff.quiet(300 * time.Millisecond)
+}
+
+// TestStream_CLI runs `eventdesk stream --topic ticket:1 --after 0`: it
+// prints the ticket's events as NDJSON, each the GET /v1/events item,
+// then live ones.
+func TestStream_CLI(t *testing.T) {
+	s := newStreamEnv(t, nil)
+	id := apiCall(t, s.http.URL, s.keyA, "POST", "/v1/tickets", map[string]any{"title": "From the terminal"}, http.StatusCreated)["id"].(string)
+	var out, errOut syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"stream", "--topic", "ticket:1", "--after", "0", "--url", s.http.URL},
+			env(map[string]string{"EVENTDESK_TOKEN": s.keyA}), &out, &errOut)
+	}()
+	comment(t, s.http.URL, s.keyA, id, "from the API", "public")
+	for deadline := time.Now().Add(15 * time.Second); !strings.Contains(out.String(), "from the API"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("stream printed %q (stderr %q), want the comment", out.String(), errOut.String())
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("stream: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	var types []string
+	for _, l := range lines {
+		var ev struct {
+			Type     string `json:"type"`
+			StreamID string `json:"stream_id"`
+		}
+		if err := json.Unmarshal([]byte(l), &ev); err != nil || ev.StreamID != id {
+			t.Fatalf("line %q is not one of the ticket's events (%v)", l, err)
+		}
+		types = append(types, ev.Type)
+	}
+	if len(types) != 2 || types[0] != "ticket.created" || types[1] != "ticket.history_logged" {
+		t.Fatalf("printed %v, want ticket.created then ticket.history_logged", types)
+	}
+	// A topic that does not exist is an error, not a wait.
+	err := run(context.Background(), []string{"stream", "--topic", "ticket:77", "--url", s.http.URL},
+		env(map[string]string{"EVENTDESK_TOKEN": s.keyA}), io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "not_found") {
+		t.Fatalf("stream of an unknown ticket: %v, want not_found", err)
+	}
 }
