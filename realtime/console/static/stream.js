@@ -208,11 +208,16 @@ export class Stream {
       case "error":
         // Before "subscribed", an error refuses the subscription (unknown
         // topic, not_found, a bad after): the server holds none. After it,
-        // it is about another message on the topic (a presence report)
-        // and the subscription stands.
-        if (sub && !sub.acked) {
+        // internal and unavailable end the subscription, which is resumed
+        // after its last position; anything else is about another message
+        // on the topic (a presence report) and the subscription stands.
+        if (!sub) return;
+        if (!sub.acked) {
           this.subs.delete(msg.topic);
           if (sub.onError) sub.onError(msg);
+        } else if (msg.code === "internal" || msg.code === "unavailable") {
+          sub.acked = false;
+          setTimeout(() => { if (this.subs.get(sub.topic) === sub) this.sendSubscribe(sub); }, 1000);
         }
         return;
       default: // pong and anything newer: nothing to do
