@@ -33,12 +33,13 @@ const chromiumPath = "/usr/bin/chromium"
 // within a second; that a reply, a status change, an assignment (which
 // moves the ticket between list filters), a new ticket and a video room
 // participant made elsewhere show live; that controls are labelled and
-// tabbable; that after node A stops (the
-// sockets drop, the console says it is reconnecting), a comment written
-// through node B, and node A serving again, the missed comment appears
-// exactly once and each timeline is the ticket's stream event for event;
-// and that the browser logged no error (but the refused reconnects while
-// A was down). The screenshot is kept under testdata/out/.
+// tabbable; that after node A stops (the sockets drop, the console says it
+// is reconnecting), a comment and a priority change written through node
+// B, and node A serving again, the missed comment appears exactly once,
+// the list has the new priority and each timeline is the ticket's stream
+// event for event; that leaving a ticket leaves its presence; and that the
+// browser logged no error (but the refused reconnects while A was down).
+// The screenshot is kept under testdata/out/.
 func TestConsole_Browser(t *testing.T) {
 	if servedByChild(t) {
 		return

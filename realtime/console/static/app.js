@@ -253,8 +253,8 @@ function route() {
   if (!state.api) return;
   if (m) {
     if (!state.open || state.open.id !== m[1]) openTicket(m[1]);
-  } else if (state.open) {
-    closeTicket();
+  } else if (state.open && (location.hash === "" || location.hash === "#/")) {
+    closeTicket(); // other fragments (the skip link's) leave the ticket open
   }
 }
 

@@ -161,19 +161,23 @@ try {
   await pb.evaluate(() => document.activeElement && document.activeElement.blur());
   await pb.screenshot({ path: join(OUT_DIR, "console.png"), fullPage: true });
 
-  // The socket is cut: node A stops (its sockets close), a comment is
-  // written through node B meanwhile, node A comes back.
+  // The socket is cut: node A stops (its sockets close), a comment and a
+  // priority change are written through node B meanwhile, node A comes
+  // back.
   cutAt = Date.now();
   await ask("cut", "down");
   await Promise.all(pages.map((p) => p.locator('#conn[data-state="reconnecting"]').waitFor({ timeout: 10000 })));
   const missed = "Written while cut off " + Date.now();
   await comment(OTHER_URL, missed);
+  await api(OTHER_URL, "PATCH", `/v1/tickets/${TICKET_ID}`, { priority: "low" });
   for (const p of pages) check(await entries(p, missed).count() === 0, "a comment showed up while the socket was down");
   await ask("restore", "up");
   t0 = Date.now();
   await Promise.all(pages.map((p) => entries(p, missed).waitFor({ timeout: 30000 })));
   figures.resume_ms = Date.now() - t0;
   await Promise.all(pages.map((p) => p.locator('#conn[data-state="live"]').waitFor({ timeout: 15000 })));
+  // The list's subscription resumed too: the priority changed meanwhile.
+  await Promise.all(pages.map((p) => p.locator(`#tickets [data-ticket="${TICKET_ID}"][data-priority="low"]`).waitFor({ timeout: 10000 })));
   // After reconnecting: another live comment, then a moment for strays.
   const after = "After the reconnect " + Date.now();
   await comment(CONSOLE_URL, after);
