@@ -24,6 +24,7 @@ const state = {
   agents: new Map(), // id -> agent
   tickets: new Map(), // id -> list row {id, number, key, title, status, status_kind, priority, assignee}
   listLoaded: false,
+  listLoading: false,
   pending: [], // tenant events that arrived before the list loaded
   open: null, // the open ticket: {id, ticket, version, entries:Set, dirty:Set, typingTimer}
 };
@@ -96,7 +97,7 @@ function signOut(message) {
   if (state.open) closeTicket();
   if (state.stream) state.stream.stop();
   sessionStorage.removeItem(TOKEN_KEY);
-  Object.assign(state, { api: null, stream: null, listLoaded: false, pending: [] });
+  Object.assign(state, { api: null, stream: null, listLoaded: false, listLoading: false, pending: [] });
   state.tickets.clear();
   $("tickets").replaceChildren();
   $("desk").hidden = true;
@@ -124,7 +125,10 @@ function showConnection(s, detail) {
 function followTenant() {
   state.stream.subscribe("tenant", undefined, {
     onSubscribed: (position) => {
-      if (!state.listLoaded) loadList(position);
+      if (!state.listLoaded && !state.listLoading) {
+        state.listLoading = true;
+        loadList(position);
+      }
     },
     onEvent: (ev) => {
       if (!state.listLoaded) state.pending.push(ev);
@@ -133,19 +137,30 @@ function followTenant() {
   });
 }
 
-async function loadList(position) {
+async function loadList(position, tries = 0) {
+  const api = state.api;
+  if (!api) return; // signed out meanwhile
   try {
     const q = new URLSearchParams({ limit: "100" });
     if (position) q.set("min_position", position);
-    const res = await state.api.get("/v1/tickets?" + q);
+    const res = await api.get("/v1/tickets?" + q);
+    if (state.api !== api) return;
+    // A list that has not caught up with the position (the server waited
+    // 2 s) could miss what happened before it: ask again, for a while.
+    if (res.headers.get("Eventdesk-Stale") === "true" && tries < 5) {
+      setTimeout(() => loadList(position, tries + 1), 500);
+      return;
+    }
     for (const t of res.body.tickets) state.tickets.set(t.id, rowOf(t));
     state.listLoaded = true;
+    state.listLoading = false;
     const pending = state.pending;
     state.pending = [];
     for (const ev of pending) applyTenantEvent(ev);
     renderList();
   } catch (err) {
-    if (!(err instanceof APIError && err.status === 401)) setTimeout(() => loadList(position), 2000);
+    if (err instanceof APIError && err.status === 401) state.listLoading = false;
+    else setTimeout(() => loadList(position, tries), 2000);
   }
 }
 
