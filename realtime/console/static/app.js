@@ -74,7 +74,9 @@ function priorityDisplay(key) {
 // --- sign in -----------------------------------------------------------
 
 async function signIn(token) {
-  const api = new API(token, () => signOut("Your token was refused; sign in again."));
+  // A 401 once signed in (a revoked token) signs out; while signing in,
+  // the form says so itself.
+  const api = new API(token, () => { if (state.api === api) signOut("Your token was refused; sign in again."); });
   const [config, agents] = await Promise.all([api.get("/v1/config"), api.get("/v1/agents")]);
   sessionStorage.setItem(TOKEN_KEY, token);
   state.api = api;

@@ -80,10 +80,12 @@ try {
     check(res.status() === 200, `GET /console/: ${res.status()}`);
     const csp = res.headers()["content-security-policy"] || "";
     check(/default-src 'self'/.test(csp), `Content-Security-Policy ${JSON.stringify(csp)}`);
+    check(!(await page.locator("#desk").isVisible()), "the desk shows before signing in");
     // Keyboard only: the token field has the focus, Enter signs in.
     await page.keyboard.type(token);
     await page.keyboard.press("Enter");
     await page.locator('#conn[data-state="live"]').waitFor({ timeout: 10000 });
+    check(!(await page.locator("#signin").isVisible()), "the sign-in form still shows once signed in");
     await page.locator(`#tickets [data-ticket="${TICKET_ID}"]`).waitFor({ timeout: 10000 });
     pages.push(page);
   }
