@@ -287,6 +287,7 @@ function closeTicket() {
   state.open = null;
   $("ticket").hidden = true;
   $("ticket-empty").hidden = false;
+  $("ticket-empty").textContent = "Choose a ticket from the list.";
   $("ticket-h").textContent = "No ticket open";
   renderList();
 }
