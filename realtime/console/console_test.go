@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -99,5 +100,22 @@ func TestPage_References(t *testing.T) {
 	}
 	if regexp.MustCompile(`<script>|<script [^>]*>[^<]|style="|<style|\son[a-z]+="`).MatchString(page) {
 		t.Error("the page has inline script, style or event handlers; the policy allows only files")
+	}
+}
+
+// TestStreamModule runs the stream module's own tests (testdata/
+// stream.test.mjs) with Node.js's test runner: what is passed on once,
+// what is dropped as seen, where each subscription resumes.
+func TestStreamModule(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatal("the console's module tests need Node.js (node on PATH)")
+	}
+	out, err := exec.Command(node, "--test", "testdata/stream.test.mjs").CombinedOutput()
+	if err != nil {
+		t.Fatalf("node --test testdata/stream.test.mjs: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "# fail 0") {
+		t.Fatalf("node --test printed no \"# fail 0\":\n%s", out)
 	}
 }

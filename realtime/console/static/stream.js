@@ -140,11 +140,7 @@ export class Stream {
       this.everLive = true;
       this.lastFrame = Date.now();
       this.setState("live");
-      for (const sub of this.subs.values()) {
-        sub.acked = false;
-        this.sendSubscribe(sub);
-      }
-      for (const [topic, state] of this.presences) this.send({ type: "presence", topic, state });
+      this.resume();
       clearInterval(this.pinger);
       this.pinger = setInterval(() => this.tick(), PING_EVERY);
     };
@@ -164,6 +160,16 @@ export class Stream {
       this.retry(e.code ? `closed (${e.code}${e.reason ? " " + e.reason : ""})` : "closed");
     };
     ws.onerror = () => {}; // onclose follows and retries
+  }
+
+  // resume subscribes on a new socket to every topic, after the last
+  // position each delivered, and announces presence again.
+  resume() {
+    for (const sub of this.subs.values()) {
+      sub.acked = false;
+      this.sendSubscribe(sub);
+    }
+    for (const [topic, state] of this.presences) this.send({ type: "presence", topic, state });
   }
 
   tick() {
