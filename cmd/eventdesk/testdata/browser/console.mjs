@@ -106,12 +106,29 @@ try {
   await pb.locator("#presence li", { hasText: AGENT_A }).filter({ hasText: "typing" }).waitFor({ timeout: 10000 });
 
   // A comment through the API reaches both within a second.
+  // Each page notes the moment the entry enters its DOM (same clock as
+  // this process), so the figure is the console's, not the polling's.
   const live = "Live comment " + Date.now();
-  await comment(CONSOLE_URL, live);
+  await Promise.all(pages.map((p) => p.evaluate((text) => {
+    new MutationObserver((changes, obs) => {
+      for (const c of changes) {
+        for (const n of c.addedNodes) {
+          if (n.textContent && n.textContent.includes(text)) {
+            window.seenAt = Date.now();
+            obs.disconnect();
+          }
+        }
+      }
+    }).observe(document.getElementById("timeline"), { childList: true });
+  }, live)));
+  // From the moment the request is sent: the API's own answer time counts.
   let t0 = Date.now();
-  const seen = await Promise.all(pages.map((p) => entries(p, live).waitFor({ timeout: 10000 }).then(() => Date.now() - t0)));
-  figures.comment_to_both_ms = Math.max(...seen);
-  check(figures.comment_to_both_ms <= 1000, `the API's comment took ${seen} ms to show (A, B), want at most 1000`);
+  await comment(CONSOLE_URL, live);
+  figures.post_ms = Date.now() - t0;
+  await Promise.all(pages.map((p) => entries(p, live).waitFor({ timeout: 10000 })));
+  const seen = await Promise.all(pages.map((p) => p.evaluate(() => window.seenAt)));
+  figures.comment_to_both_ms = Math.max(...seen) - t0;
+  check(figures.comment_to_both_ms <= 1000, `the API's comment took ${seen.map((x) => x - t0)} ms to show (A, B), want at most 1000`);
 
   // A replies (internal) and changes the status through the console; B
   // sees both, and the ticket moves in B's list.
