@@ -100,6 +100,7 @@ type subscription struct {
 	streamID string // ticket id for presence; empty for the tenant topic
 	kind     string
 	cancel   context.CancelFunc
+	done     chan struct{} // closed when its goroutine has ended
 }
 
 func newConn(g *Gateway, ws *websocket.Conn, p Principal) *conn {
@@ -200,6 +201,22 @@ func (c *conn) send(v any) {
 	_ = c.enqueue(c.ctx, b, time.Time{})
 }
 
+// push queues v without waiting, for senders that serve every connection
+// (presence): a connection whose queue is full is closed 4008 at once.
+func (c *conn) push(v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		c.g.opt.Logger.Error("stream: encode message", "err", err)
+		return
+	}
+	ctx, cancel := context.WithCancel(c.ctx)
+	cancel() // enqueue then waits for nothing
+	if err := c.enqueue(ctx, b, time.Time{}); errors.Is(err, context.Canceled) && c.ctx.Err() == nil {
+		c.g.metrics.slowCloses.Inc()
+		c.closeWith(CloseSlowConsumer, "slow consumer")
+	}
+}
+
 // topicFilter resolves a topic to the feed filter of its events.
 func (c *conn) topicFilter(topic string) (feed.Filter, string, string, error) {
 	f := feed.Filter{TenantID: c.p.TenantID}
@@ -257,14 +274,33 @@ func (c *conn) startAfter(raw json.RawMessage) (eventstore.Position, bool, error
 	if after.Seq == 0 {
 		return eventstore.Position{}, false, errInvalidAfter
 	}
-	evs, err := c.g.log.ReadAll(ctx, eventstore.Query{After: prev, Limit: 1})
-	if err != nil {
-		return eventstore.Position{}, false, err
+	for {
+		evs, err := c.g.log.ReadAll(ctx, eventstore.Query{After: prev, Limit: 1})
+		if err != nil {
+			return eventstore.Position{}, false, err
+		}
+		if len(evs) > 0 && evs[0].Position == after {
+			if evs[0].TenantID != c.p.TenantID {
+				return eventstore.Position{}, false, errInvalidAfter
+			}
+			return after, true, nil
+		}
+		// Not there: either no such event, or one that committed but is
+		// not readable yet (the log's fence waits for older
+		// transactions), e.g. a position a write's answer just gave.
+		head, err := c.g.log.Head(ctx, "")
+		if err != nil {
+			return eventstore.Position{}, false, err
+		}
+		if !head.Less(after) {
+			return eventstore.Position{}, false, errInvalidAfter
+		}
+		select {
+		case <-ctx.Done():
+			return eventstore.Position{}, false, errInvalidAfter
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
-	if len(evs) == 0 || evs[0].Position != after || evs[0].TenantID != c.p.TenantID {
-		return eventstore.Position{}, false, errInvalidAfter
-	}
-	return after, true, nil
 }
 
 func (c *conn) subscribe(m clientMessage) error {
@@ -301,7 +337,7 @@ func (c *conn) subscribe(m clientMessage) error {
 		c.unsubscribe(old)
 	}
 	ctx, cancel := context.WithCancel(c.ctx)
-	s := &subscription{topic: m.Topic, kind: kind, streamID: id, cancel: cancel}
+	s := &subscription{topic: m.Topic, kind: kind, streamID: id, cancel: cancel, done: make(chan struct{})}
 	c.subs[m.Topic] = s
 	c.g.metrics.subscriptions.Inc()
 	if resumed {
@@ -314,14 +350,18 @@ func (c *conn) subscribe(m clientMessage) error {
 	c.subWG.Add(1)
 	go func() {
 		defer c.subWG.Done()
+		defer close(s.done)
 		defer fs.Close()
 		c.follow(ctx, s, fs, head)
 	}()
 	return nil
 }
 
+// unsubscribe ends s and waits for its goroutine, so that nothing of s
+// follows what the reader sends next (a new subscription's subscribed).
 func (c *conn) unsubscribe(s *subscription) {
 	s.cancel()
+	<-s.done
 	delete(c.subs, s.topic)
 	c.g.metrics.subscriptions.Dec()
 	if s.kind == "ticket" {
@@ -404,6 +444,9 @@ func (c *conn) enqueue(ctx context.Context, data []byte, at time.Time) error {
 		}
 		space := c.space
 		c.mu.Unlock()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 		if stall == nil {
 			t := time.NewTimer(c.g.opt.StallTimeout)
 			defer t.Stop()

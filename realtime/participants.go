@@ -52,19 +52,31 @@ func (p *presence) joinRoom(c *conn) bool {
 	if c.p.Room == "" || p.g.opt.Participants == nil {
 		return true
 	}
-	ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
-	defer cancel()
 	s := c.session()
-	if err := p.g.opt.Participants.Connected(ctx, s.Tenant, s.Room, s.Identity, s.ID); err != nil {
-		p.g.opt.Logger.Warn("video room: record join", "err", err, "room", s.Room)
+	// The session is kept alive before the join is recorded: a recorded
+	// join always has a session some node will end.
+	pctx, pcancel := context.WithTimeout(c.ctx, sessionTimeout)
+	err := p.store.PutSession(pctx, s, PresenceTTL)
+	pcancel()
+	if err != nil {
+		p.g.opt.Logger.Warn("video room: keep session", "err", err, "room", s.Room)
 		return false
 	}
 	p.mu.Lock()
 	p.sessions[c] = s
 	p.mu.Unlock()
-	p.call(func(ctx context.Context) error { return p.store.PutSession(ctx, s, PresenceTTL) })
+	ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
+	defer cancel()
+	if err := p.g.opt.Participants.Connected(ctx, s.Tenant, s.Room, s.Identity, s.ID); err != nil {
+		p.g.opt.Logger.Warn("video room: record join", "err", err, "room", s.Room)
+		return false // leaveRoom, as the socket closes, ends the session
+	}
 	return true
 }
+
+// sessionTimeout bounds keeping a participant's session in the store
+// before its join is recorded (the join waits for it).
+const sessionTimeout = 2 * time.Second
 
 // leaveRoom records that a participant's connection ended, then forgets
 // its session: if this node dies in between, another records the leaving

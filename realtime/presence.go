@@ -203,7 +203,7 @@ func (p *presence) refresh(key string) {
 	}
 	p.mu.Unlock()
 	for _, w := range ws {
-		w.c.send(presenceMessage{Type: "presence", Topic: w.topic, Members: members})
+		w.c.push(presenceMessage{Type: "presence", Topic: w.topic, Members: members})
 	}
 }
 

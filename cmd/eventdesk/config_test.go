@@ -23,23 +23,24 @@ func TestLoadConfig_Defaults(t *testing.T) {
 	dataDir, _ := filepath.Abs("var/data")
 	pgDir, _ := filepath.Abs("var/pg")
 	want := config{
-		DatabaseURL:     "postgres://postgres@127.0.0.1:5432/eventdesk?sslmode=disable",
-		HTTPAddr:        ":8080",
-		DataDir:         dataDir,
-		LogLevel:        slog.LevelInfo,
-		ShutdownTimeout: 15 * time.Second,
-		DBMaxConns:      20,
-		IdleInTxTimeout: 30 * time.Second,
-		PollInterval:    500 * time.Millisecond,
-		EmbeddedPG:      "auto",
-		MaxUploadBytes:  25 << 20,
-		GroupCommit:     2,
-		IdempotencyTTL:  24 * time.Hour,
-		HTTPReadTimeout: 60 * time.Second,
-		HTTPIdleTimeout: 30 * time.Second,
-		PublicURL:       "http://localhost:8080",
-		DefaultDatabase: true,
-		EmbeddedDir:     pgDir,
+		DatabaseURL:      "postgres://postgres@127.0.0.1:5432/eventdesk?sslmode=disable",
+		HTTPAddr:         ":8080",
+		DataDir:          dataDir,
+		LogLevel:         slog.LevelInfo,
+		ShutdownTimeout:  15 * time.Second,
+		DBMaxConns:       20,
+		IdleInTxTimeout:  30 * time.Second,
+		PollInterval:     500 * time.Millisecond,
+		EmbeddedPG:       "auto",
+		MaxUploadBytes:   25 << 20,
+		GroupCommit:      2,
+		IdempotencyTTL:   24 * time.Hour,
+		HTTPReadTimeout:  60 * time.Second,
+		HTTPIdleTimeout:  30 * time.Second,
+		PublicURL:        "http://localhost:8080",
+		DefaultDatabase:  true,
+		EmbeddedDir:      pgDir,
+		StreamQueueBytes: 1 << 20,
 	}
 	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(config{}, "PGBinDirs")); diff != "" {
 		t.Errorf("loadConfig() mismatch (-want +got):\n%s", diff)
@@ -61,6 +62,9 @@ func TestLoadConfig_Values(t *testing.T) {
 		"EVENTDESK_MAX_UPLOAD_BYTES":   "1048576",
 		"EVENTDESK_GROUP_COMMIT":       "0",
 		"EVENTDESK_IDEMPOTENCY_TTL":    "2h",
+		"EVENTDESK_ALLOWED_ORIGINS":    "https://desk.example.com/, http://localhost:3000",
+		"EVENTDESK_STREAM_QUEUE_BYTES": "65536",
+		"EVENTDESK_TOKEN":              "eda_x",
 		"PATH":                         "/opt/pg/bin:/usr/bin",
 	}))
 	if err != nil {
@@ -68,23 +72,26 @@ func TestLoadConfig_Values(t *testing.T) {
 	}
 	pgDir, _ := filepath.Abs("var/pg")
 	want := config{
-		DatabaseURL:     "postgres://u:secret@db.example:6543/desk",
-		RedisURL:        "redis://127.0.0.1:6379/0",
-		HTTPAddr:        "127.0.0.1:9000",
-		DataDir:         "/srv/eventdesk",
-		LogLevel:        slog.LevelDebug,
-		ShutdownTimeout: 3 * time.Second,
-		DBMaxConns:      64,
-		IdleInTxTimeout: time.Minute,
-		PollInterval:    50 * time.Millisecond,
-		EmbeddedPG:      "never",
-		MaxUploadBytes:  1 << 20,
-		IdempotencyTTL:  2 * time.Hour,
-		HTTPReadTimeout: 60 * time.Second,
-		HTTPIdleTimeout: 30 * time.Second,
-		PublicURL:       "http://localhost:8080",
-		DefaultDatabase: false,
-		EmbeddedDir:     pgDir,
+		DatabaseURL:      "postgres://u:secret@db.example:6543/desk",
+		RedisURL:         "redis://127.0.0.1:6379/0",
+		HTTPAddr:         "127.0.0.1:9000",
+		DataDir:          "/srv/eventdesk",
+		LogLevel:         slog.LevelDebug,
+		ShutdownTimeout:  3 * time.Second,
+		DBMaxConns:       64,
+		IdleInTxTimeout:  time.Minute,
+		PollInterval:     50 * time.Millisecond,
+		EmbeddedPG:       "never",
+		MaxUploadBytes:   1 << 20,
+		IdempotencyTTL:   2 * time.Hour,
+		HTTPReadTimeout:  60 * time.Second,
+		HTTPIdleTimeout:  30 * time.Second,
+		PublicURL:        "http://localhost:8080",
+		DefaultDatabase:  false,
+		EmbeddedDir:      pgDir,
+		AllowedOrigins:   []string{"https://desk.example.com", "http://localhost:3000"},
+		StreamQueueBytes: 64 << 10,
+		Token:            "eda_x",
 	}
 	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(config{}, "PGBinDirs")); diff != "" {
 		t.Errorf("loadConfig() mismatch (-want +got):\n%s", diff)
@@ -115,6 +122,9 @@ func TestLoadConfig_BadValues(t *testing.T) {
 		{"EVENTDESK_POLL_INTERVAL", "fast", "is not a duration"},
 		{"EVENTDESK_EMBEDDED_PG", "always", `is not one of auto, never`},
 		{"EVENTDESK_IDEMPOTENCY_TTL", "a day", "is not a duration"},
+		{"EVENTDESK_ALLOWED_ORIGINS", "desk.example.com", "is not an origin"},
+		{"EVENTDESK_ALLOWED_ORIGINS", "https://desk.example.com/app", "is not an origin"},
+		{"EVENTDESK_STREAM_QUEUE_BYTES", "100", "is not a whole number"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+"="+tt.value, func(t *testing.T) {

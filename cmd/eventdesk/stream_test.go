@@ -574,6 +574,16 @@ func TestStream_MultiNode(t *testing.T) {
 	reporter.subscribe("ticket:"+id, start)
 	reporter.send(map[string]any{"type": "presence", "topic": "ticket:" + id, "state": "viewing"})
 	waitPresence(t, watcher, "ticket:"+id, func(n int, state string) bool { return n == 1 && state == "viewing" })
+	// A video-room participant on node 1, which is about to die.
+	room := apiCall(t, http1[2], key, "POST", "/v1/tickets/"+id+"/video-room", nil, http.StatusCreated)["unique_name"].(string)
+	tok := apiCall(t, http1[2], key, "POST", "/v1/video-rooms/"+room+"/token", map[string]any{"identity": "eve"}, http.StatusCreated)["access_token"].(string)
+	eve := mustDial(t, ws[0], tok)
+	eve.subscribe("video-room:"+room, nil)
+	for deadline := time.Now().Add(10 * time.Second); participantEvents(t, http1[2], key, "video_room.participant_joined") != 1; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("eve's joining was never recorded")
+		}
+	}
 
 	// Comments go on while node 1 dies; from the 30th they wait until
 	// node 2 has been told to stop, so that its socket has more to come.
@@ -679,12 +689,36 @@ func TestStream_MultiNode(t *testing.T) {
 		}
 	}
 
-	// Node 1's presence report dies with it, within the TTL.
+	// Node 1's presence report dies with it, within the TTL, and so does
+	// its participant's session: node 3 records eve's leaving, once.
 	waitPresence(t, watcher, "ticket:"+id, func(n int, _ string) bool { return n == 0 })
+	for deadline := time.Now().Add(realtime.PresenceTTL); participantEvents(t, http1[2], key, "video_room.participant_left") == 0; time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			evs := apiCall(t, http1[2], key, "GET", "/v1/events?after=0&limit=1000&stream_type=video_room", nil, http.StatusOK)
+			b, _ := json.Marshal(evs)
+			t.Fatalf("eve's leaving was never recorded after node 1 died; video-room events %s; node 3:\n%s", b, nodes[2].logs.String())
+		}
+	}
+	time.Sleep(realtime.PresenceTTL / 3) // another sweep
+	if n := participantEvents(t, http1[2], key, "video_room.participant_left"); n != 1 {
+		t.Fatalf("%d participant_left events, want 1", n)
+	}
 	if _, metrics := get(t, http1[2]+"/metrics"); !strings.Contains(metrics, "eventdesk_stream_resumes_total") ||
 		!strings.Contains(metrics, "eventdesk_stream_delivery_latency_seconds_bucket") {
 		t.Errorf("/metrics lacks the stream metrics")
 	}
+}
+
+// participantEvents counts the tenant's video-room events of type typ.
+func participantEvents(t *testing.T, base, key, typ string) int {
+	t.Helper()
+	n := 0
+	for _, e := range apiCall(t, base, key, "GET", "/v1/events?after=0&limit=1000&stream_type=video_room", nil, http.StatusOK)["events"].([]any) {
+		if e.(map[string]any)["type"] == typ {
+			n++
+		}
+	}
+	return n
 }
 
 // waitPresence reads c until a presence message for topic satisfies ok
