@@ -30,7 +30,7 @@ const chromiumPath = "/usr/bin/chromium"
 // testdata/browser/console.mjs drives headless Chromium with two browser
 // contexts, one agent each. It asserts that the other agent is seen
 // viewing and typing; that a comment posted through the API shows in both
-// within a second; that a reply, a status change, an assignment (which
+// within a second; that an activity, a reply, a status change, an assignment (which
 // moves the ticket between list filters), a new ticket and a video room
 // participant made elsewhere show live; that controls are labelled and
 // tabbable; that after node A stops (the sockets drop, the console says it
