@@ -82,6 +82,7 @@ try {
     check(/default-src 'self'/.test(csp), `Content-Security-Policy ${JSON.stringify(csp)}`);
     check(!(await page.locator("#desk").isVisible()), "the desk shows before signing in");
     // Keyboard only: the token field has the focus, Enter signs in.
+    await page.locator("#token:focus").waitFor({ timeout: 10000 });
     await page.keyboard.type(token);
     await page.keyboard.press("Enter");
     await page.locator('#conn[data-state="live"]').waitFor({ timeout: 10000 });
