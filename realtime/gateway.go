@@ -342,16 +342,27 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.mu.Unlock()
 }
 
-// credential is the upgrade request's bearer token, or its ?ticket=.
+// TokenSubprotocol prefixes a bearer token offered as a subprotocol
+// ("eventdesk.token.<token>", beside eventdesk.v1): the one header a
+// browser's WebSocket can set, for video-room participants, whom no
+// connect ticket serves. The server never selects it.
+const TokenSubprotocol = "eventdesk.token."
+
+// credential is the upgrade request's ?ticket=, its bearer token, or a
+// token offered as a subprotocol.
 func credential(r *http.Request) (cred string, ticket bool) {
 	if t := r.URL.Query().Get("ticket"); t != "" {
 		return t, true
 	}
-	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return "", false
+	if scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
+		return strings.TrimSpace(tok), false
 	}
-	return strings.TrimSpace(tok), false
+	for _, p := range websocket.Subprotocols(r) {
+		if tok, ok := strings.CutPrefix(p, TokenSubprotocol); ok {
+			return tok, false
+		}
+	}
+	return "", false
 }
 
 // originAllowed admits requests without an Origin (not browsers), from

@@ -19,6 +19,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/eventdesk/eventdesk/api/app"
 	"github.com/eventdesk/eventdesk/realtime"
 )
 
@@ -800,9 +801,27 @@ func TestStream_VideoRoomParticipant(t *testing.T) {
 	}
 	staff.quiet(300 * time.Millisecond)
 
+	// A browser offers the token as a subprotocol (it cannot set headers).
+	d := &websocket.Dialer{Subprotocols: []string{realtime.Subprotocol, realtime.TokenSubprotocol + tok}}
+	browser, _, err := d.Dial(s.wsBase+"/v1/stream", nil)
+	if err != nil {
+		t.Fatalf("participant offering its token as a subprotocol: %v", err)
+	}
+	if browser.Subprotocol() != realtime.Subprotocol {
+		t.Errorf("subprotocol %q, want %q", browser.Subprotocol(), realtime.Subprotocol)
+	}
+	if m := staff.events(1)[0]; m.eventField("type") != "video_room.participant_joined" {
+		t.Fatalf("staff got %v, want participant_joined", m.Event)
+	}
+	browser.Close()
+	if m := staff.events(1)[0]; m.eventField("type") != "video_room.participant_left" {
+		t.Fatalf("staff got %v, want participant_left", m.Event)
+	}
+
 	// Two nodes noticing one session's end record one participant_left.
 	ctx := context.Background()
-	tenant, err := s.e.Tenants.ByAPIKey(ctx, s.keyA)
+	var tenant app.Tenant
+	tenant, err = s.e.Tenants.ByAPIKey(ctx, s.keyA)
 	if err != nil {
 		t.Fatal(err)
 	}
