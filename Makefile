@@ -4,15 +4,19 @@
 EVENTDESK_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/eventdesk?sslmode=disable
 export EVENTDESK_DATABASE_URL
 
-.PHONY: run test test-fresh bench lint build help
+# The console's browser test (cmd/eventdesk/console_test.go) drives
+# Debian's Chromium with playwright-core, pinned by the npm project below.
+BROWSER_TEST := cmd/eventdesk/testdata/browser
+
+.PHONY: run test test-fresh bench lint build help browser-deps
 
 run:            ## start the engine on its defaults (creates and migrates the database)
 	go run ./cmd/eventdesk serve
 
-test:           ## every test, against real Postgres and Redis; packages run in parallel
+test: browser-deps ## every test, against real Postgres and Redis; packages run in parallel
 	go test -race -count=1 ./...
 
-test-fresh:     ## every test again, against a brand-new PostgreSQL cluster (initdb in a temp dir, removed after)
+test-fresh: browser-deps ## every test again, against a brand-new PostgreSQL cluster (initdb in a temp dir, removed after)
 	go run ./cmd/eventdesk testcluster -- go test -race -count=1 ./...
 
 bench:          ## side-by-side benchmarks; prints a table and one JSON line per figure
@@ -23,6 +27,11 @@ lint:           ## go vet and the dependency arrows of STYLE.md rule 1
 
 build:          ## the eventdesk binary, in ./eventdesk
 	go build -o eventdesk ./cmd/eventdesk
+
+browser-deps:   ## what the console's browser test needs: Debian's chromium (apt-get, as root) and playwright-core (npm ci), once
+	@[ -x /usr/bin/chromium ] || { [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium </dev/null; } \
+		|| { echo "make: the browser test needs Debian's chromium: sudo apt-get install -y chromium" >&2; exit 1; }
+	@[ -d $(BROWSER_TEST)/node_modules/playwright-core ] || npm ci --prefix $(BROWSER_TEST) --no-audit --no-fund
 
 help:           ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:[^#]*## /\t/'

@@ -17,6 +17,7 @@ import (
 
 	"github.com/eventdesk/eventdesk/api/web"
 	"github.com/eventdesk/eventdesk/migrations"
+	"github.com/eventdesk/eventdesk/realtime/console"
 )
 
 func serveCmd(a *cli) *cobra.Command {
@@ -55,6 +56,8 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	e.api.Handle("GET /healthz", web.Healthz())
 	e.api.Handle("GET /readyz", web.Readyz(readiness(db, log)))
 	e.api.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	e.api.Handle("GET "+console.Prefix, console.Handler())
+	e.api.Handle("GET /console", console.Redirect())
 	srv := newHTTPServer(cfg, e.handler(), log)
 	// Shutdown waits for requests to finish, and a follow stream never
 	// does by itself: closing the hub ends every one at once.
