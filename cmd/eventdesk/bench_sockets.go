@@ -62,7 +62,7 @@ type socketsResult struct {
 	Extra      int64   `json:"extra"`      // deliveries beyond the expected count
 	Complete   int     `json:"complete"`   // sockets that received exactly what was expected
 	Seconds    float64 `json:"seconds"`    // go (or the first delivery, live) to the last delivery
-	P50ms      float64 `json:"p50_ms"` // live: commit → delivery; storm: go → a client's last event
+	P50ms      float64 `json:"p50_ms"`     // live: commit → delivery; storm: go → a client's last event
 	P99ms      float64 `json:"p99_ms"`
 	Error      string  `json:"error,omitempty"`
 }
