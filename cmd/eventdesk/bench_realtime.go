@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/google/uuid"
@@ -51,6 +52,7 @@ var statsFlush = 11 * time.Second
 
 // socketsProc is a running load generator.
 type socketsProc struct {
+	cpu float64 // seconds of CPU the process used, once finished
 	cmd *exec.Cmd
 	in  io.WriteCloser
 	out *bufio.Reader
@@ -113,6 +115,9 @@ func (p *socketsProc) finish(g socketsGo) (socketsResult, error) {
 	if werr := p.cmd.Wait(); err == nil && werr != nil {
 		err = werr
 	}
+	if ps := p.cmd.ProcessState; ps != nil {
+		p.cpu = (ps.UserTime() + ps.SystemTime()).Seconds()
+	}
 	if err != nil {
 		return res, fmt.Errorf("bench-sockets: %w", err)
 	}
@@ -123,6 +128,16 @@ func (p *socketsProc) kill() {
 	_ = p.in.Close()
 	_ = p.cmd.Process.Kill()
 	_ = p.cmd.Wait()
+}
+
+// processCPU is the CPU time this process has used, in seconds (its
+// PostgreSQL server's not included).
+func processCPU() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
 // serverMemory is the bench process's heap and goroutine stacks in use,
@@ -225,6 +240,7 @@ func realtimeBench(ctx context.Context, c *cli, o benchOptions, say func(string)
 	if err != nil {
 		return nil, err
 	}
+	cpu0 := processCPU()
 	written := make([]atomic.Int64, len(ids))
 	comment := []byte(`{"type":"comment","value":{"text":"delivered?"}}`)
 	start := time.Now()
@@ -257,11 +273,12 @@ func realtimeBench(ctx context.Context, c *cli, o benchOptions, say func(string)
 	if err != nil {
 		return nil, err
 	}
+	serverCPU := processCPU() - cpu0
 	figs = append(figs, storebench.Figure{Name: "realtime_commit_to_delivery", Ops: res.Deliveries, Seconds: res.Seconds,
 		Rate: float64(res.Deliveries) / res.Seconds, Unit: "deliveries/s", P50ms: res.P50ms, P99ms: res.P99ms,
 		Extra: map[string]float64{"sockets": n, "tickets": float64(ro.tickets), "writes": float64(writes),
 			"writes_per_s": float64(writes) / writeSecs, "missing": float64(res.Missing), "duplicates": float64(res.Duplicates),
-			"extra": float64(res.Extra)}})
+			"extra": float64(res.Extra), "server_cpu_s": serverCPU, "generator_cpu_s": p.cpu}})
 	if err := exactlyOnce(res, ro.sockets); err != nil {
 		return figs, fmt.Errorf("realtime_commit_to_delivery: %w", err)
 	}
@@ -344,14 +361,25 @@ func resumeStorm(ctx context.Context, b *benchServer, ro realtimeOptions, url st
 				data = append(data, eventstore.EventData{ID: uuid.NewString(), Type: ev.EventType(),
 					SchemaVersion: ticket.Codec().Version(ev.EventType()), Data: raw})
 			}
-			res, err := b.e.store.Append(ctx, eventstore.StreamRef{TenantID: b.tenant.ID, Type: ticket.StreamType, ID: id},
-				eventstore.NoStream, data)
-			if err != nil {
-				return err
+			// At most 1,000 events an append: the creation first.
+			var creation eventstore.Position
+			expected := eventstore.NoStream
+			for len(data) > 0 {
+				chunk := data[:min(len(data), 1000)]
+				data = data[len(chunk):]
+				res, err := b.e.store.Append(ctx, eventstore.StreamRef{TenantID: b.tenant.ID, Type: ticket.StreamType, ID: id},
+					expected, chunk)
+				if err != nil {
+					return err
+				}
+				if creation.IsZero() {
+					creation = res.Positions[0]
+				}
+				expected = eventstore.Exact(res.LastVersion)
 			}
 			mu.Lock()
 			topics[k] = "ticket:" + id
-			after[topics[k]] = res.Positions[0].String() // the creation: every comment is after it
+			after[topics[k]] = creation.String() // the creation: every comment is after it
 			mu.Unlock()
 		}
 		return nil
@@ -383,10 +411,12 @@ func resumeStorm(ctx context.Context, b *benchServer, ro realtimeOptions, url st
 	for _, t := range topics {
 		expect[t] = ro.stormBehind
 	}
+	cpu0 := processCPU()
 	res, err := p.finish(socketsGo{Expect: expect, Timeout: 5 * time.Minute})
 	if err != nil {
 		return storebench.Figure{}, err
 	}
+	serverCPU := processCPU() - cpu0
 	time.Sleep(statsFlush)
 	x2, t2, err := pgCounters(ctx, b)
 	if err != nil {
@@ -399,7 +429,8 @@ func resumeStorm(ctx context.Context, b *benchServer, ro realtimeOptions, url st
 		Rate: float64(res.Deliveries) / res.Seconds, Unit: "events/s", P50ms: res.P50ms, P99ms: res.P99ms,
 		Extra: map[string]float64{"clients": float64(ro.stormClients), "behind": float64(ro.stormBehind),
 			"caught_up_s": res.Seconds, "pg_xacts": max(0, xacts), "pg_tuples_read": max(0, tuples),
-			"missing": float64(res.Missing), "duplicates": float64(res.Duplicates), "extra": float64(res.Extra)}}
+			"missing": float64(res.Missing), "duplicates": float64(res.Duplicates), "extra": float64(res.Extra),
+			"server_cpu_s": serverCPU, "generator_cpu_s": p.cpu}}
 	if err := exactlyOnce(res, ro.stormClients); err != nil {
 		return f, fmt.Errorf("realtime_resume_storm: %w", err)
 	}
