@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"slices"
 	"sync"
@@ -37,6 +38,9 @@ type socketsSpec struct {
 	// after only on go (a resume storm); without it they subscribe live
 	// before ready.
 	After map[string]string `json:"after,omitempty"`
+	// Type, if set, is the only event type counted: a ticket's creation
+	// may still commit after a live subscription's position.
+	Type string `json:"type,omitempty"`
 }
 
 // socketsReady answers a spec once the sockets are open (and subscribed).
@@ -49,8 +53,11 @@ type socketsReady struct {
 // socketsGo names, per topic, how many events each of its sockets must
 // receive; the generator waits for them (at most Timeout) and closes.
 type socketsGo struct {
-	Expect  map[string]int `json:"expect"`
-	Timeout time.Duration  `json:"timeout"`
+	Expect map[string]int `json:"expect"`
+	// Type, if set, is the only event type counted: a ticket's creation
+	// may still commit after a live subscription's position.
+	Type    string        `json:"type,omitempty"`
+	Timeout time.Duration `json:"timeout"`
 }
 
 // socketsResult is what the sockets received. Latency runs from the
@@ -60,9 +67,11 @@ type socketsResult struct {
 	Duplicates int64   `json:"duplicates"` // an event id a socket had already received
 	Missing    int64   `json:"missing"`    // expected deliveries that did not arrive
 	Extra      int64   `json:"extra"`      // deliveries beyond the expected count
-	Complete   int     `json:"complete"`   // sockets that received exactly what was expected
-	Seconds    float64 `json:"seconds"`    // go (or the first delivery, live) to the last delivery
-	P50ms      float64 `json:"p50_ms"`     // live: commit → delivery; storm: go → a client's last event
+	Errors     int64   `json:"errors"`     // error messages, and sockets closed before the end
+	FirstError string  `json:"first_error,omitempty"`
+	Complete   int     `json:"complete"` // sockets that received exactly what was expected
+	Seconds    float64 `json:"seconds"`  // go (or the first delivery, live) to the last delivery
+	P50ms      float64 `json:"p50_ms"`   // live: commit → delivery; storm: go → a client's last event
 	P99ms      float64 `json:"p99_ms"`
 	Error      string  `json:"error,omitempty"`
 }
@@ -101,10 +110,13 @@ type benchSocket struct {
 	mu    sync.Mutex
 	seen  map[string]struct{}
 	dups  int64
+	errs  int64
+	err   string
 	lat   []time.Duration
 	first time.Time
 	last  time.Time
 	done  chan struct{} // closed when the read loop ends
+	only  string
 }
 
 func benchSockets(ctx context.Context, in io.Reader, out io.Writer) error {
@@ -117,7 +129,7 @@ func benchSockets(ctx context.Context, in io.Reader, out io.Writer) error {
 	}
 	socks := make([]*benchSocket, spec.Sockets)
 	for i := range socks {
-		s := &benchSocket{seen: map[string]struct{}{}, done: make(chan struct{})}
+		s := &benchSocket{seen: map[string]struct{}{}, done: make(chan struct{}), only: spec.Type}
 		if len(spec.Topics) > 0 {
 			s.topic = spec.Topics[i%len(spec.Topics)]
 		}
@@ -244,6 +256,7 @@ type serverMessage struct {
 	Message string `json:"message"`
 	Event   struct {
 		ID         string    `json:"id"`
+		Type       string    `json:"type"`
 		RecordedAt time.Time `json:"recorded_at"`
 	} `json:"event"`
 }
@@ -253,9 +266,24 @@ func (s *benchSocket) read() {
 	for {
 		var m serverMessage
 		if err := s.ws.ReadJSON(&m); err != nil {
+			s.mu.Lock()
+			if !errors.Is(err, net.ErrClosed) {
+				s.errs++
+				s.err = err.Error()
+			}
+			s.mu.Unlock()
 			return
 		}
+		if m.Type == "error" {
+			s.mu.Lock()
+			s.errs++
+			s.err = m.Code + ": " + m.Message
+			s.mu.Unlock()
+		}
 		if m.Type != "event" {
+			continue
+		}
+		if s.only != "" && m.Event.Type != s.only {
 			continue
 		}
 		now := time.Now()
@@ -300,6 +328,10 @@ func collect(ctx context.Context, socks []*benchSocket, g socketsGo, goAt time.T
 		n, want := len(s.seen), g.Expect[s.topic]
 		res.Deliveries += int64(n) + s.dups
 		res.Duplicates += s.dups
+		res.Errors += s.errs
+		if res.FirstError == "" {
+			res.FirstError = s.err
+		}
 		switch {
 		case n < want:
 			res.Missing += int64(want - n)
