@@ -413,7 +413,7 @@ func resumeStorm(ctx context.Context, b *benchServer, ro realtimeOptions, url st
 		expect[t] = ro.stormBehind
 	}
 	cpu0 := processCPU()
-	res, err := p.finish(socketsGo{Expect: expect, Timeout: 5 * time.Minute})
+	res, err := p.finish(socketsGo{Expect: expect, Timeout: 2 * time.Minute})
 	if err != nil {
 		return storebench.Figure{}, err
 	}
