@@ -431,7 +431,7 @@ func resumeStorm(ctx context.Context, b *benchServer, ro realtimeOptions, url st
 		Extra: map[string]float64{"clients": float64(ro.stormClients), "behind": float64(ro.stormBehind),
 			"caught_up_s": res.Seconds, "pg_xacts": max(0, xacts), "pg_tuples_read": max(0, tuples),
 			"missing": float64(res.Missing), "duplicates": float64(res.Duplicates), "extra": float64(res.Extra),
-			"server_cpu_s": serverCPU, "generator_cpu_s": p.cpu}}
+			"server_cpu_s": serverCPU, "generator_cpu_s": p.cpu, "resubscribes": float64(res.Resubs)}}
 	if err := exactlyOnce(res, ro.stormClients); err != nil {
 		return f, fmt.Errorf("realtime_resume_storm: %w", err)
 	}

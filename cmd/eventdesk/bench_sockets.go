@@ -64,10 +64,11 @@ type socketsGo struct {
 // event's recorded_at to its arrival at the socket.
 type socketsResult struct {
 	Deliveries int64   `json:"deliveries"`
-	Duplicates int64   `json:"duplicates"` // an event id a socket had already received
-	Missing    int64   `json:"missing"`    // expected deliveries that did not arrive
-	Extra      int64   `json:"extra"`      // deliveries beyond the expected count
-	Errors     int64   `json:"errors"`     // error messages, and sockets closed before the end
+	Duplicates int64   `json:"duplicates"`   // an event id a socket had already received
+	Missing    int64   `json:"missing"`      // expected deliveries that did not arrive
+	Extra      int64   `json:"extra"`        // deliveries beyond the expected count
+	Errors     int64   `json:"errors"`       // error messages, and sockets closed before the end
+	Resubs     int64   `json:"resubscribes"` // subscriptions ended internal/unavailable, resumed as the README says
 	FirstError string  `json:"first_error,omitempty"`
 	Complete   int     `json:"complete"` // sockets that received exactly what was expected
 	Seconds    float64 `json:"seconds"`  // go (or the first delivery, live) to the last delivery
@@ -112,6 +113,8 @@ type benchSocket struct {
 	dups  int64
 	errs  int64
 	err   string
+	after string // the subscription's after, then the last position received
+	resub int64
 	lat   []time.Duration
 	first time.Time
 	last  time.Time
@@ -217,6 +220,7 @@ func openSockets(ctx context.Context, spec socketsSpec, socks []*benchSocket, mo
 				sub := map[string]string{"type": "subscribe", "topic": s.topic}
 				if a, ok := spec.After[s.topic]; ok {
 					sub["after"] = a
+					s.after = a
 				}
 				if err := ws.WriteJSON(sub); err != nil {
 					errs <- err
@@ -250,11 +254,12 @@ func openSockets(ctx context.Context, spec socketsSpec, socks []*benchSocket, mo
 
 // serverMessage is what the generator reads of a gateway message.
 type serverMessage struct {
-	Type    string `json:"type"`
-	Topic   string `json:"topic"`
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Event   struct {
+	Type     string `json:"type"`
+	Topic    string `json:"topic"`
+	Code     string `json:"code"`
+	Message  string `json:"message"`
+	Position string `json:"position"`
+	Event    struct {
 		ID         string    `json:"id"`
 		Type       string    `json:"type"`
 		RecordedAt time.Time `json:"recorded_at"`
@@ -278,16 +283,30 @@ func (s *benchSocket) read() {
 			s.mu.Lock()
 			s.errs++
 			s.err = m.Code + ": " + m.Message
+			after := s.after
 			s.mu.Unlock()
+			if m.Code == "internal" || m.Code == "unavailable" { // the subscription ended: resume it
+				sub := map[string]string{"type": "subscribe", "topic": s.topic}
+				if after != "" {
+					sub["after"] = after
+				}
+				if s.ws.WriteJSON(sub) == nil {
+					s.mu.Lock()
+					s.resub++
+					s.mu.Unlock()
+				}
+			}
 		}
 		if m.Type != "event" {
 			continue
 		}
-		if s.only != "" && m.Event.Type != s.only {
-			continue
-		}
 		now := time.Now()
 		s.mu.Lock()
+		s.after = m.Position
+		if s.only != "" && m.Event.Type != s.only {
+			s.mu.Unlock()
+			continue
+		}
 		if _, ok := s.seen[m.Event.ID]; ok {
 			s.dups++
 		} else {
@@ -329,6 +348,7 @@ func collect(ctx context.Context, socks []*benchSocket, g socketsGo, goAt time.T
 		res.Deliveries += int64(n) + s.dups
 		res.Duplicates += s.dups
 		res.Errors += s.errs
+		res.Resubs += s.resub
 		if res.FirstError == "" {
 			res.FirstError = s.err
 		}
