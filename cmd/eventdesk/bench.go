@@ -44,6 +44,7 @@ type benchOptions struct {
 	// merged contact has.
 	customers    int
 	mergeTickets int
+	realtime     realtimeOptions
 }
 
 // runs reports whether figure group g (store, http, projections) is
@@ -68,7 +69,11 @@ func benchCmd(c *cli) *cobra.Command {
 	cmd.Flags().IntVar(&o.events, "events", 200_000, "events for the catch-up and rebuild figures")
 	cmd.Flags().IntVar(&o.customers, "customers", 1_000_000, "customers in the tenant for the identity lookups and the contacts.v1 catch-up")
 	cmd.Flags().IntVar(&o.mergeTickets, "merge-tickets", 1000, "tickets of the contact merged and un-merged")
-	cmd.Flags().StringSliceVar(&o.only, "only", nil, "run only these figure groups: store, http, projections, crm, listener (default all)")
+	cmd.Flags().IntVar(&o.realtime.sockets, "sockets", 10_000, "realtime: idle sockets, and sockets subscribed while comments are written")
+	cmd.Flags().IntVar(&o.realtime.tickets, "socket-tickets", 1000, "realtime: tickets the subscribed sockets spread over")
+	cmd.Flags().IntVar(&o.realtime.stormClients, "storm-clients", 2000, "realtime: clients reconnecting at once in the resume storm")
+	cmd.Flags().IntVar(&o.realtime.stormBehind, "storm-behind", 1000, "realtime: events each storm client is behind")
+	cmd.Flags().StringSliceVar(&o.only, "only", nil, "run only these figure groups: store, http, projections, crm, listener, realtime (default all)")
 	cmd.Flags().StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (server and clients) to this file")
 	return cmd
 }
@@ -120,8 +125,8 @@ func bench(ctx context.Context, c *cli, o benchOptions) error {
 		defer pprof.StopCPUProfile()
 	}
 	for _, g := range o.only {
-		if g != "store" && g != "http" && g != "projections" && g != "crm" && g != "listener" {
-			return fmt.Errorf("--only: unknown figure group %q (want store, http, projections, crm or listener)", g)
+		if !slices.Contains([]string{"store", "http", "projections", "crm", "listener", "realtime"}, g) {
+			return fmt.Errorf("--only: unknown figure group %q (want store, http, projections, crm, listener or realtime)", g)
 		}
 	}
 	var figs []storebench.Figure
@@ -166,7 +171,20 @@ func bench(ctx context.Context, c *cli, o benchOptions) error {
 		}
 		figs = append(figs, lf...)
 	}
+	if o.runs("realtime") {
+		rf, err := realtimeBench(ctx, c, o, say)
+		figs = append(figs, rf...)
+		if err != nil {
+			_ = printFigures(c, figs)
+			return err
+		}
+	}
 
+	return printFigures(c, figs)
+}
+
+// printFigures prints figs as a table, then one JSON line each.
+func printFigures(c *cli, figs []storebench.Figure) error {
 	tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "figure\trate\tunit\tp50 ms\tp99 ms\tops\tseconds\t")
 	for _, f := range figs {

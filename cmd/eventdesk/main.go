@@ -34,6 +34,7 @@ var subcommands = []func(*cli) *cobra.Command{
 	groupCmd,
 	projectionsCmd,
 	benchCmd,
+	benchSocketsCmd,
 	testclusterCmd,
 	streamCmd,
 }

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/eventdesk/eventdesk/eventstore/postgres/pgtest"
+)
+
+// benchSocketsChild is set in the environment of the load generator the
+// realtime bench test starts: this test binary again, running
+// bench-sockets.
+const benchSocketsChild = "EVENTDESK_TEST_BENCH_SOCKETS_CHILD"
+
+// TestBench_Realtime runs the realtime figure group at tiny sizes, its
+// load generator a process of its own as in make bench, and checks every
+// figure is there and every socket received every event it was owed
+// exactly once (live and in the resume storm).
+func TestBench_Realtime(t *testing.T) {
+	if os.Getenv(benchSocketsChild) == "1" {
+		if err := run(context.Background(), []string{"bench-sockets"}, os.Getenv, os.Stdout, os.Stderr); err != nil {
+			t.Fatalf("bench-sockets: %v", err)
+		}
+		return
+	}
+	if testing.Short() {
+		t.Skip("integration test: needs PostgreSQL (skipped by -short only)")
+	}
+	cfg, err := loadConfig(env(map[string]string{"EVENTDESK_DATABASE_URL": pgtest.ServerURL(), "EVENTDESK_DATA_DIR": t.TempDir()}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func(p func(context.Context) (*exec.Cmd, error), d time.Duration) {
+		benchSocketsProcess, statsFlush = p, d
+	}(benchSocketsProcess, statsFlush)
+	benchSocketsProcess = func(ctx context.Context) (*exec.Cmd, error) {
+		cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestBench_Realtime$")
+		cmd.Env = append(os.Environ(), benchSocketsChild+"=1")
+		return cmd, nil
+	}
+	statsFlush = 100 * time.Millisecond
+	var stderr bytes.Buffer
+	c := &cli{Cfg: cfg, Log: slog.New(slog.DiscardHandler), Stdout: io.Discard, Stderr: &stderr}
+	o := benchOptions{duration: time.Second, clients: 4,
+		realtime: realtimeOptions{sockets: 40, tickets: 8, stormClients: 20, stormBehind: 30}}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	figs, err := realtimeBench(ctx, c, o, func(string) {})
+	if err != nil { // realtimeBench fails when a delivery is missing, repeated or extra
+		t.Fatalf("realtimeBench: %v\n%s", err, stderr.String())
+	}
+	want := []string{"realtime_idle_socket_memory", "realtime_commit_to_delivery", "realtime_resume_storm"}
+	if len(figs) != len(want) {
+		t.Fatalf("figures %v, want %v", figs, want)
+	}
+	for i, f := range figs {
+		if f.Name != want[i] || f.Ops <= 0 {
+			t.Errorf("figure %d = %+v, want %s with ops", i, f, want[i])
+		}
+	}
+	live, storm := figs[1], figs[2]
+	// Each comment reaches the 5 sockets of its ticket (40 over 8), once.
+	if live.Ops != 5*int64(live.Extra["writes"]) || live.Extra["writes"] == 0 {
+		t.Errorf("live: %d deliveries of %v writes, want 5 per write", live.Ops, live.Extra["writes"])
+	}
+	if live.P99ms <= 0 || live.P50ms > live.P99ms {
+		t.Errorf("live latency p50 %v p99 %v", live.P50ms, live.P99ms)
+	}
+	if storm.Ops != 20*30 {
+		t.Errorf("storm: %d deliveries, want %d", storm.Ops, 20*30)
+	}
+}

@@ -1,0 +1,392 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/spf13/cobra"
+
+	"github.com/eventdesk/eventdesk/realtime"
+)
+
+// The realtime figures of bench hold more sockets than one process may
+// have descriptors for (20,000 here) on both ends, so their load generator
+// is a process of its own: `eventdesk bench-sockets`, hidden. It reads a
+// socketsSpec line on stdin, opens the sockets, answers a socketsReady
+// line on stdout, then reads one socketsGo line, waits for the deliveries
+// it names and answers a socketsResult line.
+
+// socketsSpec is what the load generator is to open.
+type socketsSpec struct {
+	URL     string   `json:"url"` // ws://host:port/v1/stream
+	Key     string   `json:"key"` // bearer credential
+	Sockets int      `json:"sockets"`
+	Topics  []string `json:"topics"` // socket i subscribes to Topics[i%len]; none: idle sockets
+	// After, per topic, makes the sockets connect and subscribe with
+	// after only on go (a resume storm); without it they subscribe live
+	// before ready.
+	After map[string]string `json:"after,omitempty"`
+	// Type, if set, is the only event type counted: a ticket's creation
+	// may still commit after a live subscription's position.
+	Type string `json:"type,omitempty"`
+}
+
+// socketsReady answers a spec once the sockets are open (and subscribed).
+type socketsReady struct {
+	Connected   int     `json:"connected"`
+	DialSeconds float64 `json:"dial_seconds"`
+	Error       string  `json:"error,omitempty"`
+}
+
+// socketsGo names, per topic, how many events each of its sockets must
+// receive; the generator waits for them (at most Timeout) and closes.
+type socketsGo struct {
+	Expect map[string]int `json:"expect"`
+	// Type, if set, is the only event type counted: a ticket's creation
+	// may still commit after a live subscription's position.
+	Type    string        `json:"type,omitempty"`
+	Timeout time.Duration `json:"timeout"`
+}
+
+// socketsResult is what the sockets received. Latency runs from the
+// event's recorded_at to its arrival at the socket.
+type socketsResult struct {
+	Deliveries int64   `json:"deliveries"`
+	Duplicates int64   `json:"duplicates"`   // an event id a socket had already received
+	Missing    int64   `json:"missing"`      // expected deliveries that did not arrive
+	Extra      int64   `json:"extra"`        // deliveries beyond the expected count
+	Errors     int64   `json:"errors"`       // error messages, and sockets closed before the end
+	Resubs     int64   `json:"resubscribes"` // subscriptions ended internal/unavailable, resumed as the README says
+	FirstError string  `json:"first_error,omitempty"`
+	Complete   int     `json:"complete"` // sockets that received exactly what was expected
+	Seconds    float64 `json:"seconds"`  // go (or the first delivery, live) to the last delivery
+	P50ms      float64 `json:"p50_ms"`   // live: commit → delivery; storm: go → a client's last event
+	P99ms      float64 `json:"p99_ms"`
+	Error      string  `json:"error,omitempty"`
+}
+
+func benchSocketsCmd(c *cli) *cobra.Command {
+	return &cobra.Command{
+		Use:    "bench-sockets",
+		Short:  "The websocket load generator of bench (a process of its own; speaks JSON lines on stdin/stdout)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return benchSockets(cmd.Context(), cmd.InOrStdin(), c.Stdout)
+		},
+	}
+}
+
+// raiseFDLimit raises this process's soft descriptor limit to its hard
+// limit and returns the new soft limit.
+func raiseFDLimit() uint64 {
+	var l syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
+		return 0
+	}
+	if l.Cur < l.Max {
+		l.Cur = l.Max
+		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
+		_ = syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l)
+	}
+	return l.Cur
+}
+
+// benchSocket is one socket of the generator and what it received.
+type benchSocket struct {
+	ws    *websocket.Conn
+	topic string
+	mu    sync.Mutex
+	seen  map[string]struct{}
+	dups  int64
+	errs  int64
+	err   string
+	after string // the subscription's after, then the last position received
+	resub int64
+	lat   []time.Duration
+	first time.Time
+	last  time.Time
+	done  chan struct{} // closed when the read loop ends
+	only  string
+}
+
+func benchSockets(ctx context.Context, in io.Reader, out io.Writer) error {
+	raiseFDLimit()
+	rd := bufio.NewReader(in)
+	enc := json.NewEncoder(out)
+	var spec socketsSpec
+	if err := readJSONLine(rd, &spec); err != nil {
+		return fmt.Errorf("bench-sockets: spec: %w", err)
+	}
+	socks := make([]*benchSocket, spec.Sockets)
+	for i := range socks {
+		s := &benchSocket{seen: map[string]struct{}{}, done: make(chan struct{}), only: spec.Type}
+		if len(spec.Topics) > 0 {
+			s.topic = spec.Topics[i%len(spec.Topics)]
+		}
+		socks[i] = s
+	}
+	storm := len(spec.After) > 0
+	defer func() {
+		for _, s := range socks {
+			if s.ws != nil {
+				_ = s.ws.Close()
+			}
+		}
+	}()
+	start := time.Now()
+	if !storm {
+		if err := openSockets(ctx, spec, socks, ""); err != nil {
+			_ = enc.Encode(socketsReady{Error: err.Error()})
+			return err
+		}
+	}
+	if err := enc.Encode(socketsReady{Connected: len(socks), DialSeconds: time.Since(start).Seconds()}); err != nil {
+		return err
+	}
+	var g socketsGo
+	if err := readJSONLine(rd, &g); err != nil {
+		return fmt.Errorf("bench-sockets: go: %w", err)
+	}
+	goAt := time.Now()
+	if storm {
+		if err := openSockets(ctx, spec, socks, "storm"); err != nil {
+			_ = enc.Encode(socketsResult{Error: err.Error()})
+			return err
+		}
+	}
+	res := collect(ctx, socks, g, goAt, storm)
+	return enc.Encode(res)
+}
+
+func readJSONLine(rd *bufio.Reader, v any) error {
+	line, err := rd.ReadBytes('\n')
+	if err != nil && len(line) == 0 {
+		return err
+	}
+	return json.Unmarshal(line, v)
+}
+
+// openSockets dials every socket, 64 at a time, subscribes it to its
+// topic (after spec.After's position in a storm) and starts its reader.
+// Outside a storm it returns once every subscription is confirmed.
+func openSockets(ctx context.Context, spec socketsSpec, socks []*benchSocket, mode string) error {
+	dialer := websocket.Dialer{HandshakeTimeout: 30 * time.Second, Subprotocols: []string{realtime.Subprotocol},
+		ReadBufferSize: 1024, WriteBufferSize: 1024}
+	hdr := http.Header{"Authorization": {"Bearer " + spec.Key}}
+	var (
+		next atomic.Int64
+		wg   sync.WaitGroup
+		errs = make(chan error, 64)
+	)
+	par := 64
+	if mode == "storm" { // reconnecting at once: as many dials in flight as the server takes
+		par = 256
+	}
+	for range par {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(socks) || ctx.Err() != nil {
+					return
+				}
+				s := socks[i]
+				ws, res, err := dialer.DialContext(ctx, spec.URL, hdr)
+				if err != nil {
+					if res != nil {
+						err = fmt.Errorf("%w (status %d)", err, res.StatusCode)
+					}
+					errs <- fmt.Errorf("socket %d: %w", i, err)
+					return
+				}
+				s.ws = ws
+				if s.topic == "" {
+					continue
+				}
+				sub := map[string]string{"type": "subscribe", "topic": s.topic}
+				if a, ok := spec.After[s.topic]; ok {
+					sub["after"] = a
+					s.after = a
+				}
+				if err := ws.WriteJSON(sub); err != nil {
+					errs <- err
+					return
+				}
+				if mode != "storm" { // wait for the subscription before counting the socket ready
+					var m serverMessage
+					if err := ws.ReadJSON(&m); err != nil {
+						errs <- err
+						return
+					}
+					if m.Type != "subscribed" {
+						errs <- fmt.Errorf("socket %d: %s %s %s", i, m.Type, m.Code, m.Message)
+						return
+					}
+				}
+				go s.read()
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return errors.Join(slices.Collect(func(yield func(error) bool) {
+		for err := range errs {
+			if !yield(err) {
+				return
+			}
+		}
+	})...)
+}
+
+// serverMessage is what the generator reads of a gateway message.
+type serverMessage struct {
+	Type     string `json:"type"`
+	Topic    string `json:"topic"`
+	Code     string `json:"code"`
+	Message  string `json:"message"`
+	Position string `json:"position"`
+	Event    struct {
+		ID         string    `json:"id"`
+		Type       string    `json:"type"`
+		RecordedAt time.Time `json:"recorded_at"`
+	} `json:"event"`
+}
+
+func (s *benchSocket) read() {
+	defer close(s.done)
+	for {
+		var m serverMessage
+		if err := s.ws.ReadJSON(&m); err != nil {
+			s.mu.Lock()
+			if !errors.Is(err, net.ErrClosed) {
+				s.errs++
+				s.err = err.Error()
+			}
+			s.mu.Unlock()
+			return
+		}
+		if m.Type == "error" {
+			s.mu.Lock()
+			s.errs++
+			s.err = m.Code + ": " + m.Message
+			after := s.after
+			s.mu.Unlock()
+			if m.Code == "internal" || m.Code == "unavailable" { // the subscription ended: resume it
+				sub := map[string]string{"type": "subscribe", "topic": s.topic}
+				if after != "" {
+					sub["after"] = after
+				}
+				if s.ws.WriteJSON(sub) == nil {
+					s.mu.Lock()
+					s.resub++
+					s.mu.Unlock()
+				}
+			}
+		}
+		if m.Type != "event" {
+			continue
+		}
+		now := time.Now()
+		s.mu.Lock()
+		s.after = m.Position
+		if s.only != "" && m.Event.Type != s.only {
+			s.mu.Unlock()
+			continue
+		}
+		if _, ok := s.seen[m.Event.ID]; ok {
+			s.dups++
+		} else {
+			s.seen[m.Event.ID] = struct{}{}
+			s.lat = append(s.lat, now.Sub(m.Event.RecordedAt))
+		}
+		if s.first.IsZero() {
+			s.first = now
+		}
+		s.last = now
+		s.mu.Unlock()
+	}
+}
+
+// collect waits until every socket has its expected deliveries (or the
+// timeout), then sums up.
+func collect(ctx context.Context, socks []*benchSocket, g socketsGo, goAt time.Time, storm bool) socketsResult {
+	deadline := time.Now().Add(g.Timeout)
+	for _, s := range socks {
+		for {
+			s.mu.Lock()
+			n := len(s.seen)
+			s.mu.Unlock()
+			if n >= g.Expect[s.topic] || time.Now().After(deadline) || ctx.Err() != nil {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	time.Sleep(200 * time.Millisecond) // room for duplicates or extras to show
+	var (
+		res         socketsResult
+		lat         []time.Duration
+		first, last time.Time
+	)
+	for _, s := range socks {
+		s.mu.Lock()
+		n, want := len(s.seen), g.Expect[s.topic]
+		res.Deliveries += int64(n) + s.dups
+		res.Duplicates += s.dups
+		res.Errors += s.errs
+		res.Resubs += s.resub
+		if res.FirstError == "" {
+			res.FirstError = s.err
+		}
+		switch {
+		case n < want:
+			res.Missing += int64(want - n)
+		case n > want:
+			res.Extra += int64(n - want)
+		}
+		if n == want && s.dups == 0 {
+			res.Complete++
+		}
+		lat = append(lat, s.lat...)
+		if s.last.After(last) {
+			last = s.last
+		}
+		s.mu.Unlock()
+	}
+	if storm { // the latency that matters is each client's catching up
+		lat = lat[:0]
+		for _, s := range socks {
+			lat = append(lat, s.last.Sub(goAt))
+		}
+	}
+	slices.Sort(lat)
+	if len(lat) > 0 {
+		res.P50ms = float64(lat[len(lat)/2].Microseconds()) / 1000
+		res.P99ms = float64(lat[len(lat)*99/100].Microseconds()) / 1000
+		first = goAt // a storm: from the reconnecting
+		if !storm {  // live: from the first arrival (go follows the writes)
+			first = last
+			for _, s := range socks {
+				if !s.first.IsZero() && s.first.Before(first) {
+					first = s.first
+				}
+			}
+		}
+		res.Seconds = last.Sub(first).Seconds()
+	}
+	return res
+}
