@@ -10,7 +10,8 @@
 #   scripts/fuzz.sh -list           the targets, one "pkg FuzzName" a line
 #   scripts/fuzz.sh ./domain/...    only the targets of these packages
 #
-# It exits non-zero at the first target that fails (a crasher found).
+# Every target runs even when one fails (a crasher found); the script
+# then names the failures and exits 1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,10 +44,17 @@ if $list; then
 fi
 
 n=0
+failed=()
 while read -r pkg name; do
 	n=$((n + 1))
 	echo "fuzz: $pkg $name ($FUZZTIME)"
-	GOMAXPROCS=${GOMAXPROCS:-$FUZZPARALLEL} go test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" \
-		-parallel "$FUZZPARALLEL" "$pkg" </dev/null
+	if ! GOMAXPROCS=${GOMAXPROCS:-$FUZZPARALLEL} go test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" \
+		-parallel "$FUZZPARALLEL" "$pkg" </dev/null; then
+		failed+=("$pkg $name")
+	fi
 done < <(targets)
+if [[ ${#failed[@]} -gt 0 ]]; then
+	printf 'fuzz: FAILED %s\n' "${failed[@]}"
+	exit 1
+fi
 echo "fuzz: $n targets, no crasher"
