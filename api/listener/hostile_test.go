@@ -17,10 +17,14 @@ import (
 func TestHostileInputRules(t *testing.T) {
 	e := apitest.New(t)
 	h := newHook(t, e, &e.A, nil)
-	before, err := e.Store.Head(context.Background(), e.A.ID)
-	if err != nil {
-		t.Fatal(err)
+	count := func() (n int64) {
+		t.Helper()
+		if err := e.DB.QueryRowContext(context.Background(), `SELECT count(*) FROM events WHERE tenant_id = $1`, e.A.ID).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
 	}
+	before := count()
 	action := func(data string) string {
 		return `{"senderUser":"` + sender + `","data":[{"actionType":"add-contact","data":` + data + `}]}`
 	}
@@ -45,12 +49,8 @@ func TestHostileInputRules(t *testing.T) {
 			t.Errorf("%s: error %+v, want code %s, field %s", tt.body[:min(len(tt.body), 80)], got.Error, tt.code, tt.field)
 		}
 	}
-	after, err := e.Store.Head(context.Background(), e.A.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if after != before {
-		t.Errorf("head moved from %v to %v: a refused delivery recorded something", before, after)
+	if after := count(); after != before {
+		t.Errorf("events went from %d to %d: a refused delivery recorded something", before, after)
 	}
 	// A surrogate pair is one character, and is kept.
 	h.deliver(t, "add-contact", map[string]any{"name": "ok 😀", "email": []map[string]any{{"type": "Work", "value": "ok@example.com"}}})

@@ -1,4 +1,4 @@
-package native_test
+package apitest_test
 
 import (
 	"net/url"
@@ -8,6 +8,10 @@ import (
 	"github.com/eventdesk/eventdesk/api/apitest"
 )
 
+// FuzzNativeAPI is the native API's HTTP-level target. It lives here, not
+// in api/native, whose tests import an OpenAPI validator that would
+// triple the instrumented build of every fuzz run.
+//
 // FuzzNativeAPI drives the real native API over real PostgreSQL with any
 // ticket body (POST /v1/tickets) and any query of the ticket list and the
 // feed (filters, q, limit, cursor, after, min_position): every answer is
