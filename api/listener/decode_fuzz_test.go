@@ -28,20 +28,27 @@ func addSeeds(f *testing.F) {
 		}
 		f.Add(b)
 	}
+	const sender = "huy.nguyenviet@htklabs.com" // the document's, an agent in the HTTP-level target
 	for _, s := range []string{
-		`{"senderUser":"huy@x.com","data":[{"actionType":"add-contact","data":{"name":"a\u0000b"}}]}`,
-		`{"senderUser":"huy@x.com","data":[{"actionType":"add-note","data":{"content":"\ud800"}}]}`,
-		`{"senderUser":"a@x.com","senderUser":"b@x.com","data":[]}`,
-		`{"senderUser":"a@x.com","data":[{"actionType":"add-contact","data":{"name":"a","name":"b"}}]}`,
-		`{"senderUser":"a@x.com","data":[{"actionType":"add-note","data":{"v":` + strings.Repeat("[", 70) + strings.Repeat("]", 70) + `}}]}`,
-		`{"senderUser":"a@x.com","data":` + strings.Repeat("[", 80) + strings.Repeat("]", 80) + `}`,
+		`{"senderUser":"` + sender + `","data":[{"actionType":"add-contact","data":{"name":"a\u0000b"}}]}`,
+		`{"senderUser":"` + sender + `","data":[{"actionType":"add-note","data":{"content":"\ud800"}}]}`,
+		`{"senderUser":"` + sender + `","senderUser":"b@x.com","data":[]}`,
+		`{"senderUser":"` + sender + `","data":[{"actionType":"add-contact","data":{"name":"a","name":"b"}}]}`,
+		`{"senderUser":"` + sender + `","data":[{"actionType":"add-note","data":{"v":` + strings.Repeat("[", 70) + strings.Repeat("]", 70) + `}}]}`,
+		`{"senderUser":"` + sender + `","data":[{"actionType":"add-ticket","data":{"title":"t","cusFields":{"v":` + strings.Repeat("[", 60) + strings.Repeat("]", 60) + `}}}]}`,
+		`{"senderUser":"` + sender + `","data":` + strings.Repeat("[", 80) + strings.Repeat("]", 80) + `}`,
+		`{"senderUser":"` + sender + `","data":[{"actionType":"add-deal","data":{"name":"a","closeDate":999999999999999}}]}`,
+		`{"senderUser":"` + sender + `","data":[{"actionType":"add-contact","data":{"name":"a","dateOfBirth":"999999999999999","phones":[{"value":"090000000!"}]}}]}`,
 		"{\"senderUser\":\"caf\xe9\",\"data\":[]}",
-		`{"senderUser":"a@x.com","data":[1e400, null, "x", {}]}`,
-		`{"senderUser":"","data":[]}`, `{"data":[]}`, `{"senderUser":"a@x.com","data":{}}`, `[]`, ``, `{`,
+		`{"senderUser":"` + sender + `","data":[1e400, null, "x", {}]}`,
+		`{"senderUser":"","data":[]}`, `{"data":[]}`, `{"senderUser":"nobody@x.com","data":{}}`, `[]`, ``, `{`,
 	} {
 		f.Add([]byte(s))
 	}
 }
+
+// AddSeeds is addSeeds, for the HTTP-level target (FuzzListener).
+var AddSeeds = addSeeds
 
 // jsonDepth is how deeply valid JSON b nests (its outermost container is 1).
 func jsonDepth(b []byte) int {
