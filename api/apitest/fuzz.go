@@ -29,6 +29,9 @@ func (e *Env) Fuzz(t *testing.T, tenant, method, path string, body []byte, heade
 	}
 	req.Header.Set("Content-Type", "application/json")
 	for i := 0; i+1 < len(headers); i += 2 {
+		if strings.ContainsFunc(headers[i+1], func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }) {
+			return Response{} // a header no client can send (Go's refuses it)
+		}
 		req.Header.Set(headers[i], headers[i+1])
 	}
 	res, err := e.HTTP.Client().Do(req)
