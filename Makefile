@@ -8,7 +8,7 @@ export EVENTDESK_DATABASE_URL
 # Debian's Chromium with playwright-core, pinned by the npm project below.
 BROWSER_TEST := cmd/eventdesk/testdata/browser
 
-.PHONY: run test test-fresh bench lint build help browser-deps
+.PHONY: run test test-fresh bench lint build help browser-deps fuzz
 
 run:            ## start the engine on its defaults (creates and migrates the database)
 	go run ./cmd/eventdesk serve
@@ -21,6 +21,10 @@ test-fresh: browser-deps ## every test again, against a brand-new PostgreSQL clu
 
 bench:          ## side-by-side benchmarks; prints a table and one JSON line per figure
 	go run ./cmd/eventdesk bench
+
+FUZZTIME ?= 10s
+fuzz:           ## every fuzz target in turn, FUZZTIME (10s) each, one worker (scripts/fuzz.sh)
+	FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
 
 lint:           ## go vet and the dependency arrows of STYLE.md rule 1
 	go vet ./... && ./scripts/check-imports.sh

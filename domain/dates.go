@@ -24,26 +24,40 @@ var jsDate = regexp.MustCompile(`^[A-Z][a-z]{2} ([A-Z][a-z]{2} \d{2} \d{4} \d{2}
 // states is kept, so the calendar date is the one the sender meant. Any
 // other form is ErrInvalidDate.
 func ParseDate(s string) (t time.Time, dateOnly bool, err error) {
-	s = strings.TrimSpace(s)
+	t, dateOnly, ok := parseDate(strings.TrimSpace(s))
+	// Only instants RFC 3339 can write are dates: years 0000 to 9999 and
+	// offsets within a day. Others (15-digit epoch milliseconds, "GMT+9999")
+	// would be stored in a form no reader, ParseDate included, reads back,
+	// and every later change of their record would fail. (Found by
+	// FuzzParseDate.)
+	if ok {
+		if _, err := time.Parse(time.RFC3339Nano, t.Format(time.RFC3339Nano)); err == nil {
+			return t, dateOnly, nil
+		}
+	}
+	return time.Time{}, false, ErrInvalidDate.Withf("%q is not a date: use YYYY-MM-DD, ISO 8601 (2019-07-08T00:00:00+07:00) with a year up to 9999, epoch milliseconds or JavaScript's Date.toString() form", s)
+}
+
+func parseDate(s string) (t time.Time, dateOnly, ok bool) {
 	if t, err := time.Parse(time.DateOnly, s); err == nil {
-		return t, true, nil
+		return t, true, true
 	}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02T15:04", "2006-01-02 15:04:05Z07:00", "2006-01-02 15:04:05"} {
 		if t, err := time.Parse(layout, s); err == nil {
-			return t, false, nil
+			return t, false, true
 		}
 	}
 	if m := jsDate.FindStringSubmatch(s); m != nil {
 		if t, err := time.Parse("Jan 02 2006 15:04:05 -0700", m[1]+" "+m[2]); err == nil {
-			return t, false, nil
+			return t, false, true
 		}
 	}
 	if len(s) >= 1 && len(s) <= 15 && strings.Trim(s, "0123456789") == "" {
 		if ms, err := strconv.ParseInt(s, 10, 64); err == nil {
-			return time.UnixMilli(ms).UTC(), false, nil
+			return time.UnixMilli(ms).UTC(), false, true
 		}
 	}
-	return time.Time{}, false, ErrInvalidDate.Withf("%q is not a date: use YYYY-MM-DD, ISO 8601 (2019-07-08T00:00:00+07:00), epoch milliseconds or JavaScript's Date.toString() form", s)
+	return time.Time{}, false, false
 }
 
 // ParseDay returns the calendar date of s (any form ParseDate reads) as

@@ -194,7 +194,9 @@ func decodeCreatedCursor(c string) (time.Time, string, error) {
 	}
 	ts, id, ok := strings.Cut(string(b), " ")
 	at, err := time.Parse(time.RFC3339Nano, ts)
-	if !ok || err != nil || !domain.ValidUUID(id) {
+	// Only the form encodeCreatedCursor writes (UTC): another offset could
+	// put the instant past year 9999, where no cursor can be written back.
+	if !ok || err != nil || at.UTC().Format(time.RFC3339Nano) != ts || !domain.ValidUUID(id) {
 		return time.Time{}, "", ErrBadCursor
 	}
 	return at, id, nil

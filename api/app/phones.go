@@ -14,12 +14,20 @@ import (
 // region (ISO 3166 alpha-2, "" for none) unless raw starts with "+" — and
 // otherwise raw's digits alone (a leading "+" kept). A number that does not
 // parse is never refused: it is kept as written and matched by its digits.
+//
+// When raw itself does not parse, its digits are tried too: the form must
+// normalise to itself, or a number written "090000000!" would be kept as
+// 090000000 while the same number sent again as those digits matches as
+// +39090000000 (found by FuzzNormalizePhone).
 func NormalizePhone(raw, region string) string {
-	raw = strings.TrimSpace(raw)
-	if n, err := phonenumbers.Parse(raw, strings.ToUpper(region)); err == nil && phonenumbers.IsValidNumber(n) {
-		return phonenumbers.Format(n, phonenumbers.E164)
+	raw, region = strings.TrimSpace(raw), strings.ToUpper(region)
+	digits := customer.Digits(raw)
+	for _, s := range []string{raw, digits} {
+		if n, err := phonenumbers.Parse(s, region); err == nil && phonenumbers.IsValidNumber(n) {
+			return phonenumbers.Format(n, phonenumbers.E164)
+		}
 	}
-	return customer.Digits(raw)
+	return digits
 }
 
 // normalizePhones sets the Normalized form of every phone of p that lacks

@@ -230,52 +230,77 @@ type actionIn struct {
 	Data       json.RawMessage `json:"data"`
 }
 
+// decodeDelivery reads a delivery's body: its senderUser and its actions,
+// or the status and error to answer. A body that is not JSON is a 400
+// invalid_json naming the line, column, offset and what was found there
+// (checkSyntax; nesting beyond web.MaxJSONDepth levels too, where the
+// level too many opens); JSON that every surface refuses (web.CheckValue)
+// is a 400 too: invalid_text for a \u0000 or an unpaired surrogate
+// escape, duplicate_member for a member repeated within one object, each
+// naming the member path in field; an envelope that is not
+// {"senderUser": "…", "data": [ … ]} is a 422.
+func decodeDelivery(body []byte) (sender string, actions []json.RawMessage, status int, e *apiError) {
+	if se := checkSyntax(body); se != nil {
+		off := se.Offset
+		return "", nil, http.StatusBadRequest, &apiError{Code: "invalid_json",
+			Message: fmt.Sprintf("the body is not JSON: line %d, column %d (byte %d): %s", se.Line, se.Column, se.Offset, se.Message),
+			Line:    se.Line, Column: se.Column, Offset: &off, Found: se.Found}
+	}
+	var be *web.BodyError
+	if err := web.CheckValue(body); errors.As(err, &be) {
+		e := &apiError{Field: be.Field}
+		switch be.Reason {
+		case web.BodyBadText:
+			e.Code, e.Message = "invalid_text", "invalid text: "+be.TextDetail()
+		case web.BodyDuplicate:
+			e.Code, e.Message = "duplicate_member", fmt.Sprintf("member %s appears more than once in its object; send each member once", be.Field)
+		case web.BodyTooDeep:
+			e.Code, e.Message = "too_deep", fmt.Sprintf("the body nests deeper than %d levels", web.MaxJSONDepth)
+		default: // checkSyntax passed: not reached
+			e.Code, e.Message = "invalid_json", "the body is not JSON"
+		}
+		return "", nil, http.StatusBadRequest, e
+	}
+	invalid := func(field, code, msg string) (string, []json.RawMessage, int, *apiError) {
+		return "", nil, http.StatusUnprocessableEntity, &apiError{Code: code, Message: msg, Field: field}
+	}
+	var env envelope
+	if trimmed := strings.TrimSpace(string(body)); !strings.HasPrefix(trimmed, "{") || json.Unmarshal(body, &env) != nil {
+		return invalid("", "invalid_envelope", `the body must be a JSON object {"senderUser": "<agent e-mail>", "data": [actions]}`)
+	}
+	if len(env.SenderUser) == 0 || string(env.SenderUser) == "null" {
+		return invalid("senderUser", "sender_required", "senderUser is required: the e-mail address of an agent of the tenant")
+	}
+	if json.Unmarshal(env.SenderUser, &sender) != nil || strings.TrimSpace(sender) == "" {
+		return invalid("senderUser", "sender_required", "senderUser must be a non-empty string: the e-mail address of an agent of the tenant")
+	}
+	if len(env.Data) == 0 || string(env.Data) == "null" {
+		return invalid("data", "data_required", "data is required: an array of actions")
+	}
+	if json.Unmarshal(env.Data, &actions) != nil {
+		return invalid("data", "data_not_array", "data must be an array of actions")
+	}
+	if len(actions) > MaxActions {
+		return invalid("data", "too_many_actions", fmt.Sprintf("a delivery holds at most %d actions; this one holds %d", MaxActions, len(actions)))
+	}
+	return sender, actions, 0, nil
+}
+
 func (h *Handler) deliver(w http.ResponseWriter, r *http.Request, tenant string, l listener.Snapshot) {
 	body, err := web.ReadBody(r, MaxBodyBytes)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	if se := checkSyntax(body); se != nil {
-		off := se.Offset
-		writeError(w, http.StatusBadRequest, apiError{Code: "invalid_json",
-			Message: fmt.Sprintf("the body is not JSON: line %d, column %d (byte %d): %s", se.Line, se.Column, se.Offset, se.Message),
-			Line:    se.Line, Column: se.Column, Offset: &off, Found: se.Found})
-		return
-	}
-	invalid := func(field, code, msg string) {
-		writeError(w, http.StatusUnprocessableEntity, apiError{Code: code, Message: msg, Field: field})
-	}
-	var env envelope
-	if trimmed := strings.TrimSpace(string(body)); !strings.HasPrefix(trimmed, "{") || json.Unmarshal(body, &env) != nil {
-		invalid("", "invalid_envelope", `the body must be a JSON object {"senderUser": "<agent e-mail>", "data": [actions]}`)
-		return
-	}
-	var sender string
-	if len(env.SenderUser) == 0 || string(env.SenderUser) == "null" {
-		invalid("senderUser", "sender_required", "senderUser is required: the e-mail address of an agent of the tenant")
-		return
-	}
-	if json.Unmarshal(env.SenderUser, &sender) != nil || strings.TrimSpace(sender) == "" {
-		invalid("senderUser", "sender_required", "senderUser must be a non-empty string: the e-mail address of an agent of the tenant")
-		return
-	}
-	var actions []json.RawMessage
-	if len(env.Data) == 0 || string(env.Data) == "null" {
-		invalid("data", "data_required", "data is required: an array of actions")
-		return
-	}
-	if json.Unmarshal(env.Data, &actions) != nil {
-		invalid("data", "data_not_array", "data must be an array of actions")
-		return
-	}
-	if len(actions) > MaxActions {
-		invalid("data", "too_many_actions", fmt.Sprintf("a delivery holds at most %d actions; this one holds %d", MaxActions, len(actions)))
+	sender, actions, status, e := decodeDelivery(body)
+	if e != nil {
+		writeError(w, status, *e)
 		return
 	}
 	a, err := h.Agents.ByEmail(r.Context(), tenant, sender)
 	if errors.Is(err, agent.ErrNotFound) || err == nil && !a.Active {
-		invalid("senderUser", "unknown_sender", fmt.Sprintf("senderUser %s is not an active agent of this tenant", sender))
+		writeError(w, http.StatusUnprocessableEntity, apiError{Code: "unknown_sender", Field: "senderUser",
+			Message: fmt.Sprintf("senderUser %s is not an active agent of this tenant", sender)})
 		return
 	}
 	if err != nil {

@@ -32,7 +32,7 @@ type hook struct {
 
 // newHook creates, in tn, the agent the samples send as and a listener
 // with settings (JSON members of POST /v1/listeners).
-func newHook(t *testing.T, e *apitest.Env, tn *apitest.Tenant, settings map[string]any) *hook {
+func newHook(t testing.TB, e *apitest.Env, tn *apitest.Tenant, settings map[string]any) *hook {
 	t.Helper()
 	if _, err := e.Agents.ByEmail(context.Background(), tn.ID, sender); err != nil {
 		if _, _, err := e.Agents.Create(context.Background(), tn.ID, agent.CreateAgent{Email: sender, Name: "Huy", Role: agent.Admin}, apiKey); err != nil {

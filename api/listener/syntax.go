@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/eventdesk/eventdesk/api/web"
 )
 
 // SyntaxError is where a body stops being JSON and what was found there.
@@ -25,8 +27,9 @@ func (e *SyntaxError) Error() string {
 	return fmt.Sprintf("line %d, column %d (byte %d): %s", e.Line, e.Column, e.Offset, e.Message)
 }
 
-// maxDepth bounds the nesting of a body.
-const maxDepth = 64
+// maxDepth bounds the nesting of a body: web.MaxJSONDepth levels, the
+// body's own value being level 1, as on every surface.
+const maxDepth = web.MaxJSONDepth
 
 // checkSyntax reports the first place b is not one JSON value (RFC 8259),
 // or nil. It reads b once, never guesses a repair and names the usual
@@ -132,7 +135,7 @@ func (s *scanner) ws() {
 }
 
 func (s *scanner) value(depth int) bool {
-	if depth > maxDepth {
+	if depth >= maxDepth {
 		return s.fail(s.pos, "nesting deeper than "+strconv.Itoa(maxDepth), "the body nests too deeply")
 	}
 	if s.pos >= len(s.b) {
