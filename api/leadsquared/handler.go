@@ -222,6 +222,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	msg := message(c)
+	web.SetRetryAfter(w.Header(), c)
 	writeJSON(w, status(c), errorBody{Status: "Error", ReasonForFailure: msg, Message: msg,
 		ExceptionType: exception(c), ExceptionMessage: msg})
 }
