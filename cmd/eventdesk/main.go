@@ -35,6 +35,7 @@ var subcommands = []func(*cli) *cobra.Command{
 	projectionsCmd,
 	benchCmd,
 	testclusterCmd,
+	drillCmd,
 }
 
 func main() {
