@@ -120,7 +120,14 @@ func runDrills(ctx context.Context, a *cli, o drillOptions) error {
 	if err != nil {
 		return fmt.Errorf("drill: %w", err)
 	}
-	defer os.RemoveAll(dir)
+	var broken []string
+	defer func() {
+		if len(broken) == 0 {
+			_ = os.RemoveAll(dir)
+		} else {
+			fmt.Fprintf(a.Stdout, "server logs kept in %s\n", dir)
+		}
+	}()
 	began := time.Now()
 	tc, err := startTestCluster(ctx, a.Cfg.PGBinDirs, a.Log)
 	if err != nil {
@@ -129,7 +136,6 @@ func runDrills(ctx context.Context, a *cli, o drillOptions) error {
 	defer func() { _ = tc.Close(context.WithoutCancel(ctx)) }()
 	d := &drillEnv{cli: a, exe: exe, dir: dir, tc: tc, short: o.Short}
 	fmt.Fprintf(a.Stdout, "drills on a private PostgreSQL cluster in %s (started in %s)\n", tc.Dir(), time.Since(began).Round(time.Millisecond))
-	var broken []string
 	for _, dr := range drills {
 		if len(o.Only) > 0 && !slices.Contains(o.Only, dr.name) {
 			continue

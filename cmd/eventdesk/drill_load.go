@@ -217,11 +217,13 @@ func (l *keyedLoad) Verify(ctx context.Context, db *sql.DB, tenant string, r *dr
 	}
 	r.check(bad == 0, "%d acknowledged comments are not stored exactly once", bad)
 	r.check(len(comments) == len(l.comments), "%d tickets have comments stored, %d comments acknowledged", len(comments), len(l.comments))
-	open, err := count(ctx, db, `SELECT count(*) FROM idempotency_keys WHERE tenant_id = $1 AND status IS NULL`, tenant)
-	if err != nil {
+	var open int
+	var keys string
+	if err := db.QueryRowContext(ctx, `SELECT count(*), coalesce(string_agg(key, ', '), '') FROM idempotency_keys
+		WHERE tenant_id = $1 AND status IS NULL`, tenant).Scan(&open, &keys); err != nil {
 		return err
 	}
-	r.check(open == 0, "%d idempotency keys left without a stored response", open)
+	r.check(open == 0, "%d idempotency keys left without a stored response: %.200s", open, keys)
 	r.fig("keys answered 409 after settling", "%d", l.stillProcessing.Load())
 	return nil
 }
