@@ -40,9 +40,14 @@ func probes(t tenantCreated, ticketID, listenerURL string) []surfaceProbe {
 			map[string]string{leadsquared.HeaderAccessKey: t.LSQAccessKey, leadsquared.HeaderSecretKey: t.LSQSecretKey}, leadsquared.SampleActivity,
 			func(ct string, b map[string]any) bool { return b["ExceptionType"] == "MXServiceUnavailableException" }},
 		{"support", http.MethodPost, "/api/admin/fetch/customer/support", native, map[string]any{"page": 1},
-			func(ct string, b map[string]any) bool { return b["error"] == true && b["message"] == "Service unavailable" }},
+			func(ct string, b map[string]any) bool {
+				return b["error"] == true && b["message"] == "Service unavailable"
+			}},
 		{"listener", http.MethodPost, strings.TrimPrefix(listenerURL, "http://x"), nil, map[string]any{"event": "probe"},
-			func(ct string, b map[string]any) bool { e, _ := b["error"].(map[string]any); return e["code"] == "database_unavailable" }},
+			func(ct string, b map[string]any) bool {
+				e, _ := b["error"].(map[string]any)
+				return e["code"] == "database_unavailable"
+			}},
 	}
 }
 
