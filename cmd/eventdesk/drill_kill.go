@@ -164,5 +164,4 @@ func readModelDigests(ctx context.Context, db *sql.DB) (map[string]string, error
 	return out, nil
 }
 
-func redisDrill(ctx context.Context, d *drillEnv, r *drillResult) error { return nil }
-func diskDrill(ctx context.Context, d *drillEnv, r *drillResult) error  { return nil }
+func diskDrill(ctx context.Context, d *drillEnv, r *drillResult) error { return nil }
