@@ -6,8 +6,10 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
+	"os"
 	"net/http"
 	"strconv"
 	"strings"
@@ -52,6 +54,15 @@ type Class struct {
 // the database: short, since the pool reconnects as soon as it answers.
 const DatabaseRetryAfter = 2 * time.Second
 
+// StorageRetryAfter is the Retry-After of an upload the file system
+// refused: a full or read-only disk takes an operator, not a moment.
+const StorageRetryAfter = time.Minute
+
+// CodeStorageUnavailable is the code of an upload that could not be
+// written (the data directory full, read-only or not writable), answered
+// 503.
+const CodeStorageUnavailable = "storage_unavailable"
+
 // CodeDatabaseUnavailable is the code of a request that could not reach
 // the database (refused, reset, shut down), answered 503.
 const CodeDatabaseUnavailable = "database_unavailable"
@@ -89,6 +100,9 @@ const msgInternal = "internal error; it has been logged"
 //     server shutting down or not yet accepting connections: see
 //     databaseUnreachable): Unavailable (503, database_unavailable) with
 //     RetryAfter, never Internal;
+//   - a file system refusing a write (full, read-only, not permitted: see
+//     storageUnavailable): Unavailable (503, storage_unavailable) with
+//     RetryAfter;
 //     Triage answers a client that has gone with nothing at all;
 //   - anything else, and domain errors of kind Internal: Internal.
 func Classify(err error) Class {
@@ -121,6 +135,9 @@ func Classify(err error) Class {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return Class{Kind: domain.Unavailable, Status: http.StatusServiceUnavailable, Code: "unavailable",
 			Message: "the request was interrupted before it finished; retry it"}
+	case storageUnavailable(err):
+		return Class{Kind: domain.Unavailable, Status: http.StatusServiceUnavailable, Code: CodeStorageUnavailable,
+			Message: "the file cannot be stored: the server's storage is full or not writable; retry later", RetryAfter: StorageRetryAfter}
 	case databaseUnreachable(err):
 		return Class{Kind: domain.Unavailable, Status: http.StatusServiceUnavailable, Code: CodeDatabaseUnavailable,
 			Message: "the database cannot be reached right now; retry shortly", RetryAfter: DatabaseRetryAfter}
@@ -136,7 +153,7 @@ func Classify(err error) Class {
 // not imported: nothing in api knows which one cmd wires.
 func databaseUnreachable(err error) bool {
 	var (
-		netErr net.Error
+		netErr *net.OpError
 		coded  interface{ SQLState() string }
 	)
 	switch {
@@ -148,6 +165,25 @@ func databaseUnreachable(err error) bool {
 	case errors.As(err, &coded):
 		code := coded.SQLState()
 		return strings.HasPrefix(code, "08") || code == "57P01" || code == "57P02" || code == "57P03" || code == "53300"
+	}
+	return false
+}
+
+// storageUnavailable reports whether err is the file system refusing a
+// write: full (ENOSPC, EDQUOT), read-only (EROFS) or not permitted
+// (EACCES, EPERM), on a path (an *fs.PathError or *os.LinkError).
+func storageUnavailable(err error) bool {
+	var (
+		pathErr *fs.PathError
+		linkErr *os.LinkError
+	)
+	if !errors.As(err, &pathErr) && !errors.As(err, &linkErr) {
+		return false
+	}
+	for _, errno := range []syscall.Errno{syscall.ENOSPC, syscall.EDQUOT, syscall.EROFS, syscall.EACCES, syscall.EPERM} {
+		if errors.Is(err, errno) {
+			return true
+		}
 	}
 	return false
 }
@@ -260,6 +296,8 @@ func Triage(r *http.Request, log *slog.Logger, err error) (c Class, answer bool)
 		log.WarnContext(ctx, "request interrupted", attrs...)
 	case c.Code == CodeDatabaseUnavailable:
 		log.WarnContext(ctx, "database unreachable; answered 503", attrs...)
+	case c.Code == CodeStorageUnavailable:
+		log.ErrorContext(ctx, "storage refused a write; answered 503", attrs...)
 	}
 	return c, true
 }

@@ -7,8 +7,10 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
+	"os"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -30,6 +32,8 @@ import (
 // surfaces' renderings of them are tested end to end in api's
 // TestErrorsOnEverySurface.)
 func TestClassify(t *testing.T) {
+	storageDown := web.Class{Kind: domain.Unavailable, Status: 503, Code: web.CodeStorageUnavailable,
+		Message: "the file cannot be stored: the server's storage is full or not writable; retry later", RetryAfter: web.StorageRetryAfter}
 	dbDown := web.Class{Kind: domain.Unavailable, Status: 503, Code: web.CodeDatabaseUnavailable,
 		Message: "the database cannot be reached right now; retry shortly", RetryAfter: web.DatabaseRetryAfter}
 	titled := web.NewProblem(http.StatusBadRequest, "bad_request", "send JSON")
@@ -84,6 +88,11 @@ func TestClassify(t *testing.T) {
 		{"database: starting up (57P03)", &pq.Error{Code: "57P03", Message: "the database system is starting up"}, dbDown},
 		{"database: connection failure (08006)", &pq.Error{Code: "08006"}, dbDown},
 		{"database: a refused statement is not an outage", &pq.Error{Code: "22P02", Message: "invalid input syntax"},
+			web.Class{Kind: domain.Internal, Status: 500, Code: "internal", Message: "internal error; it has been logged", Internal: true}},
+		{"storage: disk full", fmt.Errorf("upload: %w", &fs.PathError{Op: "write", Path: "/data/tmp/upload-1", Err: syscall.ENOSPC}), storageDown},
+		{"storage: read-only", &fs.PathError{Op: "mkdir", Path: "/data/files/ab", Err: syscall.EROFS}, storageDown},
+		{"storage: not permitted", &os.LinkError{Op: "rename", Old: "a", New: "b", Err: syscall.EACCES}, storageDown},
+		{"storage: an errno without a path is not a disk", syscall.ENOSPC,
 			web.Class{Kind: domain.Internal, Status: 500, Code: "internal", Message: "internal error; it has been logged", Internal: true}},
 		{"domain internal", &domain.Error{Kind: domain.Internal, Code: "wrong_stream", Msg: "secret"},
 			web.Class{Kind: domain.Internal, Status: 500, Code: "internal", Message: "internal error; it has been logged", Internal: true}},

@@ -163,5 +163,3 @@ func readModelDigests(ctx context.Context, db *sql.DB) (map[string]string, error
 	}
 	return out, nil
 }
-
-func diskDrill(ctx context.Context, d *drillEnv, r *drillResult) error { return nil }
