@@ -4,7 +4,7 @@
 EVENTDESK_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/eventdesk?sslmode=disable
 export EVENTDESK_DATABASE_URL
 
-.PHONY: run test test-fresh bench lint build help
+.PHONY: run test test-fresh bench drill lint build help
 
 run:            ## start the engine on its defaults (creates and migrates the database)
 	go run ./cmd/eventdesk serve
@@ -17,6 +17,9 @@ test-fresh:     ## every test again, against a brand-new PostgreSQL cluster (ini
 
 bench:          ## side-by-side benchmarks; prints a table and one JSON line per figure
 	go run ./cmd/eventdesk bench
+
+drill:          ## crash and outage drills (kill -9, PostgreSQL, Redis, disk) on private servers; DRILL_FLAGS=--short for CI
+	go build -o ./eventdesk ./cmd/eventdesk && ./eventdesk drill $(DRILL_FLAGS)
 
 lint:           ## go vet and the dependency arrows of STYLE.md rule 1
 	go vet ./... && ./scripts/check-imports.sh

@@ -135,10 +135,11 @@ func postgresDrill(ctx context.Context, d *drillEnv, r *drillResult) error {
 		return err
 	}
 	stopTook := time.Since(down)
+	down = time.Now() // the cluster is down from here on
 	outcomes := map[string]*probeOutcome{}
 	var readyNot, readyYes, readyN int
 	var readyWorst time.Duration
-	for time.Since(down) < outage {
+	for time.Since(down) < outage || readyN < 3 {
 		rd := do(ctx, http.MethodGet, n.Base()+"/readyz", nil, nil)
 		readyN++
 		readyWorst = max(readyWorst, rd.Took)
@@ -191,6 +192,10 @@ func postgresDrill(ctx context.Context, d *drillEnv, r *drillResult) error {
 	r.fig("outage", "cluster stopped (pg_ctl stop -m fast, %s) for %s under %d clients; then %d connections cut", ms(stopTook), outage, clients, cut)
 	for _, p := range probes(t, tk.ID, listenerPath) {
 		o := outcomes[p.name]
+		if o == nil {
+			r.failf("%s was never probed during the outage", p.name)
+			continue
+		}
 		r.fig("  "+p.name, "%d/%d answered 503 + Retry-After in shape, slowest %s", o.good, o.n, ms(o.worst))
 		r.check(o.good == o.n, "%s during the outage: %s", p.name, o.bad)
 		r.check(o.worst <= quick, "%s during the outage: slowest answer %s, want at most %s", p.name, o.worst, quick)
