@@ -53,13 +53,16 @@ each drill briefly (for CI).`,
 	}
 	c.Flags().BoolVar(&o.Short, "short", false, "a brief version of each drill (CI)")
 	c.Flags().StringSliceVar(&o.Only, "only", nil, "run only these drills (kill, pg, redis, disk)")
+	c.Flags().StringVar(&o.Binary, "binary", "", "the eventdesk binary the servers run (default: this one; tests set it)")
+	_ = c.Flags().MarkHidden("binary")
 	return c
 }
 
 // drillOptions are the drill command's flags.
 type drillOptions struct {
-	Short bool
-	Only  []string
+	Short  bool
+	Only   []string
+	Binary string
 }
 
 // drill is one drill: it fills r with figures and broken promises.
@@ -113,6 +116,9 @@ func runDrills(ctx context.Context, a *cli, o drillOptions) error {
 		}
 	}
 	exe, err := os.Executable()
+	if o.Binary != "" {
+		exe, err = filepath.Abs(o.Binary)
+	}
 	if err != nil {
 		return fmt.Errorf("drill: %w", err)
 	}
