@@ -54,7 +54,8 @@ type Decision struct {
 type Limiter interface {
 	// Allow counts one call by key and reports whether it may proceed. It is
 	// safe for concurrent use. It returns an error only when it could not
-	// decide (e.g. Redis is unreachable); the Decision is then meaningless.
+	// decide; the Decision is then meaningless. (MemoryLimiter and
+	// RedisLimiter always decide.)
 	Allow(ctx context.Context, key string) (Decision, error)
 }
 
