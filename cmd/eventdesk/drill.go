@@ -275,7 +275,7 @@ func (n *node) Alive() bool {
 
 // Kill ends the process with SIGKILL and waits for it.
 func (n *node) Kill() {
-	if n.cmd == nil {
+	if n == nil || n.cmd == nil {
 		return
 	}
 	_ = n.cmd.Process.Kill()
@@ -313,6 +313,31 @@ func (n *node) cliRun(ctx context.Context, args ...string) ([]byte, error) {
 		return out, fmt.Errorf("eventdesk %s: %w: %s", strings.Join(args, " "), err, lastLines(stderr.Bytes(), 3))
 	}
 	return out, nil
+}
+
+// startNode starts a node on the scratch database db (see newNode) and
+// creates a tenant on it; the caller kills the node (n.Kill) when done,
+// also after an error (a nil node is fine).
+func (d *drillEnv) startNode(ctx context.Context, db string, extra ...string) (*node, tenantCreated, error) {
+	n, err := d.newNode(db, extra...)
+	if err != nil {
+		return nil, tenantCreated{}, err
+	}
+	if err := n.Start(ctx); err != nil {
+		return n, tenantCreated{}, err
+	}
+	t, err := n.createTenant(ctx)
+	return n, t, err
+}
+
+// createTicket creates a ticket through the native API and returns its id.
+func (n *node) createTicket(ctx context.Context, t tenantCreated, title string) (string, error) {
+	a := do(ctx, http.MethodPost, n.Base()+"/v1/tickets", bearer(t.APIKey), map[string]any{"title": title})
+	var tk struct{ ID string }
+	if a.Status != http.StatusCreated || json.Unmarshal(a.Body, &tk) != nil {
+		return "", fmt.Errorf("create a ticket: %d %s", a.Status, a.Body)
+	}
+	return tk.ID, nil
 }
 
 // createTenant creates a tenant through the CLI.
@@ -375,6 +400,11 @@ func do(ctx context.Context, method, url string, headers map[string]string, body
 	for k, v := range headers {
 		req.Header.Set(k, v)
 	}
+	return send(req)
+}
+
+// send sends req with drillClient and reads the whole answer.
+func send(req *http.Request) answer {
 	start := time.Now()
 	res, err := drillClient.Do(req)
 	if err != nil {

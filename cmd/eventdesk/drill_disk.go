@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"io/fs"
 	"mime/multipart"
 	"net/http"
@@ -16,7 +15,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"time"
 )
 
 // tmpfsSize is the size of the drill's data directory: a file larger than
@@ -50,14 +48,7 @@ func upload(ctx context.Context, url string, headers map[string]string, p filePa
 		req.Header.Set(k, v)
 	}
 	req.Header.Set("Content-Type", p.contentType)
-	start := time.Now()
-	res, err := drillClient.Do(req)
-	if err != nil {
-		return answer{Err: err, Took: time.Since(start)}
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	return answer{Status: res.StatusCode, Header: res.Header, Body: raw, Took: time.Since(start)}
+	return send(req)
 }
 
 func randomBytes(n int) []byte {
@@ -103,13 +94,12 @@ func diskDrill(ctx context.Context, d *drillEnv, r *drillResult) error {
 	if err != nil {
 		return err
 	}
-	a := do(ctx, http.MethodPost, n.Base()+"/v1/tickets", bearer(t.APIKey), map[string]any{"title": "disk drill"})
-	var tk struct{ ID string }
-	if a.Status != http.StatusCreated || json.Unmarshal(a.Body, &tk) != nil {
-		return fmt.Errorf("create a ticket: %d %s", a.Status, a.Body)
+	ticketID, err := n.createTicket(ctx, t, "disk drill")
+	if err != nil {
+		return err
 	}
-	native := n.Base() + "/v1/tickets/" + tk.ID + "/attachments"
-	support := n.Base() + "/api/user/help/file/upload/" + tk.ID + "/LOG"
+	native := n.Base() + "/v1/tickets/" + ticketID + "/attachments"
+	support := n.Base() + "/api/user/help/file/upload/" + ticketID + "/LOG"
 	auth := bearer(t.APIKey)
 
 	type attempt struct {
@@ -164,7 +154,7 @@ func diskDrill(ctx context.Context, d *drillEnv, r *drillResult) error {
 	if err := remount("rw"); err != nil {
 		return err
 	}
-	a = upload(ctx, native, ro, content)
+	a := upload(ctx, native, ro, content)
 	r.fig("writable again: native retry with its key", "%d", a.Status)
 	r.check(a.Status == http.StatusCreated, "the retry of a refused upload with its key: %d %.200s, want 201", a.Status, a.Body)
 

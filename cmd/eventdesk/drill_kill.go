@@ -22,15 +22,8 @@ func killDrill(ctx context.Context, d *drillEnv, r *drillResult) error {
 	if d.short {
 		clients, kills = 16, 5
 	}
-	n, err := d.newNode("drill_kill")
-	if err != nil {
-		return err
-	}
-	if err := n.Start(ctx); err != nil {
-		return err
-	}
+	n, t, err := d.startNode(ctx, "drill_kill")
 	defer n.Kill()
-	t, err := n.createTenant(ctx)
 	if err != nil {
 		return err
 	}

@@ -97,24 +97,16 @@ func postgresDrill(ctx context.Context, d *drillEnv, r *drillResult) error {
 	if d.short {
 		outage, clients = 3*time.Second, 8
 	}
-	n, err := d.newNode("drill_pg")
-	if err != nil {
-		return err
-	}
-	if err := n.Start(ctx); err != nil {
-		return err
-	}
+	n, t, err := d.startNode(ctx, "drill_pg")
 	defer n.Kill()
-	t, err := n.createTenant(ctx)
 	if err != nil {
 		return err
 	}
-	a := do(ctx, http.MethodPost, n.Base()+"/v1/tickets", bearer(t.APIKey), map[string]any{"title": "probe target"})
-	var tk struct{ ID string }
-	if a.Status != http.StatusCreated || json.Unmarshal(a.Body, &tk) != nil {
-		return fmt.Errorf("create a ticket: %d %s", a.Status, a.Body)
+	ticketID, err := n.createTicket(ctx, t, "probe target")
+	if err != nil {
+		return err
 	}
-	a = do(ctx, http.MethodPost, n.Base()+"/v1/listeners", bearer(t.APIKey), map[string]any{"name": "drill"})
+	a := do(ctx, http.MethodPost, n.Base()+"/v1/listeners", bearer(t.APIKey), map[string]any{"name": "drill"})
 	var ln struct{ URL string }
 	if a.Status != http.StatusCreated || json.Unmarshal(a.Body, &ln) != nil || ln.URL == "" {
 		return fmt.Errorf("create a listener: %d %s", a.Status, a.Body)
@@ -148,7 +140,7 @@ func postgresDrill(ctx context.Context, d *drillEnv, r *drillResult) error {
 		} else {
 			readyYes++
 		}
-		for _, p := range probes(t, tk.ID, "http://x"+listenerPath) {
+		for _, p := range probes(t, ticketID, "http://x"+listenerPath) {
 			o := outcomes[p.name]
 			if o == nil {
 				o = &probeOutcome{}
@@ -190,7 +182,7 @@ func postgresDrill(ctx context.Context, d *drillEnv, r *drillResult) error {
 	<-done
 
 	r.fig("outage", "cluster stopped (pg_ctl stop -m fast, %s) for %s under %d clients; then %d connections cut", ms(stopTook), outage, clients, cut)
-	for _, p := range probes(t, tk.ID, listenerPath) {
+	for _, p := range probes(t, ticketID, listenerPath) {
 		o := outcomes[p.name]
 		if o == nil {
 			r.failf("%s was never probed during the outage", p.name)
