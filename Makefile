@@ -8,7 +8,7 @@ export EVENTDESK_DATABASE_URL
 # Debian's Chromium with playwright-core, pinned by the npm project below.
 BROWSER_TEST := cmd/eventdesk/testdata/browser
 
-.PHONY: run test test-fresh bench lint build help browser-deps fuzz
+.PHONY: run test test-fresh bench lint build help browser-deps fuzz drill
 
 run:            ## start the engine on its defaults (creates and migrates the database)
 	go run ./cmd/eventdesk serve
@@ -25,6 +25,9 @@ bench:          ## side-by-side benchmarks; prints a table and one JSON line per
 FUZZTIME ?= 10s
 fuzz:           ## every fuzz target in turn, FUZZTIME (10s) each, one worker (scripts/fuzz.sh)
 	FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
+
+drill:          ## crash and outage drills (kill -9, PostgreSQL, Redis, disk) on private servers; DRILL_FLAGS=--short for CI
+	go build -o ./eventdesk ./cmd/eventdesk && ./eventdesk drill $(DRILL_FLAGS)
 
 lint:           ## go vet and the dependency arrows of STYLE.md rule 1
 	go vet ./... && ./scripts/check-imports.sh

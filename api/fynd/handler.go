@@ -232,6 +232,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if st == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="fynd"`)
 	}
+	web.SetRetryAfter(w.Header(), c)
 	writeJSON(w, st, errorBody{Message: msg})
 }
 

@@ -33,9 +33,11 @@
 // 25 calls in any 5 s is never refused, and sustained throughput is capped
 // at 25 per 5 s. With Redis configured it runs in Redis (go-redis/
 // redis_rate), so the limit holds across nodes; without, in process
-// (golang.org/x/time/rate). If Redis fails the call is admitted and the
-// error logged: throttling protects capacity, it is not a security
-// boundary.
+// (golang.org/x/time/rate). Redis trouble costs a call at most
+// RedisTimeout (250 ms) and never lifts the limit: a call Redis does not
+// answer in time is limited per node (the same limit, in process), and a
+// circuit breaker skips Redis for RedisCooldown (2 s) before probing it
+// again, one call at a time (see RedisLimiter).
 //
 // # Creating a ticket
 //

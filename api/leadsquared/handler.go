@@ -142,7 +142,9 @@ func (h *Handler) admit(w http.ResponseWriter, r *http.Request) (caller, error) 
 	d, err := h.d.Limiter.Allow(r.Context(), "leadsquared:"+access)
 	if err != nil {
 		// Fail open: throttling protects capacity, it is not a security
-		// boundary, and an outage of Redis must not take the API down.
+		// boundary. Neither of our limiters gets here (RedisLimiter falls
+		// back to a per-node limit by itself); a Limiter that cannot
+		// decide must not take the API down.
 		h.d.Logger.ErrorContext(r.Context(), "leadsquared: rate limiter failed; call admitted", "err", err)
 		return caller{tenant: t, accessKey: access}, nil
 	}
@@ -222,6 +224,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	msg := message(c)
+	web.SetRetryAfter(w.Header(), c)
 	writeJSON(w, status(c), errorBody{Status: "Error", ReasonForFailure: msg, Message: msg,
 		ExceptionType: exception(c), ExceptionMessage: msg})
 }

@@ -3,6 +3,7 @@ package leadsquared
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -53,7 +54,8 @@ type Decision struct {
 type Limiter interface {
 	// Allow counts one call by key and reports whether it may proceed. It is
 	// safe for concurrent use. It returns an error only when it could not
-	// decide (e.g. Redis is unreachable); the Decision is then meaningless.
+	// decide; the Decision is then meaningless. (MemoryLimiter and
+	// RedisLimiter always decide.)
 	Allow(ctx context.Context, key string) (Decision, error)
 }
 
@@ -122,33 +124,150 @@ func (m *MemoryLimiter) sweep(now time.Time) {
 // holds across every node sharing that Redis. It runs go-redis/redis_rate's
 // GCRA script: one round trip per call, atomic on the server, timed by the
 // server's clock.
+//
+// Redis trouble never costs a call more than Timeout, and never lifts
+// the limit: a call Redis does not answer within Timeout (down,
+// paused, partitioned) is decided by a per-node MemoryLimiter of the same
+// limit instead, and the circuit opens: for Cooldown every call is
+// decided per node at once, without trying Redis; then one call at a time
+// probes Redis (the others still decided per node) until one succeeds and
+// the circuit closes. A Redis slower than Timeout counts as down: the
+// price of a bound on the delay. While degraded, each node grants the full limit on
+// its own, so N nodes admit at most N times the limit, never an unlimited
+// number. Allow therefore never fails.
 type RedisLimiter struct {
+	// Timeout bounds one round trip to Redis (RedisTimeout by default);
+	// Cooldown is how long the circuit stays open (RedisCooldown). Set
+	// them, if at all, before the first call.
+	Timeout, Cooldown time.Duration
+
 	limit  Limit
 	prefix string
 	rl     *redis_rate.Limiter
+	local  *MemoryLimiter
+	log    *slog.Logger
+	now    func() time.Time
+
+	mu       sync.Mutex
+	openTill time.Time // the circuit is open (Redis skipped) until then
+	probing  bool      // a call is trying Redis while the circuit is half open
+	degraded bool      // the last decision was made per node
 }
 
 var _ Limiter = (*RedisLimiter)(nil)
 
+// RedisTimeout bounds one rate-limit round trip to Redis by default: the
+// most Redis trouble adds to a call. A healthy Redis answers in well
+// under a millisecond; the margin is for a loaded node.
+const RedisTimeout = 250 * time.Millisecond
+
+// RedisCooldown is how long the circuit stays open after Redis failed,
+// before one call probes it again.
+const RedisCooldown = 2 * time.Second
+
 // NewRedisLimiter returns a limiter over rdb; prefix namespaces its keys
-// (redis_rate adds "rate:" in front). It panics on a limit that is not
-// positive.
-func NewRedisLimiter(rdb *redis.Client, prefix string, limit Limit) *RedisLimiter {
+// (redis_rate adds "rate:" in front); log (nil: discarded) hears when
+// limiting falls back to the node and when it is shared again. It panics
+// on a limit that is not positive. rdb should be configured with
+// TuneRedisOptions, so that a paused Redis cannot hold a call past
+// RedisTimeout.
+func NewRedisLimiter(rdb *redis.Client, prefix string, limit Limit, log *slog.Logger) *RedisLimiter {
 	if !limit.valid() {
 		panic(fmt.Sprintf("leadsquared: invalid limit %+v", limit))
 	}
-	return &RedisLimiter{limit: limit, prefix: prefix, rl: redis_rate.NewLimiter(rdb)}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &RedisLimiter{Timeout: RedisTimeout, Cooldown: RedisCooldown, limit: limit, prefix: prefix, rl: redis_rate.NewLimiter(rdb),
+		local: NewMemoryLimiter(limit, nil), log: log, now: time.Now}
 }
 
-// Allow implements Limiter.
+// TuneRedisOptions sets the client options the limiter's promise relies
+// on: context deadlines bound every read and write (go-redis otherwise
+// waits out its own 3 s read timeout, and retries), dials are short, and
+// a failed command is not retried (the limiter falls back instead). The
+// limiter's own Timeout is the tighter bound when it is the shorter.
+func TuneRedisOptions(opt *redis.Options) {
+	opt.ContextTimeoutEnabled = true
+	opt.DialTimeout = RedisTimeout
+	opt.ReadTimeout = RedisTimeout
+	opt.WriteTimeout = RedisTimeout
+	opt.PoolTimeout = RedisTimeout
+	opt.MaxRetries = -1
+	// go-redis retries a refused dial 5 times, 100 ms apart, by default:
+	// the 1.7 s first calls took with Redis down.
+	opt.DialerRetries = 1
+	opt.DialerRetryTimeout = time.Millisecond
+}
+
+// Allow implements Limiter; it never fails (see RedisLimiter).
 func (l *RedisLimiter) Allow(ctx context.Context, key string) (Decision, error) {
-	res, err := l.rl.Allow(ctx, l.prefix+key, redis_rate.Limit{Rate: l.limit.Calls, Burst: l.limit.Calls, Period: l.limit.Per})
-	if err != nil {
-		return Decision{}, fmt.Errorf("rate limit %s: %w", key, err)
+	if !l.tryRedis() {
+		return l.local.Allow(ctx, key)
 	}
+	rctx, cancel := context.WithTimeout(ctx, l.Timeout)
+	res, err := l.rl.Allow(rctx, l.prefix+key, redis_rate.Limit{Rate: l.limit.Calls, Burst: l.limit.Calls, Period: l.limit.Per})
+	cancel()
+	if err != nil {
+		if ctx.Err() == nil { // Redis's fault, not a caller that has gone
+			l.failed(fmt.Errorf("rate limit %s: %w", key, err))
+		} else {
+			l.settled(false)
+		}
+		return l.local.Allow(ctx, key)
+	}
+	l.settled(true)
 	d := Decision{Allowed: res.Allowed > 0, Limit: l.limit, Remaining: res.Remaining, ResetAfter: max(res.ResetAfter, 0)}
 	if !d.Allowed {
 		d.RetryAfter = max(res.RetryAfter, 0)
 	}
 	return d, nil
+}
+
+// Degraded reports whether the last decision was made per node (Redis
+// unreachable or the circuit open).
+func (l *RedisLimiter) Degraded() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.degraded
+}
+
+// tryRedis says whether this call may ask Redis: always with the circuit
+// closed; with it open, none until the cooldown has passed, then one at a
+// time.
+func (l *RedisLimiter) tryRedis() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.openTill.IsZero() {
+		return true
+	}
+	if l.probing || l.now().Before(l.openTill) {
+		l.degraded = true
+		return false
+	}
+	l.probing = true
+	return true
+}
+
+// failed opens the circuit for RedisCooldown after err.
+func (l *RedisLimiter) failed(err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.degraded {
+		l.log.Warn("leadsquared: redis rate limiter unreachable; limiting per node", "err", err, "cooldown", l.Cooldown.String())
+	}
+	l.openTill, l.probing, l.degraded = l.now().Add(l.Cooldown), false, true
+}
+
+// settled ends a probe; ok closes the circuit.
+func (l *RedisLimiter) settled(ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.probing = false
+	if ok {
+		if l.degraded {
+			l.log.Info("leadsquared: redis rate limiter answers again; limiting across nodes")
+		}
+		l.openTill, l.degraded = time.Time{}, false
+	}
 }

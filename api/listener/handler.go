@@ -128,6 +128,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if len(c.Fields) > 0 {
 		e.Field = c.Fields[0].Field
 	}
+	web.SetRetryAfter(w.Header(), c)
 	writeError(w, c.Status, e)
 }
 

@@ -172,6 +172,7 @@ func fail(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	if c.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="eventdesk"`)
 	}
+	web.SetRetryAfter(w.Header(), c)
 	web.WriteJSON(w, c.Status, "application/problem+json", web.ProblemOf(c, r.URL.Path))
 }
 

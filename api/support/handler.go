@@ -242,6 +242,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="eventdesk"`)
 	}
 	msg, detail := words(c)
+	web.SetRetryAfter(w.Header(), c)
 	env := Envelope{Error: true, Message: msg}
 	if detail != "" {
 		env.Detail = &detail

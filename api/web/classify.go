@@ -2,11 +2,19 @@ package web
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
+	"os"
+	"strconv"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/eventdesk/eventdesk/domain"
 	"github.com/eventdesk/eventdesk/eventstore"
@@ -34,9 +42,37 @@ type Class struct {
 	Message string
 	// Fields lists every input field at fault (validation errors).
 	Fields []FieldError
-	// Internal marks an unexpected error (a bug, a lost database): log it,
-	// answer it generically.
+	// Internal marks an unexpected error (a bug): log it, answer it
+	// generically.
 	Internal bool
+	// RetryAfter, when positive, is how long the client should wait before
+	// retrying; every surface sends it as Retry-After (SetRetryAfter).
+	RetryAfter time.Duration
+}
+
+// DatabaseRetryAfter is the Retry-After of a request that could not reach
+// the database: short, since the pool reconnects as soon as it answers.
+const DatabaseRetryAfter = 2 * time.Second
+
+// StorageRetryAfter is the Retry-After of an upload the file system
+// refused: a full or read-only disk takes an operator, not a moment.
+const StorageRetryAfter = time.Minute
+
+// CodeStorageUnavailable is the code of an upload that could not be
+// written (the data directory full, read-only or not writable), answered
+// 503.
+const CodeStorageUnavailable = "storage_unavailable"
+
+// CodeDatabaseUnavailable is the code of a request that could not reach
+// the database (refused, reset, shut down), answered 503.
+const CodeDatabaseUnavailable = "database_unavailable"
+
+// SetRetryAfter sets Retry-After, in whole seconds (at least 1), on h when
+// c asks the client to wait; each surface calls it before writing c.
+func SetRetryAfter(h http.Header, c Class) {
+	if c.RetryAfter > 0 {
+		h.Set("Retry-After", strconv.FormatInt(int64((c.RetryAfter+time.Second-1)/time.Second), 10))
+	}
 }
 
 // CodeConcurrentModification is the code of a lost race (the store's
@@ -60,6 +96,13 @@ const msgInternal = "internal error; it has been logged"
 //     field), ErrVersionConflict, ErrDuplicateEvent and ErrKeyTaken
 //     (Conflict);
 //   - context.Canceled and context.DeadlineExceeded: Unavailable (503);
+//   - a database that cannot be reached (connection refused or reset, the
+//     server shutting down or not yet accepting connections: see
+//     databaseUnreachable): Unavailable (503, database_unavailable) with
+//     RetryAfter, never Internal;
+//   - a file system refusing a write (full, read-only, not permitted: see
+//     storageUnavailable): Unavailable (503, storage_unavailable) with
+//     RetryAfter;
 //     Triage answers a client that has gone with nothing at all;
 //   - anything else, and domain errors of kind Internal: Internal.
 func Classify(err error) Class {
@@ -92,8 +135,57 @@ func Classify(err error) Class {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return Class{Kind: domain.Unavailable, Status: http.StatusServiceUnavailable, Code: "unavailable",
 			Message: "the request was interrupted before it finished; retry it"}
+	case storageUnavailable(err):
+		return Class{Kind: domain.Unavailable, Status: http.StatusServiceUnavailable, Code: CodeStorageUnavailable,
+			Message: "the file cannot be stored: the server's storage is full or not writable; retry later", RetryAfter: StorageRetryAfter}
+	case databaseUnreachable(err):
+		return Class{Kind: domain.Unavailable, Status: http.StatusServiceUnavailable, Code: CodeDatabaseUnavailable,
+			Message: "the database cannot be reached right now; retry shortly", RetryAfter: DatabaseRetryAfter}
 	}
 	return Class{Kind: domain.Internal, Status: http.StatusInternalServerError, Code: "internal", Message: msgInternal, Internal: true}
+}
+
+// databaseUnreachable reports whether err says the database could not be
+// reached, rather than that it refused the request: a dial or network
+// failure, a connection the driver found broken, or a server that is
+// shutting down, starting up or out of connections (SQLSTATE class 08,
+// 57P01-57P03, 53300). Drivers are recognised by behaviour (SQLState),
+// not imported: nothing in api knows which one cmd wires.
+func databaseUnreachable(err error) bool {
+	var (
+		netErr *net.OpError
+		coded  interface{ SQLState() string }
+	)
+	switch {
+	case errors.Is(err, driver.ErrBadConn), errors.Is(err, sql.ErrConnDone),
+		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return true
+	case errors.As(err, &netErr):
+		return true
+	case errors.As(err, &coded):
+		code := coded.SQLState()
+		return strings.HasPrefix(code, "08") || code == "57P01" || code == "57P02" || code == "57P03" || code == "53300"
+	}
+	return false
+}
+
+// storageUnavailable reports whether err is the file system refusing a
+// write: full (ENOSPC, EDQUOT), read-only (EROFS) or not permitted
+// (EACCES, EPERM), on a path (an *fs.PathError or *os.LinkError).
+func storageUnavailable(err error) bool {
+	var (
+		pathErr *fs.PathError
+		linkErr *os.LinkError
+	)
+	if !errors.As(err, &pathErr) && !errors.As(err, &linkErr) {
+		return false
+	}
+	for _, errno := range []syscall.Errno{syscall.ENOSPC, syscall.EDQUOT, syscall.EROFS, syscall.EACCES, syscall.EPERM} {
+		if errors.Is(err, errno) {
+			return true
+		}
+	}
+	return false
 }
 
 // storeReason is the part of a store's refusal a client may read: the
@@ -202,6 +294,10 @@ func Triage(r *http.Request, log *slog.Logger, err error) (c Class, answer bool)
 		log.ErrorContext(ctx, "request failed", attrs...)
 	case c.Kind == domain.Unavailable && c.Code == "unavailable":
 		log.WarnContext(ctx, "request interrupted", attrs...)
+	case c.Code == CodeDatabaseUnavailable:
+		log.WarnContext(ctx, "database unreachable; answered 503", attrs...)
+	case c.Code == CodeStorageUnavailable:
+		log.ErrorContext(ctx, "storage refused a write; answered 503", attrs...)
 	}
 	return c, true
 }

@@ -3,15 +3,23 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/lib/pq"
 
 	"github.com/eventdesk/eventdesk/api/app"
 	"github.com/eventdesk/eventdesk/api/web"
@@ -24,6 +32,10 @@ import (
 // surfaces' renderings of them are tested end to end in api's
 // TestErrorsOnEverySurface.)
 func TestClassify(t *testing.T) {
+	storageDown := web.Class{Kind: domain.Unavailable, Status: 503, Code: web.CodeStorageUnavailable,
+		Message: "the file cannot be stored: the server's storage is full or not writable; retry later", RetryAfter: web.StorageRetryAfter}
+	dbDown := web.Class{Kind: domain.Unavailable, Status: 503, Code: web.CodeDatabaseUnavailable,
+		Message: "the database cannot be reached right now; retry shortly", RetryAfter: web.DatabaseRetryAfter}
 	titled := web.NewProblem(http.StatusBadRequest, "bad_request", "send JSON")
 	titled.Title = "Malformed JSON request"
 	tests := []struct {
@@ -68,6 +80,20 @@ func TestClassify(t *testing.T) {
 			web.Class{Kind: domain.Unavailable, Status: 503, Code: "unavailable", Message: "the request was interrupted before it finished; retry it"}},
 		{"deadline", context.DeadlineExceeded,
 			web.Class{Kind: domain.Unavailable, Status: 503, Code: "unavailable", Message: "the request was interrupted before it finished; retry it"}},
+		{"database: dial refused", fmt.Errorf("load t1: %w", &net.OpError{Op: "dial", Net: "unix", Err: syscall.ECONNREFUSED}), dbDown},
+		{"database: broken pooled connection", fmt.Errorf("append: %w", driver.ErrBadConn), dbDown},
+		{"database: connection done", fmt.Errorf("commit: %w", sql.ErrConnDone), dbDown},
+		{"database: connection reset", fmt.Errorf("query: %w", syscall.ECONNRESET), dbDown},
+		{"database: server shutting down (57P01)", fmt.Errorf("query: %w", &pq.Error{Code: "57P01", Message: "terminating connection due to administrator command"}), dbDown},
+		{"database: starting up (57P03)", &pq.Error{Code: "57P03", Message: "the database system is starting up"}, dbDown},
+		{"database: connection failure (08006)", &pq.Error{Code: "08006"}, dbDown},
+		{"database: a refused statement is not an outage", &pq.Error{Code: "22P02", Message: "invalid input syntax"},
+			web.Class{Kind: domain.Internal, Status: 500, Code: "internal", Message: "internal error; it has been logged", Internal: true}},
+		{"storage: disk full", fmt.Errorf("upload: %w", &fs.PathError{Op: "write", Path: "/data/tmp/upload-1", Err: syscall.ENOSPC}), storageDown},
+		{"storage: read-only", &fs.PathError{Op: "mkdir", Path: "/data/files/ab", Err: syscall.EROFS}, storageDown},
+		{"storage: not permitted", &os.LinkError{Op: "rename", Old: "a", New: "b", Err: syscall.EACCES}, storageDown},
+		{"storage: an errno without a path is not a disk", syscall.ENOSPC,
+			web.Class{Kind: domain.Internal, Status: 500, Code: "internal", Message: "internal error; it has been logged", Internal: true}},
 		{"domain internal", &domain.Error{Kind: domain.Internal, Code: "wrong_stream", Msg: "secret"},
 			web.Class{Kind: domain.Internal, Status: 500, Code: "internal", Message: "internal error; it has been logged", Internal: true}},
 		{"unexpected", errors.New("dial tcp 10.1.2.3: refused"),
@@ -119,5 +145,20 @@ func TestTriage(t *testing.T) {
 				t.Errorf("logged %s, want the error once at %s", got, tt.wantLevel)
 			}
 		})
+	}
+}
+
+// TestSetRetryAfter: a class that asks the client to wait says so in whole
+// seconds, rounded up; any other sets nothing.
+func TestSetRetryAfter(t *testing.T) {
+	for _, tt := range []struct {
+		wait time.Duration
+		want string
+	}{{0, ""}, {time.Millisecond, "1"}, {2 * time.Second, "2"}, {2500 * time.Millisecond, "3"}} {
+		h := http.Header{}
+		web.SetRetryAfter(h, web.Class{RetryAfter: tt.wait})
+		if got := h.Get("Retry-After"); got != tt.want {
+			t.Errorf("RetryAfter %v: got Retry-After %q, want %q", tt.wait, got, tt.want)
+		}
 	}
 }

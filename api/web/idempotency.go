@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -142,10 +143,22 @@ func (k *Idempotency) Serve(w http.ResponseWriter, r *http.Request, tenant strin
 			}
 		}
 		hb, _ := json.Marshal(h)
-		// A response that cannot be stored is no harm: a retry runs the
-		// command again and gets the same outcome from the store.
-		if _, err := k.DB.ExecContext(context.WithoutCancel(ctx), `UPDATE idempotency_keys SET status = $3, headers = $4, body = $5
-			WHERE tenant_id = $1 AND key = $2 AND request_hash = $6`, tenant, key, rec.status, hb, rec.body.Bytes(), hash); err != nil {
+		// A response that cannot be stored is no harm to correctness: a
+		// retry runs the command again and gets the same outcome from the
+		// store. A connection cut under the write is tried again briefly;
+		// a database that stays away gets the client a 503 instead of the
+		// answer, so that it retries with its key (and is answered from
+		// the store) rather than leave the key without its response.
+		err := retryUnreachable(func() error {
+			_, err := k.DB.ExecContext(context.WithoutCancel(ctx), `UPDATE idempotency_keys SET status = $3, headers = $4, body = $5
+			WHERE tenant_id = $1 AND key = $2 AND request_hash = $6`, tenant, key, rec.status, hb, rec.body.Bytes(), hash)
+			return err
+		})
+		if err != nil && databaseUnreachable(err) {
+			fail(w, r, fmt.Errorf("store idempotent response: %w", err))
+			return
+		}
+		if err != nil {
 			k.log().WarnContext(ctx, "store idempotent response; a retry will run again", "err", err)
 		}
 		k.crash(StepStored)
@@ -155,6 +168,24 @@ func (k *Idempotency) Serve(w http.ResponseWriter, r *http.Request, tenant strin
 	}
 	w.WriteHeader(max(rec.status, http.StatusOK))
 	_, _ = w.Write(rec.body.Bytes())
+}
+
+// storeRetries are the pauses between attempts to store a response over
+// a database connection that was cut: about a second in all.
+var storeRetries = []time.Duration{50 * time.Millisecond, 150 * time.Millisecond, 300 * time.Millisecond, 500 * time.Millisecond}
+
+// retryUnreachable runs fn, and again after each of storeRetries while it
+// fails because the database could not be reached.
+func retryUnreachable(fn func() error) error {
+	err := fn()
+	for _, pause := range storeRetries {
+		if err == nil || !databaseUnreachable(err) {
+			return err
+		}
+		time.Sleep(pause)
+		err = fn()
+	}
+	return err
 }
 
 func (k *Idempotency) crash(s app.Step) {

@@ -55,7 +55,7 @@ func newEngine(db *database, cfg config, log *slog.Logger, reg prometheus.Regist
 	e.sender = newOutboxSender(e.Services, db.DB.DB, store, cfg, log)
 	var limiter leadsquared.Limiter
 	if rdb != nil {
-		limiter = leadsquared.NewRedisLimiter(rdb, "eventdesk:", leadsquared.DefaultLimit)
+		limiter = leadsquared.NewRedisLimiter(rdb, "eventdesk:", leadsquared.DefaultLimit, log)
 	}
 	e.Services.Listeners.PublicURL = cfg.PublicURL
 	e.keys = &web.Idempotency{DB: db.DB.DB, Log: log, TTL: cfg.IdempotencyTTL}
@@ -75,8 +75,12 @@ func newEngine(db *database, cfg config, log *slog.Logger, reg prometheus.Regist
 	return e
 }
 
-// openRedis connects to EVENTDESK_REDIS_URL; nil when it is unset.
-func openRedis(ctx context.Context, cfg config) (*redis.Client, error) {
+// openRedis connects to EVENTDESK_REDIS_URL; nil when it is unset. The
+// client's timeouts are the limiter's (leadsquared.TuneRedisOptions). A
+// Redis that does not answer now is logged, not fatal: nothing but the
+// shared rate limit depends on it, and that falls back to a per-node limit
+// until Redis answers (a node restarted during a Redis outage must serve).
+func openRedis(ctx context.Context, cfg config, log *slog.Logger) (*redis.Client, error) {
 	if cfg.RedisURL == "" {
 		return nil, nil
 	}
@@ -84,12 +88,12 @@ func openRedis(ctx context.Context, cfg config) (*redis.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("EVENTDESK_REDIS_URL: %w", err)
 	}
+	leadsquared.TuneRedisOptions(opt)
 	rdb := redis.NewClient(opt)
-	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	pctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	if err := rdb.Ping(pctx).Err(); err != nil {
-		rdb.Close()
-		return nil, fmt.Errorf("redis at %s does not answer (unset EVENTDESK_REDIS_URL for a single node): %w", redact(cfg.RedisURL), err)
+		log.Warn("redis does not answer; rate limits are per node until it does", "redis", redact(cfg.RedisURL), "err", err)
 	}
 	return rdb, nil
 }

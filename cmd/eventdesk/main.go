@@ -37,6 +37,7 @@ var subcommands = []func(*cli) *cobra.Command{
 	benchSocketsCmd,
 	testclusterCmd,
 	streamCmd,
+	drillCmd,
 }
 
 func main() {

@@ -43,7 +43,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	rdb, err := openRedis(ctx, cfg)
+	rdb, err := openRedis(ctx, cfg, log)
 	if err != nil {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 		defer cancel()
