@@ -231,6 +231,11 @@ type Query struct {
 	After Position
 	// StreamType, if set, keeps only events of that stream type.
 	StreamType string
+	// StreamID, if set, keeps only the events of that one stream; it
+	// needs TenantID and StreamType. Such a read is served by the stream's
+	// own index, so its cost follows the stream's length, not the log's:
+	// what a subscriber to one ticket reads while it catches up.
+	StreamID string
 	// Types, if set, keeps only events of those types.
 	Types []string
 	// Limit caps the batch; zero means 500.

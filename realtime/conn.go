@@ -31,12 +31,6 @@ type (
 		Topic    string              `json:"topic"`
 		Position eventstore.Position `json:"position"`
 	}
-	eventMessage struct {
-		Type     string              `json:"type"` // "event"
-		Topic    string              `json:"topic"`
-		Position eventstore.Position `json:"position"`
-		Event    feed.Item           `json:"event"`
-	}
 	presenceMessage struct {
 		Type    string          `json:"type"` // "presence"
 		Topic   string          `json:"topic"`
@@ -239,8 +233,7 @@ func (c *conn) topicFilter(topic string) (feed.Filter, string, string, error) {
 	if err != nil {
 		return f, "", "", err
 	}
-	f.StreamType = st
-	f.Match = func(e eventstore.Event) bool { return e.StreamID == id }
+	f.StreamType, f.StreamID = st, id
 	return f, kind, id, nil
 }
 
@@ -396,12 +389,7 @@ func (c *conn) follow(ctx context.Context, s *subscription, fs *feed.Subscriptio
 			if !ok {
 				continue
 			}
-			it, err := feed.ItemOf(e)
-			if err != nil {
-				c.failSubscription(s, err)
-				return
-			}
-			b, err := json.Marshal(eventMessage{Type: "event", Topic: s.topic, Position: e.Position, Event: it})
+			b, err := c.g.encoder.message(s.topic, e)
 			if err != nil {
 				c.failSubscription(s, err)
 				return

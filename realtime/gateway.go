@@ -180,6 +180,7 @@ type Gateway struct {
 	upgrader websocket.Upgrader
 	metrics  *Metrics
 	presence *presence
+	encoder  *encoder
 
 	mu     sync.Mutex
 	conns  map[*conn]struct{}
@@ -206,7 +207,8 @@ func New(access Access, log Log, f Feed, opt Options) *Gateway {
 			http.Error(w, err.Error(), statusOf(err))
 		}
 	}
-	g := &Gateway{access: access, log: log, feed: f, opt: opt, metrics: newMetrics(), conns: map[*conn]struct{}{}}
+	g := &Gateway{access: access, log: log, feed: f, opt: opt, metrics: newMetrics(), encoder: newEncoder(),
+		conns: map[*conn]struct{}{}}
 	g.upgrader = websocket.Upgrader{
 		HandshakeTimeout: 10 * time.Second,
 		ReadBufferSize:   4096,

@@ -444,6 +444,18 @@ func TestResolve_AcrossNodes(t *testing.T) {
 	if _, err := b.execute(ctx, globex, "2", byAPI, tag("x")); !errors.Is(err, ticket.ErrNotFound) {
 		t.Errorf("Execute(globex, #2) = %v, want ticket.ErrNotFound", err)
 	}
+
+	// Locate answers as Load does, without rebuilding the ticket.
+	for _, tt := range append(tests, struct{ tenant, ref, want string }{globex, first.ID, ""},
+		struct{ tenant, ref, want string }{acme, uuid.NewString(), ""}) {
+		got, err := b.Locate(ctx, tt.tenant, tt.ref)
+		switch {
+		case tt.want == "" && !errors.Is(err, ticket.ErrNotFound):
+			t.Errorf("Locate(%s, %q) = %q, %v; want ticket.ErrNotFound", tt.tenant, tt.ref, got, err)
+		case tt.want != "" && (err != nil || got != tt.want):
+			t.Errorf("Locate(%s, %q) = %q, %v; want %q", tt.tenant, tt.ref, got, err, tt.want)
+		}
+	}
 }
 
 // TestRepositoryCacheBound fills a repository's cache past its event budget:

@@ -248,6 +248,33 @@ func (s *Tickets) Load(ctx context.Context, tenant, ref string) (*ticket.Ticket,
 	return t, pos, err
 }
 
+// Locate returns the id of the ticket ref names (see Resolve) if it
+// exists, reading only its first event: what a subscription to the
+// ticket needs (a storm of them must not rebuild it once each). An
+// unknown ticket is ticket.ErrNotFound.
+func (s *Tickets) Locate(ctx context.Context, tenant, ref string) (string, error) {
+	id, err := s.Resolve(ctx, tenant, ref)
+	if err != nil {
+		return "", err
+	}
+	stream := ticketStream(tenant, id)
+	evs, err := s.store.ReadStream(ctx, stream, 1, 1)
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", stream, err)
+	}
+	if len(evs) == 0 {
+		return "", ticket.ErrNotFound
+	}
+	first, err := ticketKind.decode(evs[0].Type, evs[0].SchemaVersion, evs[0].Data)
+	if err != nil {
+		return "", err
+	}
+	if !ticketKind.rehydrate([]domain.Event{first}, 1).Exists() {
+		return "", ticket.ErrNotFound
+	}
+	return id, nil
+}
+
 // Events returns the stored events of ticket id, oldest first.
 func (s *Tickets) Events(ctx context.Context, tenant, id string) ([]eventstore.Event, error) {
 	return readStream(ctx, s.store, ticketStream(tenant, id))

@@ -69,11 +69,11 @@ func (a streamAccess) Authenticate(ctx context.Context, cred string, ticket bool
 func (a streamAccess) Resolve(ctx context.Context, p realtime.Principal, kind, ref string) (string, string, error) {
 	switch kind {
 	case "ticket":
-		t, _, err := a.s.Tickets.Load(ctx, p.TenantID, ref)
+		id, err := a.s.Tickets.Locate(ctx, p.TenantID, ref)
 		if err != nil {
 			return "", "", err
 		}
-		return ticket.StreamType, t.ID(), nil
+		return ticket.StreamType, id, nil
 	case "contact":
 		c, _, err := a.s.Customers.Get(ctx, p.TenantID, ref)
 		if err != nil {

@@ -5,7 +5,9 @@
 // One follower per node. A Hub runs one follower of the whole log (every
 // tenant) and hands each event, in memory, to the subscriptions it
 // matches. N live subscriptions therefore cost the database one read per
-// batch of appends, not N.
+// batch of appends, not N. Subscriptions to one stream (Filter.StreamID:
+// a ticket's watchers) are indexed by it, so an event costs the hub its
+// own stream's subscribers, not every subscription of its tenant.
 //
 // Guarantees, per Subscription: Next returns every event that matches the
 // filter and comes after the subscription's starting position, exactly
@@ -20,7 +22,9 @@
 // or a duplicate. The hub keeps a window of the most recent events it has
 // read (all tenants), complete from its start position to its head. A
 // subscription behind the window's start reads the store itself
-// (Store.ReadAll, the same gap-free query) until it reaches the window;
+// (Store.ReadAll, the same gap-free query; through the stream's index for
+// a one-stream subscription, and shared by every subscription making the
+// same read at the same time) until it reaches the window;
 // then, under the hub's lock, it takes the window's events after its
 // position and registers for live events, which the hub hands it from the
 // next event it reads on. A store read that ends short of its limit has
@@ -50,9 +54,13 @@ import (
 	"log/slog"
 	"slices"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 
 	"github.com/eventdesk/eventdesk/eventstore"
 )
@@ -113,12 +121,21 @@ var ErrClosed = errors.New("feed: closed")
 // ErrNoTenant is returned by Subscribe for a filter without a tenant.
 var ErrNoTenant = errors.New("feed: a subscription needs a tenant id")
 
+// ErrNoStreamType is returned by Subscribe for a filter with a stream id
+// but no stream type.
+var ErrNoStreamType = errors.New("feed: a subscription to one stream needs its stream type")
+
 // Filter selects the events a subscription receives.
 type Filter struct {
 	// TenantID is required: a subscription sees one tenant's events.
 	TenantID string
 	// StreamType, if set, keeps only events of that stream type.
 	StreamType string
+	// StreamID, if set (with StreamType), keeps only the events of that
+	// one stream (a topic such as one ticket). The hub indexes such
+	// subscriptions by stream, so an event costs only its own stream's
+	// subscribers, and their catch-up reads go through the stream's index.
+	StreamID string
 	// Types, if set, keeps only events of those types.
 	Types []string
 	// Match, if set, keeps only events it accepts (e.g. "stream id = X"
@@ -129,7 +146,18 @@ type Filter struct {
 }
 
 func (f Filter) query() eventstore.Query {
-	return eventstore.Query{TenantID: f.TenantID, StreamType: f.StreamType, Types: f.Types}
+	return eventstore.Query{TenantID: f.TenantID, StreamType: f.StreamType, StreamID: f.StreamID, Types: f.Types}
+}
+
+// liveKey is what the hub indexes live subscriptions by: the tenant, and
+// the stream for a subscription to one stream.
+type liveKey struct{ tenant, streamType, streamID string }
+
+func (f Filter) key() liveKey {
+	if f.StreamID == "" {
+		return liveKey{tenant: f.TenantID}
+	}
+	return liveKey{f.TenantID, f.StreamType, f.StreamID}
 }
 
 // Stats are a hub's counters, for metrics and tests.
@@ -141,8 +169,10 @@ type Stats struct {
 	// Window is the number of events the window holds.
 	Window int
 	// FollowerReads counts the follower's store reads; CatchUpReads the
-	// subscriptions' (late or slow ones catching up).
-	FollowerReads, CatchUpReads int64
+	// subscriptions' (late or slow ones catching up); SharedReads the
+	// catch-up reads a subscription did not make because another one was
+	// making the same read at the time and shared its result.
+	FollowerReads, CatchUpReads, SharedReads int64
 	// Overflows counts the times a slow subscription was dropped from
 	// the fan-out and had to catch up from the store.
 	Overflows int64
@@ -160,7 +190,8 @@ type Hub struct {
 	ran     atomic.Bool
 	sem     chan struct{} // catch-up reads in flight
 
-	followerReads, catchUpReads, overflows atomic.Int64
+	followerReads, catchUpReads, sharedReads, overflows atomic.Int64
+	reads                                               singleflight.Group // catch-up reads in flight, by query
 
 	mu          sync.Mutex
 	head        eventstore.Position // the follower has read up to here
@@ -168,7 +199,7 @@ type Hub struct {
 	window      []eventstore.Event
 	windowBytes int
 	subs        int
-	live        map[string]map[*Subscription]struct{} // by tenant
+	live        map[liveKey]map[*Subscription]struct{} // by tenant, or by stream (Filter.key)
 }
 
 // positiveOr is v if it is positive, else def.
@@ -192,7 +223,7 @@ func New(log Log, opt Options) *Hub {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Hub{log: log, opt: opt, ctx: ctx, close: cancel, started: make(chan struct{}),
-		sem: make(chan struct{}, opt.CatchUps), live: map[string]map[*Subscription]struct{}{}}
+		sem: make(chan struct{}, opt.CatchUps), live: map[liveKey]map[*Subscription]struct{}{}}
 }
 
 // Run follows the log from its current head until ctx is done or Close is
@@ -275,7 +306,7 @@ func (h *Hub) Stats() Stats {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	st := Stats{Head: h.head, Subscriptions: h.subs, Window: len(h.window), FollowerReads: h.followerReads.Load(),
-		CatchUpReads: h.catchUpReads.Load(), Overflows: h.overflows.Load()}
+		CatchUpReads: h.catchUpReads.Load(), SharedReads: h.sharedReads.Load(), Overflows: h.overflows.Load()}
 	for _, set := range h.live {
 		st.Live += len(set)
 	}
@@ -298,14 +329,20 @@ func (h *Hub) publish(_ context.Context, evs []eventstore.Event) error {
 			h.window = h.window[1:]
 		}
 		h.head = e.Position
-		for s := range h.live[e.TenantID] {
-			if !s.offer(e, h.opt.Buffer) {
-				h.overflows.Add(1)
-				h.unregister(s)
-			}
-		}
+		h.offer(liveKey{tenant: e.TenantID}, e)
+		h.offer(liveKey{e.TenantID, e.StreamType, e.StreamID}, e)
 	}
 	return nil
+}
+
+// offer hands e to the live subscriptions under k, with the hub locked.
+func (h *Hub) offer(k liveKey, e eventstore.Event) {
+	for s := range h.live[k] {
+		if !s.offer(e, h.opt.Buffer) {
+			h.overflows.Add(1)
+			h.unregister(s)
+		}
+	}
 }
 
 // size approximates the memory an event holds beyond its fixed fields.
@@ -320,10 +357,11 @@ func size(e eventstore.Event) int {
 }
 
 func (h *Hub) unregister(s *Subscription) {
-	if set := h.live[s.filter.TenantID]; set != nil {
+	k := s.filter.key()
+	if set := h.live[k]; set != nil {
 		delete(set, s)
 		if len(set) == 0 {
-			delete(h.live, s.filter.TenantID)
+			delete(h.live, k)
 		}
 	}
 }
@@ -331,11 +369,15 @@ func (h *Hub) unregister(s *Subscription) {
 // Subscribe returns a subscription to the events that match f and come
 // after position after (exclusive; the zero Position is the start of the
 // log; Head is "from now"). It fails with ErrNoTenant without
-// f.TenantID, and ErrClosed once the hub is closed. Close the
-// subscription when done with it.
+// f.TenantID, ErrNoStreamType for a StreamID without its StreamType, and
+// ErrClosed once the hub is closed. Close the subscription when done with
+// it.
 func (h *Hub) Subscribe(f Filter, after eventstore.Position) (*Subscription, error) {
 	if f.TenantID == "" {
 		return nil, ErrNoTenant
+	}
+	if f.StreamID != "" && f.StreamType == "" {
+		return nil, ErrNoStreamType
 	}
 	f.Types = slices.Clone(f.Types)
 	s := &Subscription{hub: h, filter: f, at: after, wake: make(chan struct{}, 1)}
@@ -381,7 +423,7 @@ type Subscription struct {
 func (s *Subscription) match(e eventstore.Event) bool {
 	f := s.filter
 	return e.TenantID == f.TenantID && (f.StreamType == "" || e.StreamType == f.StreamType) &&
-		(s.types == nil || s.types[e.Type]) && (f.Match == nil || f.Match(e))
+		(f.StreamID == "" || e.StreamID == f.StreamID) && (s.types == nil || s.types[e.Type]) && (f.Match == nil || f.Match(e))
 }
 
 // offer hands a live event to s, with the hub locked. It reports false
@@ -504,10 +546,11 @@ func (h *Hub) join(s *Subscription) (bool, eventstore.Position) {
 	s.mu.Lock()
 	s.buf, s.last, s.overflowed = nil, s.at, false
 	s.mu.Unlock()
-	set := h.live[s.filter.TenantID]
+	k := s.filter.key()
+	set := h.live[k]
 	if set == nil {
 		set = map[*Subscription]struct{}{}
-		h.live[s.filter.TenantID] = set
+		h.live[k] = set
 	}
 	set[s] = struct{}{}
 	s.live = true
@@ -518,23 +561,12 @@ func (h *Hub) join(s *Subscription) (bool, eventstore.Position) {
 // head from before the read: a read that ends short of its limit has seen
 // every event up to it.
 func (s *Subscription) catchUp(ctx context.Context, head eventstore.Position) error {
-	h := s.hub
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer context.AfterFunc(s.ctx, cancel)()
-	select {
-	case h.sem <- struct{}{}:
-	case <-ctx.Done():
-		if s.ctx.Err() != nil {
-			return ErrClosed
-		}
-		return ctx.Err()
-	}
 	q := s.filter.query()
-	q.After, q.Limit = s.at, h.opt.Batch
-	h.catchUpReads.Add(1)
-	evs, err := h.log.ReadAll(ctx, q)
-	<-h.sem
+	q.After, q.Limit = s.at, s.hub.opt.Batch
+	evs, err := s.hub.read(ctx, q)
 	switch {
 	case s.ctx.Err() != nil:
 		return ErrClosed
@@ -555,6 +587,50 @@ func (s *Subscription) catchUp(ctx context.Context, head eventstore.Position) er
 		s.at = head
 	}
 	return nil
+}
+
+// catchUpTimeout bounds one catch-up read.
+const catchUpTimeout = time.Minute
+
+// read makes a catch-up read of the store, at most Options.CatchUps at
+// once. Subscriptions that ask for the same read while it runs share its
+// result: a storm of clients resuming one ticket from the same position
+// costs the database one read, not one a client. The read runs on the
+// hub's context, so a subscription that stops waiting (ctx) does not fail
+// the others; the events returned are shared and must not be modified.
+func (h *Hub) read(ctx context.Context, q eventstore.Query) ([]eventstore.Event, error) {
+	led := false
+	ch := h.reads.DoChan(readKey(q), func() (any, error) {
+		led = true
+		select {
+		case h.sem <- struct{}{}:
+		case <-h.ctx.Done():
+			return nil, ErrClosed
+		}
+		defer func() { <-h.sem }()
+		h.catchUpReads.Add(1)
+		rctx, cancel := context.WithTimeout(h.ctx, catchUpTimeout)
+		defer cancel()
+		return h.log.ReadAll(rctx, q)
+	})
+	select {
+	case r := <-ch:
+		if !led {
+			h.sharedReads.Add(1)
+		}
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return r.Val.([]eventstore.Event), nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// readKey names a catch-up read: same key, same answer.
+func readKey(q eventstore.Query) string {
+	return strings.Join([]string{q.TenantID, q.StreamType, q.StreamID, strings.Join(q.Types, ","),
+		q.After.String(), strconv.Itoa(q.Limit)}, "\x00")
 }
 
 // Close ends the subscription: a blocked Next returns ErrClosed. It is

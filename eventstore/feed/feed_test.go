@@ -180,7 +180,7 @@ func want(t testing.TB, s eventstore.Store, tenant string, total int, f feed.Fil
 	var out []eventstore.Event
 	for _, e := range all {
 		if after.Less(e.Position) && (f.StreamType == "" || e.StreamType == f.StreamType) &&
-			(len(f.Types) == 0 || e.Type == f.Types[0]) && (f.Match == nil || f.Match(e)) {
+			(f.StreamID == "" || e.StreamID == f.StreamID) && (len(f.Types) == 0 || e.Type == f.Types[0]) && (f.Match == nil || f.Match(e)) {
 			out = append(out, e)
 		}
 	}
@@ -540,6 +540,77 @@ func TestSubscription_Close(t *testing.T) {
 	open.check(t, want(t, s, "acme", 5, feed.Filter{}, eventstore.Position{}))
 	if st := h.Stats(); st.Subscriptions != 1 || st.Live != 1 {
 		t.Errorf("stats %+v, want one subscription, live", st)
+	}
+}
+
+// gatedLog holds every catch-up read of one stream until opened, and
+// counts the reads that reach the store.
+type gatedLog struct {
+	*postgres.Store
+	open        chan struct{}
+	streamReads atomic.Int64
+}
+
+func (l *gatedLog) ReadAll(ctx context.Context, q eventstore.Query) ([]eventstore.Event, error) {
+	if q.StreamID != "" {
+		l.streamReads.Add(1)
+		select {
+		case <-l.open:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return l.Store.ReadAll(ctx, q)
+}
+
+// TestHub_StreamSubscriptions: subscriptions to one stream each — ten to
+// each of two streams, from the start of the log, behind the hub's
+// window — receive exactly their stream's events, once, in log order,
+// while writers append to those and other streams; the ten that start
+// from the same position at the same time share their catch-up reads
+// instead of making ten; live, they are indexed by stream.
+func TestHub_StreamSubscriptions(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	w := newWriter(s)
+	streams := streamsOf("acme", 4)
+	var last eventstore.Position
+	for i := range 20 { // 1,000 events before the hub starts
+		evs := make([]eventstore.EventData, 50)
+		for j := range evs {
+			evs[j] = storetest.Ev("a", j)
+		}
+		res, err := s.Append(context.Background(), streams[i%4], eventstore.Any, evs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.count["acme"] += 50
+		last = res.Last()
+	}
+	log := &gatedLog{Store: s, open: make(chan struct{})}
+	h := startHub(t, log, feed.Options{Window: 20, Batch: 64})
+	waitHubPast(t, h, last)
+	var readers []*reader
+	for i := range 20 {
+		st := streams[i%2]
+		f := feed.Filter{TenantID: "acme", StreamType: st.Type, StreamID: st.ID}
+		readers = append(readers, subscribe(t, h, fmt.Sprintf("stream %d reader %d", i%2, i), f, eventstore.Position{}, 0))
+	}
+	time.Sleep(200 * time.Millisecond) // every reader waits for its first read
+	close(log.open)
+	w.write(t, "acme", 300, streams)
+	for _, r := range readers {
+		r.check(t, want(t, s, "acme", w.total("acme"), r.filter, r.after))
+	}
+	st := h.Stats()
+	if st.SharedReads < 10 || log.streamReads.Load() > st.CatchUpReads {
+		t.Errorf("stats %+v, %d stream reads: want most first reads shared", st, log.streamReads.Load())
+	}
+	if st.Live != 20 {
+		t.Errorf("stats %+v: want the 20 subscriptions live", st)
+	}
+	if _, err := h.Subscribe(feed.Filter{TenantID: "acme", StreamID: streams[0].ID}, eventstore.Position{}); !errors.Is(err, feed.ErrNoStreamType) {
+		t.Errorf("Subscribe() with a stream id but no type = %v, want ErrNoStreamType", err)
 	}
 }
 

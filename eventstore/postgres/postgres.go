@@ -726,7 +726,10 @@ const fence = `tx_id < pg_snapshot_xmin(pg_current_snapshot())`
 func filter(q eventstore.Query) (string, []any) {
 	where := []string{`(tx_id, position) > ($1::text::xid8, $2)`, fence}
 	args := []any{strconv.FormatUint(q.After.TxID, 10), q.After.Seq}
-	if q.TenantID != "" {
+	if q.StreamID != "" { // the stream's index: tenant_id in its own collation
+		args = append(args, q.TenantID, q.StreamID)
+		where = append(where, fmt.Sprintf("tenant_id = $%d AND stream_id = $%d", len(args)-1, len(args)))
+	} else if q.TenantID != "" {
 		args = append(args, q.TenantID)
 		where = append(where, fmt.Sprintf("%s = $%d", tenantKey, len(args)))
 	}
@@ -745,6 +748,20 @@ func filter(q eventstore.Query) (string, []any) {
 func (s *Store) ReadAll(ctx context.Context, q eventstore.Query) ([]eventstore.Event, error) {
 	if q.Limit <= 0 {
 		q.Limit = 500
+	}
+	if q.StreamID != "" {
+		if err := eventstore.ValidateStream(eventstore.StreamRef{TenantID: q.TenantID, Type: q.StreamType, ID: q.StreamID}); err != nil {
+			return nil, fmt.Errorf("query: %w", err)
+		}
+		// One stream: its rows through the stream index, then sorted into
+		// log order (which a multi-stream append may make differ from
+		// version order), not logPlan's walk of the whole log.
+		query, args := readAllSQL(q)
+		evs, err := scanEvents(s.db.QueryContext(ctx, query, args...))
+		if err != nil {
+			return nil, fmt.Errorf("read %s/%s/%s after %s: %w", q.TenantID, q.StreamType, q.StreamID, q.After, translate(err))
+		}
+		return evs, nil
 	}
 	query, args := readAllSQL(q)
 	evs, err := s.readLog(ctx, query, args...)

@@ -432,6 +432,24 @@ func readAllFilters(t *testing.T, s eventstore.Store) {
 	if err != nil || head != all[3].Position {
 		t.Errorf("Head = %v, %v; want %v", head, err, all[3].Position)
 	}
+
+	// One stream: the same id in another stream type or tenant is not it.
+	mustAppend(t, s, eventstore.StreamRef{TenantID: "t2", Type: "ticket", ID: "x"}, eventstore.NoStream, Ev("ticket.created", 5))
+	mustAppend(t, s, eventstore.StreamRef{TenantID: "t1", Type: "ticket", ID: "y"}, eventstore.NoStream, Ev("ticket.created", 6))
+	one := eventstore.Query{TenantID: "t1", StreamType: "ticket", StreamID: "x", Limit: 1}
+	got = readAll(t, s, one, 3)
+	if len(got) != 3 || got[0].ID != all[0].ID || got[1].ID != all[1].ID || got[2].ID != all[3].ID {
+		t.Errorf("stream filter returned %d events, want the ticket's 3 in log order", len(got))
+	}
+	one.After, one.Limit = all[0].Position, 10
+	if got := readAll(t, s, one, 2); len(got) != 2 || got[0].ID != all[1].ID || got[1].ID != all[3].ID {
+		t.Errorf("stream filter after %v returned %d events, want the ticket's last 2", all[0].Position, len(got))
+	}
+	for _, q := range []eventstore.Query{{TenantID: "t1", StreamID: "x"}, {StreamType: "ticket", StreamID: "x"}} {
+		if _, err := s.ReadAll(context.Background(), q); !errors.Is(err, eventstore.ErrInvalid) {
+			t.Errorf("ReadAll(%+v) = %v, want ErrInvalid (a stream id needs its tenant and type)", q, err)
+		}
+	}
 }
 
 func tenantIsolation(t *testing.T, s eventstore.Store) {
