@@ -106,9 +106,9 @@ type Consumer interface {
 	Consume(ctx context.Context, name string, opt ConsumeOptions, h BatchHandler) error
 	// Checkpoint returns name's checkpoint, the zero Position if none.
 	Checkpoint(ctx context.Context, name string) (Position, error)
-	// LockCheckpoint locks name's checkpoint inside tx (creating it at the
-	// start of the log if missing) and returns it: a batch of name cannot
-	// commit until tx ends.
+	// LockCheckpoint locks name's checkpoint inside tx and returns it (the
+	// zero Position if none was saved yet): a batch of name cannot commit
+	// until tx ends.
 	LockCheckpoint(ctx context.Context, tx *sql.Tx, name string) (Position, error)
 	// SaveCheckpoint sets name's checkpoint inside tx.
 	SaveCheckpoint(ctx context.Context, tx *sql.Tx, name string, p Position) error

@@ -229,8 +229,15 @@ func (r *Runner) lag(ctx context.Context, p Projection, after eventstore.Positio
 // grow faster than their statistics, and a planner that believes them
 // empty scans them whole for every batch: the batch is planned without
 // sequential scans.
+//
+// The batch commits without waiting for its WAL to reach the disk
+// (synchronous_commit off): a read model is derived from the log, and a
+// crash loses such a commit whole — the rows with the checkpoint — so the
+// batch is applied again, still exactly once. Waiting for the flush would
+// only keep the batch's transaction id open longer, and with it the fence
+// that holds back every live reader of the log (websocket pushes).
 func apply(ctx context.Context, tx *sql.Tx, p Projection, t Tables, evs []eventstore.Event) error {
-	if _, err := tx.ExecContext(ctx, `SET LOCAL enable_seqscan = off`); err != nil {
+	if _, err := tx.ExecContext(ctx, `SET LOCAL enable_seqscan = off; SET LOCAL synchronous_commit = off`); err != nil {
 		return err
 	}
 	return p.Apply(ctx, tx, t, evs)

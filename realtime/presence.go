@@ -228,12 +228,35 @@ func (p *presence) watch(c *conn, s *subscription) {
 	c.send(presenceMessage{Type: "presence", Topic: s.topic, Members: members})
 }
 
+// unwatch ends s's watch of its ticket; if c watches the ticket under no
+// other topic, what c reported on it goes too.
 func (p *presence) unwatch(c *conn, s *subscription) {
 	key := presenceKey(c.p.TenantID, s.streamID)
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	p.dropWatcher(key, watcher{c, s.topic})
+	still := false
+	for w := range p.watchers[key] {
+		if w.c == c {
+			still = true
+			break
+		}
+	}
+	_, reported := p.reports[c][key]
+	reported = reported && !still
+	if reported {
+		delete(p.reports[c], key)
+	}
+	p.mu.Unlock()
+	if reported {
+		p.call(func(ctx context.Context) error { return p.store.Remove(ctx, c.p.TenantID, s.streamID, c.id) })
+		p.refresh(key)
+	}
+}
+
+// dropWatcher removes w from key's watchers, with p.mu held.
+func (p *presence) dropWatcher(key string, w watcher) {
 	if set := p.watchers[key]; set != nil {
-		delete(set, watcher{c, s.topic})
+		delete(set, w)
 		if len(set) == 0 {
 			delete(p.watchers, key)
 			delete(p.last, key)
@@ -266,20 +289,16 @@ func (c *conn) reportPresence(m clientMessage) error {
 	return nil
 }
 
-// disconnect drops everything c reported and watched.
+// disconnect drops everything c reported and watched. c's reader calls
+// it once it has ended, so c.subs holds what c watched: the cost is c's
+// own subscriptions, not every watched ticket of the node.
 func (p *presence) disconnect(c *conn) {
 	p.mu.Lock()
 	rs := p.reports[c]
 	delete(p.reports, c)
-	for key, set := range p.watchers {
-		for w := range set {
-			if w.c == c {
-				delete(set, w)
-			}
-		}
-		if len(set) == 0 {
-			delete(p.watchers, key)
-			delete(p.last, key)
+	for _, s := range c.subs {
+		if s.kind == "ticket" {
+			p.dropWatcher(presenceKey(c.p.TenantID, s.streamID), watcher{c, s.topic})
 		}
 	}
 	p.mu.Unlock()

@@ -727,6 +727,31 @@ func participantEvents(t *testing.T, base, key, typ string) int {
 	return n
 }
 
+// TestStream_UnsubscribeDropsPresence: what a connection reported on a
+// ticket goes when it stops watching the ticket — under every topic that
+// names it — while it stays connected.
+func TestStream_UnsubscribeDropsPresence(t *testing.T) {
+	s := newStreamEnv(t, nil)
+	tk := apiCall(t, s.http.URL, s.keyA, "POST", "/v1/tickets", map[string]any{"title": "Watched"}, http.StatusCreated)
+	byID, byNumber := "ticket:"+tk["id"].(string), fmt.Sprintf("ticket:%v", tk["number"])
+	watcher := mustDial(t, s.wsBase, s.keyA)
+	watcher.subscribe(byID, nil)
+	agent := mustDial(t, s.wsBase, s.keyA)
+	agent.subscribe(byID, nil)
+	agent.subscribe(byNumber, nil)
+	agent.send(map[string]any{"type": "presence", "topic": byID, "state": "typing"})
+	waitPresence(t, watcher, byID, func(n int, state string) bool { return n == 1 && state == "typing" })
+	agent.send(map[string]any{"type": "unsubscribe", "topic": byID})
+	agent.send(map[string]any{"type": "presence", "topic": byNumber, "state": "viewing"})
+	waitPresence(t, watcher, byID, func(n int, state string) bool { return n == 1 && state == "viewing" })
+	agent.send(map[string]any{"type": "unsubscribe", "topic": byNumber})
+	waitPresence(t, watcher, byID, func(n int, _ string) bool { return n == 0 })
+	agent.send(map[string]any{"type": "ping"})
+	if m := agent.next(); m.Type != "pong" {
+		t.Errorf("after unsubscribing: %+v, want pong (still connected)", m)
+	}
+}
+
 // waitPresence reads c until a presence message for topic satisfies ok
 // (its member count and first member's state), within PresenceTTL and a
 // renewal period.

@@ -85,27 +85,21 @@ func (s *Store) applyBatch(ctx context.Context, name string, from eventstore.Pos
 	return nil
 }
 
-// LockCheckpoint implements eventstore.Consumer.
-// The row exists after a consumer's first batch, so the common case is one
-// statement; only the first lock creates it.
+// LockCheckpoint implements eventstore.Consumer with a transaction-level
+// advisory lock on the consumer's name, then a plain read of its row
+// (which, under READ COMMITTED, sees the last committed checkpoint).
+//
+// Not SELECT … FOR UPDATE: a row lock takes a transaction id at once, and
+// every event appended after that id is held back from every reader of
+// the log (the fence) until the batch commits — the whole batch, reads
+// and computation included. An advisory lock takes none: the batch's
+// transaction gets its id at its first write, so it holds the log back
+// only while it writes.
 func (s *Store) LockCheckpoint(ctx context.Context, tx *sql.Tx, name string) (eventstore.Position, error) {
-	const lock = `SELECT tx_id::text, position FROM checkpoints WHERE name = $1 FOR UPDATE`
-	var txid string
-	var p eventstore.Position
-	err := tx.QueryRowContext(ctx, lock, name).Scan(&txid, &p.Seq)
-	if errors.Is(err, sql.ErrNoRows) {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO checkpoints (name) VALUES ($1) ON CONFLICT DO NOTHING`, name); err != nil {
-			return eventstore.Position{}, fmt.Errorf("consumer %s: create checkpoint: %w", name, err)
-		}
-		return scanCheckpoint(tx.QueryRowContext(ctx, lock, name), name)
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('eventdesk checkpoint ' || $1, 0))`, name); err != nil {
+		return eventstore.Position{}, fmt.Errorf("checkpoint %s: lock: %w", name, err)
 	}
-	if err != nil {
-		return eventstore.Position{}, fmt.Errorf("checkpoint %s: %w", name, err)
-	}
-	if p.TxID, err = strconv.ParseUint(txid, 10, 64); err != nil {
-		return eventstore.Position{}, fmt.Errorf("checkpoint %s: %w", name, err)
-	}
-	return p, nil
+	return scanCheckpoint(tx.QueryRowContext(ctx, `SELECT tx_id::text, position FROM checkpoints WHERE name = $1`, name), name)
 }
 
 func scanCheckpoint(row *sql.Row, name string) (eventstore.Position, error) {

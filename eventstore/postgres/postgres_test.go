@@ -53,6 +53,47 @@ func TestConsumer(t *testing.T) {
 	storetest.RunConsumer(t, func(t *testing.T) storetest.Harness { return harness(t) })
 }
 
+// TestCheckpointLockTakesNoTransactionID: a consumer's batch holds the
+// log's fence only from its first write — locking its checkpoint takes
+// no transaction id — and an append committed while a batch holds its
+// lock (before writing) is delivered at once.
+func TestCheckpointLockTakesNoTransactionID(t *testing.T) {
+	ctx := context.Background()
+	h := harness(t)
+	s := h.Store.(*postgres.Store)
+	tx, err := h.DB.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := s.LockCheckpoint(ctx, tx, "cp"); err != nil {
+		t.Fatal(err)
+	}
+	var xid sql.NullString
+	if err := tx.QueryRowContext(ctx, `SELECT pg_current_xact_id_if_assigned()::text`).Scan(&xid); err != nil {
+		t.Fatal(err)
+	}
+	if xid.Valid {
+		t.Errorf("the checkpoint lock took transaction id %s", xid.String)
+	}
+	res, err := s.Append(ctx, storetest.Stream("t1"), eventstore.NoStream, []eventstore.EventData{storetest.Ev("x", 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for {
+		evs, err := s.ReadAll(rctx, eventstore.Query{TenantID: "t1"})
+		if err != nil {
+			t.Fatalf("the append committed during a held checkpoint lock is not readable: %v", err)
+		}
+		if len(evs) == 1 && evs[0].Position == res.Last() {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // TestOpenTransactionHoldsDelivery is trap (a): a write transaction that
 // stays open holds back every later event (never skips it), the age of the
 // oldest open transaction shows it, and the idle-in-transaction timeout
