@@ -76,12 +76,28 @@ type FollowOptions struct {
 	Linger time.Duration
 }
 
+// Header is a Reader that also tells the log's head (Store.Head). Follow
+// uses it, when the reader has it, to keep a filtered follower from
+// reading the same unmatched events again on every wake-up.
+type Header interface {
+	Head(ctx context.Context, tenantID string) (Position, error)
+}
+
 // Follow reads the log selected by q from q.After onwards, first catching
 // up in batches and then following live, and hands each non-empty batch to
 // fn in Position order. It returns when ctx is done (with ctx.Err()) or
 // when fn fails (with fn's error). Because ReadAll never returns an event
 // that an in-flight transaction could still precede, Follow neither skips
 // nor repeats events.
+//
+// A follower whose query filters by stream type or event type (a
+// projection of one kind of stream) may match nothing for long stretches
+// of the log. If s is also a Header, Follow reads the head (of q's tenant,
+// or of the log) before each read, and a read that ends short of its
+// limit moves the follower past that head, matched or not: every event up
+// to it was readable before the read began, and none can appear before it
+// later (the fence), so the read has seen them all. Without this a
+// follower would scan everything since its last match on every wake-up.
 func Follow(ctx context.Context, s Reader, q Query, opt FollowOptions, fn func(context.Context, []Event) error) error {
 	poll := opt.Poll
 	if poll <= 0 {
@@ -89,6 +105,10 @@ func Follow(ctx context.Context, s Reader, q Query, opt FollowOptions, fn func(c
 	}
 	if q.Limit <= 0 {
 		q.Limit = 500
+	}
+	heads, _ := s.(Header)
+	if q.StreamID != "" || (q.StreamType == "" && len(q.Types) == 0) {
+		heads = nil // an index serves the read: nothing unmatched is scanned
 	}
 	var wake <-chan struct{}
 	if opt.Notifier != nil {
@@ -99,6 +119,11 @@ func Follow(ctx context.Context, s Reader, q Query, opt FollowOptions, fn func(c
 	timer := time.NewTimer(poll)
 	defer timer.Stop()
 	for {
+		var head Position
+		var headErr error
+		if heads != nil {
+			head, headErr = heads.Head(ctx, q.TenantID)
+		}
 		evs, err := s.ReadAll(ctx, q)
 		switch {
 		case ctx.Err() != nil:
@@ -107,13 +132,18 @@ func Follow(ctx context.Context, s Reader, q Query, opt FollowOptions, fn func(c
 			return err
 		case err != nil:
 			opt.OnError(err)
-		case len(evs) > 0:
-			if err := fn(ctx, evs); err != nil {
-				return err
+		default:
+			if len(evs) > 0 {
+				if err := fn(ctx, evs); err != nil {
+					return err
+				}
+				q.After = evs[len(evs)-1].Position
+				if len(evs) == q.Limit {
+					continue // more to catch up on
+				}
 			}
-			q.After = evs[len(evs)-1].Position
-			if len(evs) == q.Limit {
-				continue // more to catch up on
+			if heads != nil && headErr == nil && q.After.Less(head) {
+				q.After = head // seen up to it: the read ended short
 			}
 			if len(evs) > 1 && opt.Linger > 0 {
 				timer.Reset(opt.Linger)

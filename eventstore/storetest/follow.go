@@ -47,6 +47,7 @@ func RunFollow(t *testing.T, newHarness func(*testing.T) Harness) {
 	runCases(t, newHarness, []testCase[Harness]{
 		{"GapFree", followGapFree},
 		{"Linger", followLinger},
+		{"SkipsUnmatched", followSkipsUnmatched},
 	})
 }
 
@@ -308,5 +309,64 @@ func followLinger(t *testing.T, h Harness) {
 	appendTypes("e.happened")
 	if got := next(); !slices.Equal(got, []string{"d.happened", "e.happened"}) {
 		t.Errorf("batch after lingering = %v, want [d.happened e.happened]", got)
+	}
+}
+
+// afterRecorder is a store that records where each ReadAll began.
+type afterRecorder struct {
+	eventstore.Store
+	mu    sync.Mutex
+	after eventstore.Position
+}
+
+func (r *afterRecorder) ReadAll(ctx context.Context, q eventstore.Query) ([]eventstore.Event, error) {
+	r.mu.Lock()
+	r.after = q.After
+	r.mu.Unlock()
+	return r.Store.ReadAll(ctx, q)
+}
+
+func (r *afterRecorder) lastAfter() eventstore.Position {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.after
+}
+
+// followSkipsUnmatched: a follower filtered by event type reads a stretch
+// of events it does not match once — its next reads begin after them —
+// and still receives the next event it matches.
+func followSkipsUnmatched(t *testing.T, h Harness) {
+	matched := Stream("t1")
+	mustAppend(t, h.Store, matched, eventstore.NoStream, Ev("y.matched", 0))
+	var others []eventstore.EventData
+	for i := range 50 {
+		others = append(others, Ev("x.other", i))
+	}
+	res := mustAppend(t, h.Store, Stream("t1"), eventstore.NoStream, others...)
+	rec := &afterRecorder{Store: h.Store}
+	got := make(chan []eventstore.Event, 10)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go eventstore.Follow(ctx, rec, eventstore.Query{Types: []string{"y.matched"}, Limit: 10}, //nolint:errcheck // ends with ctx
+		eventstore.FollowOptions{Notifier: h.Notifier, Poll: 20 * time.Millisecond},
+		func(_ context.Context, evs []eventstore.Event) error { got <- evs; return nil })
+	next := func() []eventstore.Event {
+		t.Helper()
+		select {
+		case evs := <-got:
+			return evs
+		case <-time.After(30 * time.Second):
+			t.Fatal("the follower received nothing within 30s")
+			return nil
+		}
+	}
+	if evs := next(); len(evs) != 1 || evs[0].Version != 1 {
+		t.Fatalf("first batch = %d events, want the matched one", len(evs))
+	}
+	WaitFor(t, "a read that begins after the unmatched events", func() bool { return !rec.lastAfter().Less(res.Last()) },
+		func() string { return "last read after " + rec.lastAfter().String() + ", unmatched up to " + res.Last().String() })
+	mustAppend(t, h.Store, matched, eventstore.Exact(1), Ev("y.matched", 1))
+	if evs := next(); len(evs) != 1 || evs[0].Version != 2 || evs[0].Stream() != matched {
+		t.Fatalf("second batch = %d events, want the second matched one", len(evs))
 	}
 }
