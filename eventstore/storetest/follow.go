@@ -364,7 +364,9 @@ func followSkipsUnmatched(t *testing.T, h Harness) {
 		t.Fatalf("first batch = %d events, want the matched one", len(evs))
 	}
 	WaitFor(t, "a read that begins after the unmatched events", func() bool { return !rec.lastAfter().Less(res.Last()) },
-		func() string { return "last read after " + rec.lastAfter().String() + ", unmatched up to " + res.Last().String() })
+		func() string {
+			return "last read after " + rec.lastAfter().String() + ", unmatched up to " + res.Last().String()
+		})
 	mustAppend(t, h.Store, matched, eventstore.Exact(1), Ev("y.matched", 1))
 	if evs := next(); len(evs) != 1 || evs[0].Version != 2 || evs[0].Stream() != matched {
 		t.Fatalf("second batch = %d events, want the second matched one", len(evs))
