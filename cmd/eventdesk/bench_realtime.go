@@ -33,6 +33,7 @@ type realtimeOptions struct {
 	tickets      int // tickets the subscribed sockets spread over
 	stormClients int // clients of the resume storm
 	stormBehind  int // events each storm client is behind
+	burst        int // comments a ticket in the fan-out burst
 }
 
 // benchSocketsProcess is the command that runs the load generator (this
@@ -282,6 +283,15 @@ func realtimeBench(ctx context.Context, c *cli, o benchOptions, say func(string)
 			"extra": float64(res.Extra), "server_cpu_s": serverCPU, "generator_cpu_s": p.cpu}})
 	if err := exactlyOnce(res, ro.sockets); err != nil {
 		return figs, fmt.Errorf("realtime_commit_to_delivery: %w", err)
+	}
+
+	// 2b. The same sockets, fed as fast as the store takes appends.
+	burst, err := fanOutBurst(ctx, db, b, ro, url, ids, topics, say)
+	if burst.Name != "" {
+		figs = append(figs, burst)
+	}
+	if err != nil {
+		return figs, err
 	}
 
 	// 3. Resume storm.

@@ -48,14 +48,14 @@ func TestBench_Realtime(t *testing.T) {
 	var stderr bytes.Buffer
 	c := &cli{Cfg: cfg, Log: slog.New(slog.DiscardHandler), Stdout: io.Discard, Stderr: &stderr}
 	o := benchOptions{duration: time.Second, clients: 4,
-		realtime: realtimeOptions{sockets: 40, tickets: 8, stormClients: 20, stormBehind: 30}}
+		realtime: realtimeOptions{sockets: 40, tickets: 8, stormClients: 20, stormBehind: 30, burst: 3}}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	figs, err := realtimeBench(ctx, c, o, func(string) {})
 	if err != nil { // realtimeBench fails when a delivery is missing, repeated or extra
 		t.Fatalf("realtimeBench: %v\n%s", err, stderr.String())
 	}
-	want := []string{"realtime_idle_socket_memory", "realtime_commit_to_delivery", "realtime_resume_storm"}
+	want := []string{"realtime_idle_socket_memory", "realtime_commit_to_delivery", "realtime_fan_out_burst", "realtime_resume_storm"}
 	if len(figs) != len(want) {
 		t.Fatalf("figures %v, want %v", figs, want)
 	}
@@ -64,13 +64,17 @@ func TestBench_Realtime(t *testing.T) {
 			t.Errorf("figure %d = %+v, want %s with ops", i, f, want[i])
 		}
 	}
-	live, storm := figs[1], figs[2]
+	live, burst, storm := figs[1], figs[2], figs[3]
 	// Each comment reaches the 5 sockets of its ticket (40 over 8), once.
 	if live.Ops != 5*int64(live.Extra["writes"]) || live.Extra["writes"] == 0 {
 		t.Errorf("live: %d deliveries of %v writes, want 5 per write", live.Ops, live.Extra["writes"])
 	}
 	if live.P99ms <= 0 || live.P50ms > live.P99ms {
 		t.Errorf("live latency p50 %v p99 %v", live.P50ms, live.P99ms)
+	}
+	// The burst: 3 comments on each of the 8 tickets, to its 5 sockets.
+	if burst.Ops != 3*8*5 {
+		t.Errorf("burst: %d deliveries, want %d", burst.Ops, 3*8*5)
 	}
 	if storm.Ops != 20*30 {
 		t.Errorf("storm: %d deliveries, want %d", storm.Ops, 20*30)
