@@ -61,7 +61,11 @@ var Statements = []struct{ Name, SQL, Args string }{
 	{"group", groupSQL, oneStreamArgs},
 	{"version", `SELECT ` + streamVersionSQL, `('t', 'ticket', 's1')`},
 	{"read stream", readStreamSQL, `('t', 'ticket', 's1', 1, 100)`},
+	{"read streams", readStreamsSQL, `('{t}', '{ticket}', '{s1}', '{1}', 100)`},
 }
+
+// ReadStreamsSQL is ReadStreams's prepared statement.
+const ReadStreamsSQL = readStreamsSQL
 
 // TenantFeed is ReadAll's query for one tenant's events after the start,
 // prepared as is, and the arguments of an EXECUTE of it.

@@ -67,6 +67,39 @@ func TestGenericPlans(t *testing.T) {
 	}
 }
 
+// TestReadStreamsPlannedOnce: left to choose (plan_cache_mode auto), a
+// session keeps ReadStreams's generic plan after its first few runs
+// instead of planning every call again — the cost that made identity
+// reads plan-bound when the rows came from a bare unnest.
+func TestReadStreamsPlannedOnce(t *testing.T) {
+	t.Parallel()
+	db := pgtest.DB(t)
+	store := postgres.New(db, nil)
+	t.Cleanup(func() { store.Close() })
+	appendEvents(t, store, 200)
+	ctx := context.Background()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `PREPARE reads AS `+postgres.ReadStreamsSQL); err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		if _, err := conn.ExecContext(ctx, `EXECUTE reads('{t0,t1,t2}', '{ticket,ticket,ticket}', '{s200-0,s200-2,s200-4}', '{1,1,1}', 100)`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var generic, custom int
+	if err := conn.QueryRowContext(ctx, `SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE name = 'reads'`).Scan(&generic, &custom); err != nil {
+		t.Fatal(err)
+	}
+	if generic < 4 {
+		t.Errorf("10 runs: %d generic plans, %d custom: want the generic plan kept after the first 5", generic, custom)
+	}
+}
+
 // appendEvents appends n events, two per stream, over three tenants.
 func appendEvents(t *testing.T, s *postgres.Store, n int) {
 	t.Helper()

@@ -680,8 +680,7 @@ func (s *Store) ReadStreams(ctx context.Context, reads []eventstore.StreamRead, 
 
 // readStreamsSQL reads each stream of the arrays as readStreamSQL does;
 // rows come stream by stream in version order.
-const readStreamsSQL = `SELECT e.* FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) WITH ORDINALITY
-	AS r(tenant_id, stream_type, stream_id, from_version, ord)
+const readStreamsSQL = `SELECT e.* FROM eventdesk_stream_reads($1::text[], $2::text[], $3::text[], $4::bigint[]) r
 	CROSS JOIN LATERAL (` + selectEvent + ` e WHERE e.tenant_id = r.tenant_id AND e.stream_type = r.stream_type
 		AND e.stream_id = r.stream_id AND e.version >= r.from_version ORDER BY e.version LIMIT $5) e
 	ORDER BY r.ord, e.version`
