@@ -81,6 +81,11 @@ func (s *Store) applyBatch(ctx context.Context, name string, from eventstore.Pos
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("consumer %s: commit: %w", name, err)
 	}
+	// The batch's transaction held back every event appended after it took
+	// its id (the fence); those may be readable only now, and their own
+	// wake-ups have come and gone: wake the followers (coalesced, as after
+	// an append), or they would see them only at their next poll.
+	s.committed()
 	*next = last
 	return nil
 }

@@ -94,6 +94,73 @@ func TestCheckpointLockTakesNoTransactionID(t *testing.T) {
 	}
 }
 
+// TestConsumerCommitWakesFollowers: an event appended while a consumer's
+// batch holds the log's fence (its transaction has written) reaches a
+// follower as soon as the batch commits, not at the follower's next poll.
+func TestConsumerCommitWakesFollowers(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	h := harness(t)
+	s := h.Store.(*postgres.Store)
+	if _, err := h.DB.ExecContext(ctx, `CREATE TABLE held (n int)`); err != nil {
+		t.Fatal(err)
+	}
+	mustAppendOne := func(tenant string) eventstore.AppendResult {
+		t.Helper()
+		res, err := s.Append(ctx, storetest.Stream(tenant), eventstore.NoStream, []eventstore.EventData{storetest.Ev("x", 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	mustAppendOne("t1") // the consumer's batch
+	writing, release := make(chan struct{}), make(chan struct{})
+	go s.Consume(ctx, "held", eventstore.ConsumeOptions{Query: eventstore.Query{TenantID: "t1"}, Poll: time.Minute}, //nolint:errcheck // ends with ctx
+		func(ctx context.Context, tx *sql.Tx, _ []eventstore.Event) error {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO held VALUES (1)`); err != nil {
+				return err
+			}
+			select {
+			case <-writing:
+			default:
+				close(writing)
+			}
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+			return nil
+		})
+	<-writing
+	got := make(chan eventstore.Position, 1)
+	go eventstore.Follow(ctx, s, eventstore.Query{TenantID: "t2"}, eventstore.FollowOptions{Notifier: s, Poll: time.Minute}, //nolint:errcheck // ends with ctx
+		func(_ context.Context, evs []eventstore.Event) error {
+			select {
+			case got <- evs[0].Position:
+			default:
+			}
+			return nil
+		})
+	e := mustAppendOne("t2") // held back by the batch; its own wake-up finds nothing
+	time.Sleep(200 * time.Millisecond)
+	select {
+	case p := <-got:
+		t.Fatalf("the follower read %s while the batch held the fence", p)
+	default:
+	}
+	released := time.Now()
+	close(release)
+	select {
+	case p := <-got:
+		if p != e.Last() {
+			t.Errorf("the follower read %s, want %s", p, e.Last())
+		}
+		t.Logf("delivered %v after the batch's commit", time.Since(released))
+	case <-time.After(10 * time.Second):
+		t.Fatal("the follower did not read the held event within 10s of the batch's commit (poll: 1 minute)")
+	}
+}
+
 // TestOpenTransactionHoldsDelivery is trap (a): a write transaction that
 // stays open holds back every later event (never skips it), the age of the
 // oldest open transaction shows it, and the idle-in-transaction timeout
