@@ -39,14 +39,11 @@ func (s *Agents) IssueConnectTicket(ctx context.Context, p Principal) (string, t
 	if p.Agent != nil {
 		tokenID = sql.NullString{String: p.TokenID, Valid: true}
 	}
-	db := s.tokens.db
-	// Expired tickets go as new ones come: the table stays as small as
-	// the tickets of the last half minute.
-	if _, err := db.ExecContext(ctx, `DELETE FROM stream_tickets WHERE expires_at < $1`, s.now().UTC()); err != nil {
-		return "", time.Time{}, fmt.Errorf("issue connect ticket: %w", err)
-	}
-	if _, err := db.ExecContext(ctx, `INSERT INTO stream_tickets (ticket_hash, tenant_id, token_id, expires_at)
-		VALUES ($1, $2, $3, $4)`, digest(t), p.Tenant.ID, tokenID, exp); err != nil {
+	// Expired tickets go as new ones come, in the same statement: the table
+	// stays as small as the tickets of the last half minute.
+	if _, err := s.tokens.db.ExecContext(ctx, `WITH expired AS (DELETE FROM stream_tickets WHERE expires_at < $5)
+		INSERT INTO stream_tickets (ticket_hash, tenant_id, token_id, expires_at) VALUES ($1, $2, $3, $4)`,
+		digest(t), p.Tenant.ID, tokenID, exp, s.now().UTC()); err != nil {
 		return "", time.Time{}, fmt.Errorf("issue connect ticket: %w", err)
 	}
 	return t, exp, nil
