@@ -337,8 +337,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The socket outlives the request on a goroutine of its own: once this
 	// handler returns, net/http lets go of the hijacked connection, and
 	// with it the request, its 4 KB buffered reader and writer and this
-	// goroutine's stack, grown on net/http's serve path and by
-	// Authenticate. That is a third of an idle socket's memory.
+	// goroutine's stack, grown to 8 KB while serving the request: 20 KB of
+	// the 37 KB an idle socket took when this handler went on serving it.
 	upgraded = true
 	go g.run(newConn(g, ws, p))
 }
