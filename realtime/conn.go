@@ -65,8 +65,11 @@ type outgoing struct {
 	at   time.Time
 }
 
-// conn is one socket: a reader (the caller of serve), a writer and one
-// goroutine per subscription.
+// conn is one socket: a reader (the caller of serve), a writer that runs
+// only while something is queued, and one goroutine per subscription.
+// An idle connection is its reader, its state and a ping timer: the
+// timer's function pings (gorilla's WriteControl may be called beside a
+// writer), and the end of ctx sends the close frame.
 type conn struct {
 	g      *Gateway
 	ws     *websocket.Conn
@@ -75,13 +78,15 @@ type conn struct {
 	ctx    context.Context // ends when the connection does
 	cancel context.CancelFunc
 	limit  *rate.Limiter
-	wake   chan struct{}
 	subWG  sync.WaitGroup
 
 	mu        sync.Mutex
 	queue     []outgoing
-	queued    int           // bytes in queue and being written
-	space     chan struct{} // closed when bytes leave the queue
+	queued    int            // bytes in queue and being written
+	writing   bool           // a writer goroutine is running
+	writers   sync.WaitGroup // the writer goroutine, if any
+	space     chan struct{}  // closed when bytes leave the queue; nil until a sender waits
+	ping      *time.Timer
 	closeCode int
 	closeText string
 
@@ -101,7 +106,7 @@ func newConn(g *Gateway, ws *websocket.Conn, p Principal) *conn {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &conn{g: g, ws: ws, p: p, id: newID(), ctx: ctx, cancel: cancel,
 		limit: rate.NewLimiter(rate.Limit(g.opt.MessageRate), g.opt.MessageBurst),
-		wake:  make(chan struct{}, 1), space: make(chan struct{}), subs: map[string]*subscription{}}
+		subs:  map[string]*subscription{}}
 }
 
 // closeWith ends the connection with a close frame of code (the first
@@ -117,11 +122,23 @@ func (c *conn) closeWith(code int, text string) {
 
 // serve runs the connection until either side ends it.
 func (c *conn) serve() {
-	writerDone := make(chan struct{})
-	go func() { defer close(writerDone); c.writeLoop() }()
+	// Whoever ends the connection (the reader, the writer, a ping,
+	// Gateway.Close), the close frame is sent and the socket closed once,
+	// which unblocks the reader.
+	closed := make(chan struct{})
+	context.AfterFunc(c.ctx, func() { defer close(closed); c.writeClose() })
+	c.mu.Lock()
+	c.ping = time.AfterFunc(c.g.opt.PingEvery, c.sendPing)
+	c.mu.Unlock()
 	c.readLoop()
 	c.cancel()
-	<-writerDone
+	<-closed
+	// Once ctx has ended, no sender starts a writer (enqueue checks ctx
+	// under mu): past this lock, the writers to wait for have been added.
+	c.mu.Lock()
+	c.ping.Stop()
+	c.mu.Unlock()
+	c.writers.Wait()
 	for _, s := range c.subs {
 		s.cancel()
 	}
@@ -132,14 +149,29 @@ func (c *conn) serve() {
 	_ = c.ws.Close()
 }
 
+// sendPing pings the client every PingEvery, from the timer's goroutine;
+// a ping that cannot be written ends the connection.
+func (c *conn) sendPing() {
+	if c.ctx.Err() != nil {
+		return
+	}
+	if c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.g.opt.WriteTimeout)) != nil {
+		c.cancel()
+		return
+	}
+	c.mu.Lock()
+	if c.ctx.Err() == nil {
+		c.ping.Reset(c.g.opt.PingEvery)
+	}
+	c.mu.Unlock()
+}
+
+// readLoop reads client messages until the socket fails or closes (serve
+// closes it when the connection ends).
 func (c *conn) readLoop() {
 	c.ws.SetReadLimit(c.g.opt.MaxMessageBytes)
 	_ = c.ws.SetReadDeadline(time.Now().Add(c.g.opt.PongWait))
 	c.ws.SetPongHandler(func(string) error { return c.ws.SetReadDeadline(time.Now().Add(c.g.opt.PongWait)) })
-	// The writer closes the socket once the connection ends, which
-	// unblocks the read below.
-	stop := context.AfterFunc(c.ctx, func() { _ = c.ws.SetReadDeadline(time.Now()) })
-	defer stop()
 	for {
 		typ, data, err := c.ws.ReadMessage()
 		if err != nil {
@@ -410,8 +442,9 @@ func (c *conn) failSubscription(s *subscription, err error) {
 	c.sendError(s.topic, err)
 }
 
-// enqueue queues data for the writer, waiting while the queue is full; if
-// it stays full for StallTimeout the connection is closed 4008.
+// enqueue queues data for the writer, starting it if none runs, and
+// waits while the queue is full; if it stays full for StallTimeout the
+// connection is closed 4008.
 func (c *conn) enqueue(ctx context.Context, data []byte, at time.Time) error {
 	var stall <-chan time.Time
 	for {
@@ -423,12 +456,16 @@ func (c *conn) enqueue(ctx context.Context, data []byte, at time.Time) error {
 		if c.queued == 0 || c.queued+len(data) <= c.g.opt.QueueBytes {
 			c.queue = append(c.queue, outgoing{data: data, at: at})
 			c.queued += len(data)
-			c.mu.Unlock()
-			select {
-			case c.wake <- struct{}{}:
-			default:
+			if !c.writing {
+				c.writing = true
+				c.writers.Add(1)
+				go c.writeLoop()
 			}
+			c.mu.Unlock()
 			return nil
+		}
+		if c.space == nil {
+			c.space = make(chan struct{})
 		}
 		space := c.space
 		c.mu.Unlock()
@@ -456,47 +493,39 @@ func (c *conn) enqueue(ctx context.Context, data []byte, at time.Time) error {
 
 var errSlow = errors.New("slow consumer")
 
-// writeLoop writes queued messages and pings until the connection ends,
-// then sends the close frame, if any, and closes the socket.
+// writeLoop writes queued messages until the queue is empty or the
+// connection ends; a failed write ends the connection. An idle
+// connection has no writer: enqueue starts one.
 func (c *conn) writeLoop() {
-	ping := time.NewTicker(c.g.opt.PingEvery)
-	defer ping.Stop()
-	defer c.cancel()
-	defer c.writeClose()
+	defer c.writers.Done()
 	for {
-		select {
-		case <-c.ctx.Done():
+		c.mu.Lock()
+		if len(c.queue) == 0 || c.ctx.Err() != nil {
+			c.writing = false
+			c.queue = nil // an idle connection keeps no backing array
+			c.mu.Unlock()
 			return
-		case <-ping.C:
-			if c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.g.opt.WriteTimeout)) != nil {
-				return
-			}
-		case <-c.wake:
 		}
-		for c.ctx.Err() == nil {
-			c.mu.Lock()
-			if len(c.queue) == 0 {
-				c.mu.Unlock()
-				break
-			}
-			m := c.queue[0]
-			c.queue[0] = outgoing{}
-			c.queue = c.queue[1:]
-			c.mu.Unlock()
-			_ = c.ws.SetWriteDeadline(time.Now().Add(c.g.opt.WriteTimeout))
-			if err := c.ws.WriteMessage(websocket.TextMessage, m.data); err != nil {
-				return
-			}
-			if !m.at.IsZero() {
-				c.g.metrics.deliveries.Inc()
-				c.g.metrics.latency.Observe(time.Since(m.at).Seconds())
-			}
-			c.mu.Lock()
-			c.queued -= len(m.data)
+		m := c.queue[0]
+		c.queue[0] = outgoing{}
+		c.queue = c.queue[1:]
+		c.mu.Unlock()
+		_ = c.ws.SetWriteDeadline(time.Now().Add(c.g.opt.WriteTimeout))
+		if err := c.ws.WriteMessage(websocket.TextMessage, m.data); err != nil {
+			c.cancel()
+			continue
+		}
+		if !m.at.IsZero() {
+			c.g.metrics.deliveries.Inc()
+			c.g.metrics.latency.Observe(time.Since(m.at).Seconds())
+		}
+		c.mu.Lock()
+		c.queued -= len(m.data)
+		if c.space != nil {
 			close(c.space)
-			c.space = make(chan struct{})
-			c.mu.Unlock()
+			c.space = nil
 		}
+		c.mu.Unlock()
 	}
 }
 

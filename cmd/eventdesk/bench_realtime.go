@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,11 +30,13 @@ import (
 
 // realtimeOptions sizes the realtime figure group.
 type realtimeOptions struct {
-	sockets      int // idle sockets, and subscribed sockets under write load
-	tickets      int // tickets the subscribed sockets spread over
-	stormClients int // clients of the resume storm
-	stormBehind  int // events each storm client is behind
-	burst        int // comments a ticket in the fan-out burst
+	sockets      int    // idle sockets, and subscribed sockets under write load
+	tickets      int    // tickets the subscribed sockets spread over
+	stormClients int    // clients of the resume storm
+	stormBehind  int    // events each storm client is behind
+	burst        int    // comments a ticket in the fan-out burst
+	idleOnly     bool   // only the idle socket memory
+	memProfile   string // a heap profile with the idle sockets open, if set
 }
 
 // benchSocketsProcess is the command that runs the load generator (this
@@ -143,7 +146,7 @@ func processCPU() float64 {
 
 // serverMemory is the bench process's heap and goroutine stacks in use,
 // and its resident set, after a garbage collection.
-func serverMemory() (heapStack, rss uint64) {
+func serverMemory() (heap, stack, rss uint64) {
 	runtime.GC()
 	debug.FreeOSMemory()
 	var ms runtime.MemStats
@@ -154,7 +157,20 @@ func serverMemory() (heapStack, rss uint64) {
 			rss = pages * uint64(os.Getpagesize())
 		}
 	}
-	return ms.HeapInuse + ms.StackInuse, rss
+	return ms.HeapInuse, ms.StackInuse, rss
+}
+
+// writeHeapProfile writes the heap profile of the last GC to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // realtimeBench measures the gateway (GET /v1/stream) of a server in this
@@ -188,21 +204,40 @@ func realtimeBench(ctx context.Context, c *cli, o benchOptions, say func(string)
 
 	// 1. Idle sockets.
 	say(fmt.Sprintf("realtime: %d idle sockets (descriptor limit %d)", ro.sockets, fds))
-	heap0, rss0 := serverMemory()
+	if ro.memProfile != "" {
+		// Every allocation from here on is in the profile, not one per
+		// 512 KB: the sockets' objects are a few KB each.
+		defer func(rate int) { runtime.MemProfileRate = rate }(runtime.MemProfileRate)
+		runtime.MemProfileRate = 1
+	}
+	heap0, stack0, rss0 := serverMemory()
+	goroutines0 := runtime.NumGoroutine()
 	p, ready, err := startSockets(ctx, socketsSpec{URL: url, Key: key, Sockets: ro.sockets})
 	if err != nil {
 		return nil, err
 	}
 	time.Sleep(time.Second) // the server's side of the last sockets settles
-	heap1, rss1 := serverMemory()
+	heap1, stack1, rss1 := serverMemory()
+	goroutines := runtime.NumGoroutine()
+	if ro.memProfile != "" {
+		if err := writeHeapProfile(ro.memProfile); err != nil {
+			p.kill()
+			return nil, err
+		}
+	}
 	if _, err := p.finish(socketsGo{}); err != nil {
 		return nil, err
 	}
 	n := float64(ro.sockets)
-	perHeap, perRSS := (float64(heap1)-float64(heap0))/n/1000, (float64(rss1)-float64(rss0))/n/1000
+	kb := func(before, after uint64) float64 { return (float64(after) - float64(before)) / n / 1000 }
+	perHeap, perRSS := kb(heap0+stack0, heap1+stack1), kb(rss0, rss1)
 	figs = append(figs, storebench.Figure{Name: "realtime_idle_socket_memory", Ops: int64(ro.sockets), Seconds: ready.DialSeconds,
 		Rate: perHeap, Unit: "KB/socket", Extra: map[string]float64{"heap_stack_kb_per_socket": perHeap,
-			"rss_kb_per_socket": perRSS, "connects_per_s": n / ready.DialSeconds}})
+			"heap_kb_per_socket": kb(heap0, heap1), "stack_kb_per_socket": kb(stack0, stack1), "rss_kb_per_socket": perRSS,
+			"goroutines_per_socket": float64(goroutines-goroutines0) / n, "connects_per_s": n / ready.DialSeconds}})
+	if ro.idleOnly {
+		return figs, nil
+	}
 
 	// 2. Subscribed sockets under write load.
 	client := b.client(o.clients)
