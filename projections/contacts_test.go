@@ -2,11 +2,13 @@ package projections_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -532,5 +534,66 @@ func TestContactsMergeTimeline(t *testing.T) {
 	}
 	if diff := cmp.Diff(liveTimeline, dump(t, f.db, "customer_timeline", "tenant_id, stream_id, version")); diff != "" {
 		t.Errorf("rebuilt customer_timeline differs from the live one:\n%s", diff)
+	}
+}
+
+// TestContactsCatchUpBatch catches up with the runner stopped, so that one
+// batch holds several upsert chunks' worth of customers, a customer
+// created then changed (in the middle of the batch), and one changed in a
+// later append than its creation: every row must hold its customer's final
+// state, and the timeline every note.
+func TestContactsCatchUpBatch(t *testing.T) {
+	f := newCRMFixture(t, projections.Contacts{})
+	var custs []*cust
+	for i := range 700 {
+		custs = append(custs, f.create(t, "t1", customer.Contact, customer.Profile{Name: fmt.Sprintf("Bulk %d", i)}))
+	}
+	changed := []*cust{custs[0], custs[260], custs[699]}
+	for i, c := range changed {
+		f.do(t, c, func(a *customer.Customer) error {
+			return a.Update(agent, domain.SourceAPI, customer.Profile{Name: fmt.Sprintf("Renamed %d", i), Tags: []string{"moved"}},
+				noon.Add(time.Hour))
+		})
+		f.do(t, c, func(a *customer.Customer) error {
+			return a.AddNote(agent, domain.SourceAPI, customer.NoteInput{NoteID: uuid.NewString(), Body: "called back"}, noon.Add(2*time.Hour))
+		})
+	}
+	f.start(t)
+	f.waitFor(t, projections.ContactsName)
+
+	var rows int
+	if err := f.db.Get(&rows, `SELECT count(*) FROM customer_list`); err != nil || rows != len(custs) {
+		t.Fatalf("customer_list has %d rows (%v), want %d", rows, err, len(custs))
+	}
+	page, err := f.q.List(context.Background(), projections.ContactFilter{TenantID: "t1", Tag: []string{"moved"},
+		Viewer: domain.Viewer{Admin: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(page.Contacts); got != len(changed) {
+		t.Fatalf("customers tagged moved: got %d, want %d", got, len(changed))
+	}
+	byID := map[string]customer.Snapshot{}
+	for _, s := range page.Contacts {
+		byID[s.ID] = s
+	}
+	for _, c := range changed {
+		if diff := cmp.Diff(c.snap(), byID[c.id()], cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("customer %s: read model differs from the aggregate (-aggregate +read model):\n%s", c.id(), diff)
+		}
+		if got := timeline(t, f, "t1", c.id()); len(got) != 1 || !strings.HasPrefix(got[0], projections.EntryNote+" ") {
+			t.Errorf("timeline of %s: got %q, want one note", c.id(), got)
+		}
+	}
+	var unchanged customer.Snapshot
+	var doc []byte
+	if err := f.db.Get(&doc, `SELECT doc FROM customer_list WHERE id = $1`, custs[500].id()); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(doc, &unchanged); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(custs[500].snap(), unchanged, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("unchanged customer (-aggregate +read model):\n%s", diff)
 	}
 }
