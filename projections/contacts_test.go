@@ -597,3 +597,66 @@ func TestContactsCatchUpBatch(t *testing.T) {
 		t.Errorf("unchanged customer (-aggregate +read model):\n%s", diff)
 	}
 }
+
+// TestRebuildIndexesAtSwap checks that a rebuild fills its shadow tables
+// with their primary keys only, and that after the swap the live tables
+// have every index they had before, under the same names and definitions.
+func TestRebuildIndexesAtSwap(t *testing.T) {
+	f := newCRMFixture(t, projections.Contacts{})
+	f.start(t)
+	c := f.create(t, "t1", customer.Contact, customer.Profile{Name: "Ana Lima", Emails: []customer.Email{{Value: "ana@example.com"}}})
+	f.do(t, c, func(a *customer.Customer) error {
+		return a.AddNote(agent, domain.SourceAPI, customer.NoteInput{NoteID: uuid.NewString(), Body: "hello"}, noon.Add(time.Hour))
+	})
+	f.waitFor(t, projections.ContactsName)
+	indexes := func(table string) []string {
+		t.Helper()
+		var defs []string
+		if err := f.db.Select(&defs, `SELECT indexname || ': ' || indexdef FROM pg_indexes WHERE tablename = $1 ORDER BY indexname`,
+			table); err != nil {
+			t.Fatal(err)
+		}
+		return defs
+	}
+	before := indexes("customer_list")
+	beforeTimeline := indexes("customer_timeline")
+	if len(before) < 5 {
+		t.Fatalf("customer_list has indexes %q, want the migrations' (at least 5)", before)
+	}
+
+	var during []string
+	err := f.runner.Rebuild(context.Background(), projections.ContactsName, func(p projections.Progress) {
+		if p.Done > 0 && during == nil {
+			during = append(indexes("customer_list__rebuild"), indexes("customer_timeline__rebuild")...)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"customer_list_pkey__rebuild: CREATE UNIQUE INDEX customer_list_pkey__rebuild ON public.customer_list__rebuild USING btree (tenant_id, id)",
+		"customer_timeline_pkey__rebuild: CREATE UNIQUE INDEX customer_timeline_pkey__rebuild ON public.customer_timeline__rebuild USING btree (seq)",
+	}
+	if diff := cmp.Diff(want, during); diff != "" {
+		t.Errorf("shadow indexes while filling (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(before, indexes("customer_list")); diff != "" {
+		t.Errorf("customer_list indexes after the swap (-before +after):\n%s", diff)
+	}
+	if diff := cmp.Diff(beforeTimeline, indexes("customer_timeline")); diff != "" {
+		t.Errorf("customer_timeline indexes after the swap (-before +after):\n%s", diff)
+	}
+	// The primary key is still a constraint (ON CONFLICT's arbiter).
+	var con string
+	if err := f.db.Get(&con, `SELECT conname FROM pg_constraint WHERE conrelid = 'customer_list'::regclass AND contype = 'p'`); err != nil {
+		t.Fatal(err)
+	}
+	if con != "customer_list_pkey" {
+		t.Errorf("primary key constraint after the swap: got %q, want customer_list_pkey", con)
+	}
+	// And the rebuilt tables answer searches through their indexes.
+	page, err := f.q.List(context.Background(), projections.ContactFilter{TenantID: "t1", Q: "lima", Viewer: domain.Viewer{Admin: true}})
+	if err != nil || len(page.Contacts) != 1 {
+		t.Fatalf("search after rebuild: %v, %v; want Ana", page.Contacts, err)
+	}
+}
