@@ -75,34 +75,22 @@ type move struct {
 	items            []customer.Item
 }
 
-// upsertChunk is how many customers one upsert writes. A batch's rows are
-// written a chunk at a time so that the next chunk is encoded (evolved,
-// marshalled, quoted) while PostgreSQL writes this one: on two cores the
-// client's share of a catch-up then runs beside the server's instead of
-// before it.
-const upsertChunk = 250
-
-// Apply implements Projection: one read of the customers a batch touches
-// that already exist, one evolution each, one upsert per chunk of
-// customers (each customer once, in its state at the end of the batch) and
-// one timeline insert. Events are decoded while the existing customers are
-// read, and each chunk is encoded while the previous one is written.
+// Apply implements Projection: one read of the customers a batch touches,
+// one evolution each, one upsert (each customer once, in its state at the
+// end of the batch) and one insert.
 func (Contacts) Apply(ctx context.Context, tx *sql.Tx, t Tables, evs []eventstore.Event) error {
-	decoded := make(chan decodedEvents, 1)
-	go func() { decoded <- decodeCustomerEvents(evs) }()
 	states, err := loadCustomers(ctx, tx, t, evs)
-	d := <-decoded
 	if err != nil {
 		return err
-	}
-	if d.err != nil {
-		return d.err
 	}
 	var order []*customerState
 	var rows []customerRow
 	var moves []move
-	for i, e := range evs {
-		de := d.events[i]
+	for _, e := range evs {
+		de, err := customer.Decode(e.Type, e.SchemaVersion, e.Data)
+		if err != nil {
+			return fmt.Errorf("event %s: %w", e.ID, err)
+		}
 		key := e.TenantID + "/" + e.StreamID
 		st := states[key]
 		if st == nil {
@@ -127,7 +115,17 @@ func (Contacts) Apply(ctx context.Context, tx *sql.Tx, t Tables, evs []eventstor
 			moves = append(moves, move{tenant: e.TenantID, from: e.StreamID, to: un.Restored, items: un.Items})
 		}
 	}
-	if err := writeCustomers(ctx, tx, t, order); err != nil {
+	var list customerColumns
+	for _, st := range order {
+		s := st.snap
+		for _, e := range st.fresh {
+			s = customer.Evolve(s, e)
+		}
+		if err := list.add(st.tenant, s); err != nil {
+			return err
+		}
+	}
+	if err := upsertCustomers(ctx, tx, t, list); err != nil {
 		return err
 	}
 	if err := insertCustomerTimeline(ctx, tx, t, rows); err != nil {
@@ -142,69 +140,6 @@ func (Contacts) Apply(ctx context.Context, tx *sql.Tx, t Tables, evs []eventstor
 			WHERE tenant_id = $1 AND customer_id = $2 AND (kind, item_id) IN (SELECT * FROM unnest($4::text[], $5::text[]))`,
 			pq.QuoteIdentifier(t.Of("customer_timeline"))), m.tenant, m.from, m.to, pq.Array(kinds), pq.Array(ids)); err != nil {
 			return fmt.Errorf("move timeline items: %w", err)
-		}
-	}
-	return nil
-}
-
-// decodedEvents is a batch's events decoded, in the batch's order.
-type decodedEvents struct {
-	events []domain.Event
-	err    error
-}
-
-func decodeCustomerEvents(evs []eventstore.Event) decodedEvents {
-	out := make([]domain.Event, len(evs))
-	for i, e := range evs {
-		de, err := customer.Decode(e.Type, e.SchemaVersion, e.Data)
-		if err != nil {
-			return decodedEvents{err: fmt.Errorf("event %s: %w", e.ID, err)}
-		}
-		out[i] = de
-	}
-	return decodedEvents{events: out}
-}
-
-// writeCustomers evolves the customers of order and upserts them,
-// upsertChunk at a time: a goroutine encodes the next chunk while this one
-// is written.
-func writeCustomers(ctx context.Context, tx *sql.Tx, t Tables, order []*customerState) error {
-	type chunk struct {
-		cols customerColumns
-		err  error
-	}
-	chunks := make(chan chunk, 1)
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		defer close(chunks)
-		for from := 0; from < len(order); from += upsertChunk {
-			var c chunk
-			for _, st := range order[from:min(from+upsertChunk, len(order))] {
-				s := st.snap
-				for _, e := range st.fresh {
-					s = customer.Evolve(s, e)
-				}
-				if c.err = c.cols.add(st.tenant, s); c.err != nil {
-					break
-				}
-			}
-			select {
-			case chunks <- c:
-			case <-stop:
-				return
-			}
-			if c.err != nil {
-				return
-			}
-		}
-	}()
-	for c := range chunks {
-		if c.err != nil {
-			return c.err
-		}
-		if err := upsertCustomers(ctx, tx, t, c.cols); err != nil {
-			return err
 		}
 	}
 	return nil

@@ -538,10 +538,9 @@ func TestContactsMergeTimeline(t *testing.T) {
 }
 
 // TestContactsCatchUpBatch catches up with the runner stopped, so that one
-// batch holds several upsert chunks' worth of customers, a customer
-// created then changed (in the middle of the batch), and one changed in a
-// later append than its creation: every row must hold its customer's final
-// state, and the timeline every note.
+// batch holds 700 customers, three of them created, then updated and noted
+// later in the same batch: each customer is written once per batch, and its
+// row must hold its final state and its timeline every note.
 func TestContactsCatchUpBatch(t *testing.T) {
 	f := newCRMFixture(t, projections.Contacts{})
 	var custs []*cust
