@@ -2,8 +2,10 @@ package projections
 
 import (
 	"database/sql/driver"
+	"slices"
 	"strings"
 	"time"
+	"unsafe"
 )
 
 // textArray is a text[] (or jsonb[]) parameter. The projection writers send
@@ -16,39 +18,44 @@ import (
 // statement saved.
 type textArray []string
 
-// Value implements driver.Valuer.
-func (a textArray) Value() (driver.Value, error) { return a.literal(), nil }
+// Value implements driver.Valuer. It returns the literal as []byte, which
+// lib/pq sends as it is (a string it would copy once more: a batch's
+// columns are a megabyte).
+func (a textArray) Value() (driver.Value, error) { return a.appendLiteral(nil), nil }
 
 // literal writes a as a PostgreSQL array literal: {"…","…"}, with every
 // element quoted and its quotes and backslashes escaped.
 func (a textArray) literal() string {
+	b := a.appendLiteral(nil)
+	return unsafe.String(unsafe.SliceData(b), len(b)) // b is never written again: no copy
+}
+
+// appendLiteral appends a's literal to b, growing it once.
+func (a textArray) appendLiteral(b []byte) []byte {
 	n := 2 + len(a)*3
 	for _, s := range a {
 		n += len(s) + strings.Count(s, `"`) + strings.Count(s, `\`)
 	}
-	var b strings.Builder
-	b.Grow(n)
-	b.WriteByte('{')
+	b = slices.Grow(b, n)
+	b = append(b, '{')
 	for i, s := range a {
 		if i > 0 {
-			b.WriteByte(',')
+			b = append(b, ',')
 		}
-		b.WriteByte('"')
+		b = append(b, '"')
 		for {
 			j := strings.IndexAny(s, `"\`)
 			if j < 0 {
 				break
 			}
-			b.WriteString(s[:j])
-			b.WriteByte('\\')
-			b.WriteByte(s[j])
+			b = append(b, s[:j]...)
+			b = append(b, '\\', s[j])
 			s = s[j+1:]
 		}
-		b.WriteString(s)
-		b.WriteByte('"')
+		b = append(b, s...)
+		b = append(b, '"')
 	}
-	b.WriteByte('}')
-	return b.String()
+	return append(b, '}')
 }
 
 // timestamp formats at for a timestamptz element, to the nanosecond

@@ -76,7 +76,8 @@ type move struct {
 }
 
 // Apply implements Projection: one read of the customers a batch touches,
-// one evolution each, one upsert and one insert.
+// one evolution each, one upsert (each customer once, in its state at the
+// end of the batch) and one insert.
 func (Contacts) Apply(ctx context.Context, tx *sql.Tx, t Tables, evs []eventstore.Event) error {
 	states, err := loadCustomers(ctx, tx, t, evs)
 	if err != nil {

@@ -2,11 +2,13 @@ package projections_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -532,5 +534,128 @@ func TestContactsMergeTimeline(t *testing.T) {
 	}
 	if diff := cmp.Diff(liveTimeline, dump(t, f.db, "customer_timeline", "tenant_id, stream_id, version")); diff != "" {
 		t.Errorf("rebuilt customer_timeline differs from the live one:\n%s", diff)
+	}
+}
+
+// TestContactsCatchUpBatch catches up with the runner stopped, so that one
+// batch holds 700 customers, three of them created, then updated and noted
+// later in the same batch: each customer is written once per batch, and its
+// row must hold its final state and its timeline every note.
+func TestContactsCatchUpBatch(t *testing.T) {
+	f := newCRMFixture(t, projections.Contacts{})
+	var custs []*cust
+	for i := range 700 {
+		custs = append(custs, f.create(t, "t1", customer.Contact, customer.Profile{Name: fmt.Sprintf("Bulk %d", i)}))
+	}
+	changed := []*cust{custs[0], custs[260], custs[699]}
+	for i, c := range changed {
+		f.do(t, c, func(a *customer.Customer) error {
+			return a.Update(agent, domain.SourceAPI, customer.Profile{Name: fmt.Sprintf("Renamed %d", i), Tags: []string{"moved"}},
+				noon.Add(time.Hour))
+		})
+		f.do(t, c, func(a *customer.Customer) error {
+			return a.AddNote(agent, domain.SourceAPI, customer.NoteInput{NoteID: uuid.NewString(), Body: "called back"}, noon.Add(2*time.Hour))
+		})
+	}
+	f.start(t)
+	f.waitFor(t, projections.ContactsName)
+
+	var rows int
+	if err := f.db.Get(&rows, `SELECT count(*) FROM customer_list`); err != nil || rows != len(custs) {
+		t.Fatalf("customer_list has %d rows (%v), want %d", rows, err, len(custs))
+	}
+	page, err := f.q.List(context.Background(), projections.ContactFilter{TenantID: "t1", Tag: []string{"moved"},
+		Viewer: domain.Viewer{Admin: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(page.Contacts); got != len(changed) {
+		t.Fatalf("customers tagged moved: got %d, want %d", got, len(changed))
+	}
+	byID := map[string]customer.Snapshot{}
+	for _, s := range page.Contacts {
+		byID[s.ID] = s
+	}
+	for _, c := range changed {
+		if diff := cmp.Diff(c.snap(), byID[c.id()], cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("customer %s: read model differs from the aggregate (-aggregate +read model):\n%s", c.id(), diff)
+		}
+		if got := timeline(t, f, "t1", c.id()); len(got) != 1 || !strings.HasPrefix(got[0], projections.EntryNote+" ") {
+			t.Errorf("timeline of %s: got %q, want one note", c.id(), got)
+		}
+	}
+	var unchanged customer.Snapshot
+	var doc []byte
+	if err := f.db.Get(&doc, `SELECT doc FROM customer_list WHERE id = $1`, custs[500].id()); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(doc, &unchanged); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(custs[500].snap(), unchanged, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("unchanged customer (-aggregate +read model):\n%s", diff)
+	}
+}
+
+// TestRebuildIndexesAtSwap checks that a rebuild fills its shadow tables
+// with their primary keys only, and that after the swap the live tables
+// have every index they had before, under the same names and definitions.
+func TestRebuildIndexesAtSwap(t *testing.T) {
+	f := newCRMFixture(t, projections.Contacts{})
+	f.start(t)
+	c := f.create(t, "t1", customer.Contact, customer.Profile{Name: "Ana Lima", Emails: []customer.Email{{Value: "ana@example.com"}}})
+	f.do(t, c, func(a *customer.Customer) error {
+		return a.AddNote(agent, domain.SourceAPI, customer.NoteInput{NoteID: uuid.NewString(), Body: "hello"}, noon.Add(time.Hour))
+	})
+	f.waitFor(t, projections.ContactsName)
+	indexes := func(table string) []string {
+		t.Helper()
+		var defs []string
+		if err := f.db.Select(&defs, `SELECT indexname || ': ' || indexdef FROM pg_indexes WHERE tablename = $1 ORDER BY indexname`,
+			table); err != nil {
+			t.Fatal(err)
+		}
+		return defs
+	}
+	before := indexes("customer_list")
+	beforeTimeline := indexes("customer_timeline")
+	if len(before) < 5 {
+		t.Fatalf("customer_list has indexes %q, want the migrations' (at least 5)", before)
+	}
+
+	var during []string
+	err := f.runner.Rebuild(context.Background(), projections.ContactsName, func(p projections.Progress) {
+		if p.Done > 0 && during == nil {
+			during = append(indexes("customer_list__rebuild"), indexes("customer_timeline__rebuild")...)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"customer_list_pkey__rebuild: CREATE UNIQUE INDEX customer_list_pkey__rebuild ON public.customer_list__rebuild USING btree (tenant_id, id)",
+		"customer_timeline_pkey__rebuild: CREATE UNIQUE INDEX customer_timeline_pkey__rebuild ON public.customer_timeline__rebuild USING btree (seq)",
+	}
+	if diff := cmp.Diff(want, during); diff != "" {
+		t.Errorf("shadow indexes while filling (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(before, indexes("customer_list")); diff != "" {
+		t.Errorf("customer_list indexes after the swap (-before +after):\n%s", diff)
+	}
+	if diff := cmp.Diff(beforeTimeline, indexes("customer_timeline")); diff != "" {
+		t.Errorf("customer_timeline indexes after the swap (-before +after):\n%s", diff)
+	}
+	// The primary key is still a constraint (ON CONFLICT's arbiter).
+	var con string
+	if err := f.db.Get(&con, `SELECT conname FROM pg_constraint WHERE conrelid = 'customer_list'::regclass AND contype = 'p'`); err != nil {
+		t.Fatal(err)
+	}
+	if con != "customer_list_pkey" {
+		t.Errorf("primary key constraint after the swap: got %q, want customer_list_pkey", con)
+	}
+	// And the rebuilt tables answer searches through their indexes.
+	page, err := f.q.List(context.Background(), projections.ContactFilter{TenantID: "t1", Q: "lima", Viewer: domain.Viewer{Admin: true}})
+	if err != nil || len(page.Contacts) != 1 {
+		t.Fatalf("search after rebuild: %v, %v; want Ana", page.Contacts, err)
 	}
 }

@@ -3,6 +3,7 @@ package projections
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/lib/pq"
@@ -25,19 +26,28 @@ const shadowSuffix = "__rebuild"
 // checkpoint's lock, applies the last events, swaps the shadow tables in
 // and moves the checkpoint. Readers see either the old or the new tables.
 // progress, if set, is called after every batch.
+//
+// The shadow tables are filled with only their primary keys and unique
+// indexes (the projections' upserts need them); the other indexes (search,
+// lists) are built once the bulk of the log is in, just before the swap:
+// one sorted build costs a fraction of keeping them up to date row by row.
+// Each shadow index is named after its live index and takes that name at
+// the swap, so a rebuilt table's indexes are named as the migrations made
+// them.
 func (r *Runner) Rebuild(ctx context.Context, name string, progress func(Progress)) error {
 	p := r.find(name)
 	if p == nil {
 		return fmt.Errorf("rebuild: no projection named %q", name)
 	}
 	shadow := Tables{}
+	var indexes []shadowIndex
 	for _, t := range p.Tables() {
 		shadow[t] = t + shadowSuffix
-		_, err := r.db.ExecContext(ctx, fmt.Sprintf(`DROP TABLE IF EXISTS %s; CREATE TABLE %s (LIKE %s INCLUDING ALL)`,
-			pq.QuoteIdentifier(shadow[t]), pq.QuoteIdentifier(shadow[t]), pq.QuoteIdentifier(t)))
+		ix, err := r.createShadow(ctx, t, shadow[t])
 		if err != nil {
 			return fmt.Errorf("rebuild %s: create shadow of %s: %w", name, t, err)
 		}
+		indexes = append(indexes, ix...)
 	}
 	q := p.Query()
 	q.Limit = 2000
@@ -69,7 +79,19 @@ func (r *Runner) Rebuild(ctx context.Context, name string, progress func(Progres
 		done += int64(len(evs))
 		report()
 	}
-	if err := r.swap(ctx, p, shadow, q, &done); err != nil {
+	for _, ix := range indexes {
+		if ix.deferred {
+			if _, err := r.db.ExecContext(ctx, ix.create); err != nil {
+				return fmt.Errorf("rebuild %s: index %s: %w", name, ix.live, err)
+			}
+		}
+	}
+	for _, t := range p.Tables() {
+		if _, err := r.db.ExecContext(ctx, `ANALYZE `+pq.QuoteIdentifier(shadow[t])); err != nil {
+			return fmt.Errorf("rebuild %s: analyze %s: %w", name, shadow[t], err)
+		}
+	}
+	if err := r.swap(ctx, p, shadow, indexes, q, &done); err != nil {
 		return fmt.Errorf("rebuild %s: swap: %w", name, err)
 	}
 	report()
@@ -100,7 +122,7 @@ func (r *Runner) applyTx(ctx context.Context, p Projection, t Tables, evs []even
 // swap finishes the rebuild atomically: with the live checkpoint locked no
 // live batch can commit, so the shadow tables catch up with the log and
 // replace the live ones in the same transaction.
-func (r *Runner) swap(ctx context.Context, p Projection, shadow Tables, q eventstore.Query, done *int64) error {
+func (r *Runner) swap(ctx context.Context, p Projection, shadow Tables, indexes []shadowIndex, q eventstore.Query, done *int64) error {
 	tx, err := r.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -131,8 +153,89 @@ func (r *Runner) swap(ctx context.Context, p Projection, shadow Tables, q events
 			return fmt.Errorf("swap %s: %w", t, err)
 		}
 	}
+	for _, ix := range indexes { // the live names are free now
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`ALTER INDEX %s RENAME TO %s`,
+			pq.QuoteIdentifier(ix.shadow), pq.QuoteIdentifier(ix.live))); err != nil {
+			return fmt.Errorf("swap: rename index %s: %w", ix.shadow, err)
+		}
+	}
 	if err := r.consumer.SaveCheckpoint(ctx, tx, p.Name(), q.After); err != nil {
 		return err
 	}
 	return tx.Commit()
+}
+
+// shadowIndex is an index of a live table as its shadow gets it.
+type shadowIndex struct {
+	live, shadow string // the live index's name; the shadow's until the swap
+	create       string // the statement that creates it on the shadow
+	deferred     bool   // created after the bulk load (not unique)
+}
+
+// createShadow (re)creates table shadow like table live, with its columns,
+// defaults and checks, its primary key, unique constraints and unique
+// indexes, and returns every index of live, the non-unique ones still to
+// be created (deferred).
+func (r *Runner) createShadow(ctx context.Context, live, shadow string) ([]shadowIndex, error) {
+	if _, err := r.db.ExecContext(ctx, fmt.Sprintf(`DROP TABLE IF EXISTS %s; CREATE TABLE %s (LIKE %s INCLUDING ALL EXCLUDING INDEXES)`,
+		pq.QuoteIdentifier(shadow), pq.QuoteIdentifier(shadow), pq.QuoteIdentifier(live))); err != nil {
+		return nil, err
+	}
+	// A constraint's index (primary key, unique, exclusion) is made by
+	// adding the constraint; any other index by its own definition, whose
+	// "USING …" part is kept.
+	rows, err := r.db.QueryContext(ctx, `SELECT ic.relname, i.indisunique, coalesce(c.conname, ''),
+			coalesce(pg_get_constraintdef(c.oid), ''), pg_get_indexdef(i.indexrelid)
+		FROM pg_index i
+		JOIN pg_class ic ON ic.oid = i.indexrelid
+		LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid AND c.conrelid = i.indrelid AND c.contype IN ('p', 'u', 'x')
+		WHERE i.indrelid = $1::regclass
+		ORDER BY ic.relname`, pq.QuoteIdentifier(live))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []shadowIndex
+	for rows.Next() {
+		var name, con, conDef, def string
+		var unique bool
+		if err := rows.Scan(&name, &unique, &con, &conDef, &def); err != nil {
+			return nil, err
+		}
+		ix := shadowIndex{live: name, shadow: shadowName(name), deferred: !unique}
+		switch using := strings.Index(def, " USING "); {
+		case con != "":
+			ix.create = fmt.Sprintf(`ALTER TABLE %s ADD CONSTRAINT %s %s`, pq.QuoteIdentifier(shadow), pq.QuoteIdentifier(ix.shadow), conDef)
+		case using >= 0:
+			kind := "INDEX"
+			if unique {
+				kind = "UNIQUE INDEX"
+			}
+			ix.create = fmt.Sprintf(`CREATE %s %s ON %s%s`, kind, pq.QuoteIdentifier(ix.shadow), pq.QuoteIdentifier(shadow), def[using:])
+		default:
+			return nil, fmt.Errorf("index %s: unexpected definition %q", name, def)
+		}
+		out = append(out, ix)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, ix := range out {
+		if !ix.deferred {
+			if _, err := r.db.ExecContext(ctx, ix.create); err != nil {
+				return nil, fmt.Errorf("index %s: %w", ix.live, err)
+			}
+		}
+	}
+	return out, nil
+}
+
+// shadowName is the name of live index name's shadow copy: name with the
+// shadow suffix, shortened to fit PostgreSQL's 63-byte names.
+func shadowName(name string) string {
+	const maxName = 63
+	if len(name)+len(shadowSuffix) > maxName {
+		name = name[:maxName-len(shadowSuffix)]
+	}
+	return name + shadowSuffix
 }
