@@ -87,6 +87,7 @@ type conn struct {
 	writers   sync.WaitGroup // the writer goroutine, if any
 	space     chan struct{}  // closed when bytes leave the queue; nil until a sender waits
 	ping      *time.Timer
+	checked   time.Time // the principal was last checked (Recheck); owned by the ping timer
 	closeCode int
 	closeText string
 
@@ -128,6 +129,7 @@ func (c *conn) serve() {
 	closed := make(chan struct{})
 	context.AfterFunc(c.ctx, func() { defer close(closed); c.writeClose() })
 	c.mu.Lock()
+	c.checked = time.Now()
 	c.ping = time.AfterFunc(c.g.opt.PingEvery, c.sendPing)
 	c.mu.Unlock()
 	c.readLoop()
@@ -159,11 +161,33 @@ func (c *conn) sendPing() {
 		c.cancel()
 		return
 	}
+	if c.p.Credential != "" && time.Since(c.checked) >= c.g.opt.RecheckEvery {
+		c.checked = time.Now()
+		c.recheck()
+	}
 	c.mu.Lock()
 	if c.ctx.Err() == nil {
 		c.ping.Reset(c.g.opt.PingEvery)
 	}
 	c.mu.Unlock()
+}
+
+// recheck checks the connection's credential again (Access.Recheck) and
+// ends the connection if it was revoked or its rights changed: the client
+// reconnects and resumes, or is refused.
+func (c *conn) recheck() {
+	ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
+	defer cancel()
+	now, err := c.g.access.Recheck(ctx, c.p)
+	var de *domain.Error
+	switch {
+	case errors.As(err, &de) && de.Kind == domain.Unauthenticated:
+		c.closeWith(CloseRevoked, "credential revoked")
+	case err != nil: // checked again at a later ping
+		c.g.opt.Logger.Warn("stream: recheck credential", "err", err)
+	case !sameRights(now, c.p):
+		c.closeWith(CloseRightsChanged, "rights changed: reconnect and resume from your last position")
+	}
 }
 
 // readLoop reads client messages until the socket fails or closes (serve

@@ -29,6 +29,10 @@ func (keyAccess) Authenticate(_ context.Context, cred string, _ bool) (realtime.
 	return realtime.Principal{TenantID: "t1", Staff: true, Member: realtime.Member{Kind: "integration", ID: "api_key"}}, nil
 }
 
+func (keyAccess) Recheck(_ context.Context, p realtime.Principal) (realtime.Principal, error) {
+	return p, nil
+}
+
 func (keyAccess) Resolve(context.Context, realtime.Principal, string, string) (string, string, error) {
 	return "", "", &domain.Error{Kind: domain.NotFound, Msg: "no such topic"}
 }

@@ -52,6 +52,13 @@ const (
 	CloseSlowConsumer = 4008
 	// CloseTooManyMessages: the client sent faster than Options.MessageRate.
 	CloseTooManyMessages = 4029
+	// CloseRevoked: the connection's credential was revoked, or its agent
+	// deactivated, since it connected (Options.RecheckEvery).
+	CloseRevoked = 4401
+	// CloseRightsChanged: what the connection may see changed since it
+	// connected (the agent's role or groups): reconnect with the same
+	// credential and resume from the last position, under the new rights.
+	CloseRightsChanged = 4403
 )
 
 // Principal is who a connection acts as.
@@ -68,6 +75,17 @@ type Principal struct {
 	// Room is the unique name of the only video room a participant's
 	// connection may follow; empty for staff.
 	Room string
+	// Credential names the credential the connection authenticated with
+	// if it can change while the connection lasts (an agent token's id),
+	// for Access.Recheck; empty if nothing needs checking again.
+	Credential string
+}
+
+// sameRights reports whether a and b may see the same things.
+func sameRights(a, b Principal) bool {
+	return a.TenantID == b.TenantID && a.Staff == b.Staff && a.Room == b.Room &&
+		a.Viewer.Admin == b.Viewer.Admin && a.Viewer.Agent == b.Viewer.Agent &&
+		slices.Equal(slices.Sorted(slices.Values(a.Viewer.Groups)), slices.Sorted(slices.Values(b.Viewer.Groups)))
 }
 
 // Member is someone present on a ticket, as presence messages list them.
@@ -89,6 +107,11 @@ type Access interface {
 	// redeems. Unknown, expired, revoked or used credentials return an
 	// error of kind domain.Unauthenticated. Safe for concurrent use.
 	Authenticate(ctx context.Context, credential string, ticket bool) (Principal, error)
+	// Recheck returns p, a principal Authenticate returned with a
+	// Credential, as it stands now: an error of kind
+	// domain.Unauthenticated once the credential is revoked or its agent
+	// deactivated.
+	Recheck(ctx context.Context, p Principal) (Principal, error)
 	// Resolve returns the stream a topic's reference names (kind is
 	// "ticket", "contact" or "video-room"), if it exists in p's tenant
 	// and p may see it; otherwise an error of kind domain.NotFound.
@@ -120,6 +143,7 @@ const (
 	DefaultMessageRate      = 20
 	DefaultMessageBurst     = 50
 	DefaultPingEvery        = 25 * time.Second
+	DefaultRecheckEvery     = time.Minute
 	DefaultPongWait         = 60 * time.Second
 	DefaultWriteTimeout     = 10 * time.Second
 )
@@ -158,6 +182,12 @@ type Options struct {
 	PingEvery    time.Duration
 	PongWait     time.Duration
 	WriteTimeout time.Duration
+	// RecheckEvery is how often a connection with a Credential (an agent
+	// token) has it checked again (Access.Recheck), at its next ping: a
+	// revoked token or a deactivated agent is closed 4401, changed rights
+	// 4403. Revocation thus reaches open sockets within RecheckEvery plus
+	// PingEvery.
+	RecheckEvery time.Duration
 	// Presence, if set, shares presence and video-room sessions across
 	// nodes; nil keeps them in this process.
 	Presence PresenceStore
@@ -204,6 +234,7 @@ func New(access Access, log Log, f Feed, opt Options) *Gateway {
 	opt.MessageRate = positiveOr(opt.MessageRate, DefaultMessageRate)
 	opt.MessageBurst = positiveOr(opt.MessageBurst, DefaultMessageBurst)
 	opt.PingEvery = positiveOr(opt.PingEvery, DefaultPingEvery)
+	opt.RecheckEvery = positiveOr(opt.RecheckEvery, DefaultRecheckEvery)
 	opt.PongWait = positiveOr(opt.PongWait, DefaultPongWait)
 	opt.WriteTimeout = positiveOr(opt.WriteTimeout, DefaultWriteTimeout)
 	if opt.Logger == nil {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/eventdesk/eventdesk/api/app"
 	"github.com/eventdesk/eventdesk/domain"
+	"github.com/eventdesk/eventdesk/domain/agent"
 	"github.com/eventdesk/eventdesk/domain/customer"
 	"github.com/eventdesk/eventdesk/domain/ticket"
 	"github.com/eventdesk/eventdesk/domain/videoroom"
@@ -54,6 +55,12 @@ func (a streamAccess) Authenticate(ctx context.Context, cred string, ticket bool
 	if err != nil {
 		return realtime.Principal{}, err
 	}
+	return a.principal(ctx, p)
+}
+
+// principal is the gateway's view of p: its viewer for permits, and an
+// agent token's id to check again (Recheck).
+func (a streamAccess) principal(ctx context.Context, p app.Principal) (realtime.Principal, error) {
 	v, err := a.s.Groups.Viewer(ctx, p)
 	if err != nil {
 		return realtime.Principal{}, err
@@ -62,7 +69,18 @@ func (a streamAccess) Authenticate(ctx context.Context, cred string, ticket bool
 	if p.Agent != nil {
 		m = realtime.Member{Kind: "agent", ID: p.Agent.ID, Name: p.Agent.Name}
 	}
-	return realtime.Principal{TenantID: p.Tenant.ID, Viewer: v, Staff: true, Member: m}, nil
+	return realtime.Principal{TenantID: p.Tenant.ID, Viewer: v, Staff: true, Member: m, Credential: p.TokenID}, nil
+}
+
+// Recheck implements realtime.Access: an agent token's connection as the
+// token, its agent and the agent's groups stand now.
+func (a streamAccess) Recheck(ctx context.Context, p realtime.Principal) (realtime.Principal, error) {
+	ap, err := a.s.Agents.Recheck(ctx, app.Principal{Tenant: app.Tenant{ID: p.TenantID},
+		Agent: &agent.Snapshot{ID: p.Member.ID}, TokenID: p.Credential})
+	if err != nil {
+		return realtime.Principal{}, err
+	}
+	return a.principal(ctx, ap)
 }
 
 // Resolve implements realtime.Access.

@@ -752,6 +752,51 @@ func TestStream_UnsubscribeDropsPresence(t *testing.T) {
 	}
 }
 
+// TestStream_CredentialRechecked: an agent token's socket is checked again
+// while it stays open — changed rights close it 4403 (the same token
+// reconnects under the new ones), a revoked token closes it 4401 (and is
+// refused at the next upgrade); the API key's socket is left alone.
+func TestStream_CredentialRechecked(t *testing.T) {
+	s := newStreamEnv(t, &realtime.Options{PingEvery: 50 * time.Millisecond, RecheckEvery: 50 * time.Millisecond})
+	base := s.http.URL
+	ana := apiCall(t, base, s.keyA, "POST", "/v1/agents", map[string]any{"email": "ana@example.com", "name": "Ana"}, http.StatusCreated)["id"].(string)
+	tok := apiCall(t, base, s.keyA, "POST", "/v1/agents/"+ana+"/tokens", nil, http.StatusCreated)
+	token, tokenID := tok["token"].(string), tok["id"].(string)
+	closedWith := func(c *wsClient) *websocket.CloseError {
+		t.Helper()
+		for {
+			_, err := c.read(10 * time.Second)
+			var ce *websocket.CloseError
+			if errors.As(err, &ce) {
+				return ce
+			}
+			if err != nil {
+				t.Fatalf("read: %v, want a close frame", err)
+			}
+		}
+	}
+	key := mustDial(t, s.wsBase, s.keyA)
+	c := mustDial(t, s.wsBase, token)
+	c.subscribe("tenant", nil)
+	apiCall(t, base, s.keyA, "PATCH", "/v1/agents/"+ana, map[string]any{"role": "admin"}, http.StatusOK)
+	if ce := closedWith(c); ce.Code != realtime.CloseRightsChanged {
+		t.Fatalf("after the agent became admin: closed %d %q, want %d", ce.Code, ce.Text, realtime.CloseRightsChanged)
+	}
+	c = mustDial(t, s.wsBase, token) // the same token, under the new rights
+	c.subscribe("tenant", nil)
+	apiCall(t, base, s.keyA, "DELETE", "/v1/agents/"+ana+"/tokens/"+tokenID, nil, http.StatusNoContent)
+	if ce := closedWith(c); ce.Code != realtime.CloseRevoked {
+		t.Fatalf("after the token was revoked: closed %d %q, want %d", ce.Code, ce.Text, realtime.CloseRevoked)
+	}
+	if _, res, err := dialStream(t, s.wsBase, token, nil); err == nil || res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("a revoked token at the upgrade: %v, want 401", res)
+	}
+	key.send(map[string]any{"type": "ping"})
+	if m := key.next(); m.Type != "pong" {
+		t.Errorf("the API key's socket: %+v, want pong (still open)", m)
+	}
+}
+
 // waitPresence reads c until a presence message for topic satisfies ok
 // (its member count and first member's state), within PresenceTTL and a
 // renewal period.
