@@ -138,11 +138,6 @@ type Filter struct {
 	StreamID string
 	// Types, if set, keeps only events of those types.
 	Types []string
-	// Match, if set, keeps only events it accepts (e.g. "stream id = X"
-	// for a topic). It is called on the hub's goroutine, with the hub
-	// locked, for every event of the tenant that passes the fields above:
-	// it must be fast, pure and must not call the hub.
-	Match func(eventstore.Event) bool
 }
 
 func (f Filter) query() eventstore.Query {
@@ -423,7 +418,7 @@ type Subscription struct {
 func (s *Subscription) match(e eventstore.Event) bool {
 	f := s.filter
 	return e.TenantID == f.TenantID && (f.StreamType == "" || e.StreamType == f.StreamType) &&
-		(f.StreamID == "" || e.StreamID == f.StreamID) && (s.types == nil || s.types[e.Type]) && (f.Match == nil || f.Match(e))
+		(f.StreamID == "" || e.StreamID == f.StreamID) && (s.types == nil || s.types[e.Type])
 }
 
 // offer hands a live event to s, with the hub locked. It reports false
