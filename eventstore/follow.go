@@ -93,8 +93,9 @@ type Header interface {
 // A follower whose query filters by stream type or event type (a
 // projection of one kind of stream) may match nothing for long stretches
 // of the log. If s is also a Header, Follow reads the head (of q's tenant,
-// or of the log) before each read, and a read that ends short of its
-// limit moves the follower past that head, matched or not: every event up
+// or of the log) before each read — except right after a full batch,
+// while it catches up — and a read that ends short of its limit moves
+// the follower past that head, matched or not: every event up
 // to it was readable before the read began, and none can appear before it
 // later (the fence), so the read has seen them all. Without this a
 // follower would scan everything since its last match on every wake-up.
@@ -118,12 +119,15 @@ func Follow(ctx context.Context, s Reader, q Query, opt FollowOptions, fn func(c
 	}
 	timer := time.NewTimer(poll)
 	defer timer.Stop()
+	full := false // the last read filled its limit: catching up, no head needed
 	for {
 		var head Position
-		var headErr error
-		if heads != nil {
-			head, headErr = heads.Head(ctx, q.TenantID)
+		haveHead := false
+		if heads != nil && !full {
+			h, err := heads.Head(ctx, q.TenantID)
+			head, haveHead = h, err == nil
 		}
+		full = false
 		evs, err := s.ReadAll(ctx, q)
 		switch {
 		case ctx.Err() != nil:
@@ -139,10 +143,11 @@ func Follow(ctx context.Context, s Reader, q Query, opt FollowOptions, fn func(c
 				}
 				q.After = evs[len(evs)-1].Position
 				if len(evs) == q.Limit {
+					full = true
 					continue // more to catch up on
 				}
 			}
-			if heads != nil && headErr == nil && q.After.Less(head) {
+			if haveHead && q.After.Less(head) {
 				q.After = head // seen up to it: the read ended short
 			}
 			if len(evs) > 1 && opt.Linger > 0 {
