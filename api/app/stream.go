@@ -81,13 +81,16 @@ func (s *Agents) RedeemConnectTicket(ctx context.Context, t string) (Principal, 
 		}
 		return Principal{Tenant: tn}, nil
 	}
-	return s.tokenPrincipal(ctx, tenantID, tokenID.String)
+	return s.TokenPrincipal(ctx, tenantID, tokenID.String)
 }
 
-// tokenPrincipal is the principal of agent token tokenID of tenantID as it
-// is now: ErrUnauthenticated if the token is revoked, or its agent gone or
-// deactivated.
-func (s *Agents) tokenPrincipal(ctx context.Context, tenantID, tokenID string) (Principal, error) {
+// TokenPrincipal is the principal of agent token tokenID of tenantID as it
+// stands now, for a connection that outlives the request that
+// authenticated it (a websocket checks its token again with it):
+// ErrUnauthenticated once the token is revoked or its agent deactivated
+// or deleted, else with the agent as it is now (its role may have
+// changed).
+func (s *Agents) TokenPrincipal(ctx context.Context, tenantID, tokenID string) (Principal, error) {
 	var agentID string
 	err := s.tokens.db.QueryRowContext(ctx, `SELECT agent_id FROM agent_tokens
 		WHERE token_id = $1 AND tenant_id = $2 AND revoked_at IS NULL`, tokenID, tenantID).Scan(&agentID)
@@ -98,19 +101,6 @@ func (s *Agents) tokenPrincipal(ctx context.Context, tenantID, tokenID string) (
 		return Principal{}, fmt.Errorf("agent token: %w", err)
 	}
 	return s.agentPrincipal(ctx, tenantID, agentID, tokenID)
-}
-
-// Recheck returns p as it stands now, for a connection that outlives the
-// request that authenticated it (a websocket): the tenant's API key stays
-// as it is; an agent token's principal is read again —
-// ErrUnauthenticated once the token is revoked or the agent deactivated
-// or deleted, else with the agent as it is now (its role may have
-// changed).
-func (s *Agents) Recheck(ctx context.Context, p Principal) (Principal, error) {
-	if p.Agent == nil {
-		return p, nil
-	}
-	return s.tokenPrincipal(ctx, p.Tenant.ID, p.TokenID)
 }
 
 // adminStreams are the stream types only admins see (their native routes

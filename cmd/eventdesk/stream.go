@@ -6,7 +6,6 @@ import (
 
 	"github.com/eventdesk/eventdesk/api/app"
 	"github.com/eventdesk/eventdesk/domain"
-	"github.com/eventdesk/eventdesk/domain/agent"
 	"github.com/eventdesk/eventdesk/domain/customer"
 	"github.com/eventdesk/eventdesk/domain/ticket"
 	"github.com/eventdesk/eventdesk/domain/videoroom"
@@ -75,8 +74,7 @@ func (a streamAccess) principal(ctx context.Context, p app.Principal) (realtime.
 // Recheck implements realtime.Access: an agent token's connection as the
 // token, its agent and the agent's groups stand now.
 func (a streamAccess) Recheck(ctx context.Context, p realtime.Principal) (realtime.Principal, error) {
-	ap, err := a.s.Agents.Recheck(ctx, app.Principal{Tenant: app.Tenant{ID: p.TenantID},
-		Agent: &agent.Snapshot{ID: p.Member.ID}, TokenID: p.Credential})
+	ap, err := a.s.Agents.TokenPrincipal(ctx, p.TenantID, p.Credential)
 	if err != nil {
 		return realtime.Principal{}, err
 	}
