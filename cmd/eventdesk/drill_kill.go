@@ -55,14 +55,11 @@ func killDrill(ctx context.Context, d *drillEnv, r *drillResult) error {
 		float64(len(load.tickets)+len(load.comments))/elapsed.Seconds())
 	r.fig("5xx seen while retrying", "%s", load.Statuses())
 
-	db, err := n.openDB()
+	db, err := load.verifyOn(ctx, n, t.ID, r)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := load.Verify(ctx, db, t.ID, r); err != nil {
-		return err
-	}
 	took, err := caughtUp(ctx, db, 30*time.Second)
 	if err != nil {
 		r.failf("%v", err)

@@ -143,6 +143,20 @@ func (l *keyedLoad) Statuses() string {
 	return strings.Join(s, ", ")
 }
 
+// verifyOn opens n's database and checks the load's promises on it
+// (Verify); the caller closes the database, which it goes on reading.
+func (l *keyedLoad) verifyOn(ctx context.Context, n *node, tenant string, r *drillResult) (*sql.DB, error) {
+	db, err := n.openDB()
+	if err != nil {
+		return nil, err
+	}
+	if err := l.Verify(ctx, db, tenant, r); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
 // Verify checks the promises about what the load wrote: every
 // acknowledged ticket and comment stored exactly once, nothing stored
 // that was not acknowledged, no key left without its response.

@@ -200,14 +200,11 @@ func postgresDrill(ctx context.Context, d *drillEnv, r *drillResult) error {
 	r.check(!strings.Contains(load.Statuses(), "500"), "writers saw a 500: %s", load.Statuses())
 	r.check(n.Alive() && n.Starts == 1, "the server did not stay up")
 
-	db, err := n.openDB()
+	db, err := load.verifyOn(ctx, n, t.ID, r)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := load.Verify(ctx, db, t.ID, r); err != nil {
-		return err
-	}
 	took, err := caughtUp(ctx, db, 10*time.Second)
 	r.check(err == nil, "projection checkpoints stranded: %v", err)
 	r.fig("projections caught up", "%s after the load", ms(took))
