@@ -373,15 +373,10 @@ func loadTicketEvents(ctx context.Context, store *postgres.Store, tenant string,
 						return
 					}
 				}
-				var data []eventstore.EventData
-				for _, ev := range tk.Pending() {
-					b, err := ticket.Encode(ev)
-					if err != nil {
-						errs <- err
-						return
-					}
-					data = append(data, eventstore.EventData{ID: uuid.NewString(), Type: ev.EventType(),
-						SchemaVersion: ticket.Codec().Version(ev.EventType()), Data: b})
+				data, err := pendingTicketEvents(tk)
+				if err != nil {
+					errs <- err
+					return
 				}
 				res, err := store.Append(ctx, eventstore.StreamRef{TenantID: tenant, Type: ticket.StreamType, ID: id},
 					eventstore.NoStream, data)
@@ -400,4 +395,20 @@ func loadTicketEvents(ctx context.Context, store *postgres.Store, tenant string,
 	wg.Wait()
 	close(errs)
 	return last, errors.Join(<-errs)
+}
+
+// pendingTicketEvents encodes what tk recorded and has not stored, to be
+// appended straight to the store (fresh event ids), as the bench's loaders
+// do.
+func pendingTicketEvents(tk *ticket.Ticket) ([]eventstore.EventData, error) {
+	var data []eventstore.EventData
+	for _, ev := range tk.Pending() {
+		b, err := ticket.Encode(ev)
+		if err != nil {
+			return nil, err
+		}
+		data = append(data, eventstore.EventData{ID: uuid.NewString(), Type: ev.EventType(),
+			SchemaVersion: ticket.Codec().Version(ev.EventType()), Data: b})
+	}
+	return data, nil
 }

@@ -47,14 +47,9 @@ func fanOutBurst(ctx context.Context, db *database, b *benchServer, ro realtimeO
 				return storebench.Figure{}, err
 			}
 		}
-		var data []eventstore.EventData
-		for _, ev := range tk.Pending() {
-			d, err := ticket.Encode(ev)
-			if err != nil {
-				return storebench.Figure{}, err
-			}
-			data = append(data, eventstore.EventData{ID: uuid.NewString(), Type: ev.EventType(),
-				SchemaVersion: ticket.Codec().Version(ev.EventType()), Data: d})
+		data, err := pendingTicketEvents(tk)
+		if err != nil {
+			return storebench.Figure{}, err
 		}
 		parts = append(parts, eventstore.StreamAppend{Stream: eventstore.StreamRef{TenantID: b.tenant.ID, Type: ticket.StreamType, ID: id},
 			Expected: eventstore.Exact(tk.Version()), Events: data})
