@@ -286,16 +286,7 @@ func followLinger(t *testing.T, h Harness) {
 			t.Fatal(err)
 		}
 	}
-	next := func() []string {
-		t.Helper()
-		select {
-		case b := <-batches:
-			return b
-		case <-time.After(10 * time.Second):
-			t.Fatal("no batch within 10s")
-			return nil
-		}
-	}
+	next := func() []string { t.Helper(); return receive(t, batches, 10*time.Second) }
 	appendTypes("a.happened")
 	if got := next(); !slices.Equal(got, []string{"a.happened"}) {
 		t.Fatalf("first batch = %v, want [a.happened]", got)
@@ -309,6 +300,20 @@ func followLinger(t *testing.T, h Harness) {
 	appendTypes("e.happened")
 	if got := next(); !slices.Equal(got, []string{"d.happened", "e.happened"}) {
 		t.Errorf("batch after lingering = %v, want [d.happened e.happened]", got)
+	}
+}
+
+// receive returns the next batch a follower handed to ch, failing the
+// test if none comes within wait.
+func receive[T any](t *testing.T, ch <-chan T, wait time.Duration) T {
+	t.Helper()
+	select {
+	case b := <-ch:
+		return b
+	case <-time.After(wait):
+		t.Fatalf("no batch within %s", wait)
+		var zero T
+		return zero
 	}
 }
 
@@ -350,16 +355,7 @@ func followSkipsUnmatched(t *testing.T, h Harness) {
 	go eventstore.Follow(ctx, rec, eventstore.Query{Types: []string{"y.matched"}, Limit: 10}, //nolint:errcheck // ends with ctx
 		eventstore.FollowOptions{Notifier: h.Notifier, Poll: 20 * time.Millisecond},
 		func(_ context.Context, evs []eventstore.Event) error { got <- evs; return nil })
-	next := func() []eventstore.Event {
-		t.Helper()
-		select {
-		case evs := <-got:
-			return evs
-		case <-time.After(30 * time.Second):
-			t.Fatal("the follower received nothing within 30s")
-			return nil
-		}
-	}
+	next := func() []eventstore.Event { t.Helper(); return receive(t, got, 30*time.Second) }
 	if evs := next(); len(evs) != 1 || evs[0].Version != 1 {
 		t.Fatalf("first batch = %d events, want the matched one", len(evs))
 	}
