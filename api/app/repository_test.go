@@ -393,6 +393,10 @@ func TestStaleCache_Concurrent(t *testing.T) {
 	}
 }
 
+// refCase is a ticket reference in a tenant and the id it names; empty
+// for ticket.ErrNotFound.
+type refCase struct{ tenant, ref, want string }
+
 func TestResolve_AcrossNodes(t *testing.T) {
 	t.Parallel()
 	const globex = "globex"
@@ -406,10 +410,7 @@ func TestResolve_AcrossNodes(t *testing.T) {
 		t.Fatalf("numbers %d, %d, %d; want 1, 2 in acme and 1 in globex", first.Number, second.Number, other.Number)
 	}
 
-	tests := []struct {
-		tenant, ref string
-		want        string // id; empty for ticket.ErrNotFound
-	}{
+	tests := []refCase{
 		{acme, "2", second.ID},
 		{acme, "#2", second.ID},
 		{acme, second.Key, second.ID}, // "#002"
@@ -423,15 +424,20 @@ func TestResolve_AcrossNodes(t *testing.T) {
 		{globex, "2", ""},
 		{"initech", "1", ""},
 	}
-	for _, tt := range tests {
-		got, err := b.Resolve(ctx, tt.tenant, tt.ref)
-		switch {
-		case tt.want == "" && !errors.Is(err, ticket.ErrNotFound):
-			t.Errorf("Resolve(%s, %q) = %q, %v; want ticket.ErrNotFound", tt.tenant, tt.ref, got, err)
-		case tt.want != "" && (err != nil || got != tt.want):
-			t.Errorf("Resolve(%s, %q) = %q, %v; want %q", tt.tenant, tt.ref, got, err, tt.want)
+	// check asks find of every case: the id, or ticket.ErrNotFound.
+	check := func(name string, find func(ctx context.Context, tenant, ref string) (string, error), cases []refCase) {
+		t.Helper()
+		for _, tt := range cases {
+			got, err := find(ctx, tt.tenant, tt.ref)
+			switch {
+			case tt.want == "" && !errors.Is(err, ticket.ErrNotFound):
+				t.Errorf("%s(%s, %q) = %q, %v; want ticket.ErrNotFound", name, tt.tenant, tt.ref, got, err)
+			case tt.want != "" && (err != nil || got != tt.want):
+				t.Errorf("%s(%s, %q) = %q, %v; want %q", name, tt.tenant, tt.ref, got, err, tt.want)
+			}
 		}
 	}
+	check("Resolve", b.Resolve, tests)
 
 	// Loading by number on the other node finds the ticket; its id in
 	// another tenant finds nothing.
@@ -446,16 +452,7 @@ func TestResolve_AcrossNodes(t *testing.T) {
 	}
 
 	// Locate answers as Load does, without rebuilding the ticket.
-	for _, tt := range append(tests, struct{ tenant, ref, want string }{globex, first.ID, ""},
-		struct{ tenant, ref, want string }{acme, uuid.NewString(), ""}) {
-		got, err := b.Locate(ctx, tt.tenant, tt.ref)
-		switch {
-		case tt.want == "" && !errors.Is(err, ticket.ErrNotFound):
-			t.Errorf("Locate(%s, %q) = %q, %v; want ticket.ErrNotFound", tt.tenant, tt.ref, got, err)
-		case tt.want != "" && (err != nil || got != tt.want):
-			t.Errorf("Locate(%s, %q) = %q, %v; want %q", tt.tenant, tt.ref, got, err, tt.want)
-		}
-	}
+	check("Locate", b.Locate, append(tests, refCase{globex, first.ID, ""}, refCase{acme, uuid.NewString(), ""}))
 }
 
 // TestRepositoryCacheBound fills a repository's cache past its event budget:
