@@ -142,7 +142,8 @@ type StreamRead struct {
 }
 
 // StreamAppend is one part of a multi-stream append (Store.AppendStreams):
-// events for one stream, at the version it is expected to be.
+// events for one stream, at the version it is expected to be. A part
+// without events is a check: it only states the stream's version.
 type StreamAppend struct {
 	Stream   StreamRef
 	Expected ExpectedVersion

@@ -46,6 +46,18 @@ type Store interface {
 	// it is the first write of its transaction, so every guarantee of the
 	// global log holds for each of its streams; the log order between the
 	// parts is unspecified.
+	//
+	// A part without events is a check: it appends nothing, and the
+	// append goes through only if its stream is at the part's expected
+	// version (an exact one: NoStream or Exact; a check of Any is an
+	// *InvalidError, and so is an append of checks alone). A command
+	// decided on a stream it does not write — a configuration, say —
+	// states the version it read, and nothing lands if that stream moved
+	// on meanwhile. The check sees the stream as of the append's own
+	// snapshot: an append to the checked stream committing at the same
+	// moment may come on either side of it in the log, as if it had
+	// committed just after. Its result has no Positions, and FirstVersion
+	// and LastVersion are both the stream's version.
 	AppendStreams(ctx context.Context, appends []StreamAppend) ([]AppendResult, error)
 
 	// ReadStream returns up to limit events of a stream with version >= from,
@@ -176,9 +188,10 @@ func ValidateAppend(stream StreamRef, expected ExpectedVersion, events []EventDa
 }
 
 // ValidateAppendStreams checks a multi-stream append (Store.AppendStreams):
-// each part as ValidateAppend does, one tenant for all, each stream once,
-// at most MaxEventsPerAppend events in all, and event ids and keys not
-// repeated across the parts.
+// each part as ValidateAppend does (a check, a part without events, needs
+// an exact expected version), one tenant for all, each stream once, at
+// most MaxEventsPerAppend events in all, event ids and keys not repeated
+// across the parts, and at least one part with events.
 func ValidateAppendStreams(appends []StreamAppend) error {
 	if len(appends) == 0 {
 		return &InvalidError{"appends", "nothing to append"}
@@ -189,8 +202,12 @@ func ValidateAppendStreams(appends []StreamAppend) error {
 		ids     = map[string]bool{}
 		keys    = map[[2]string]bool{} // stream type, key
 	)
+	writes := 0
 	for i, a := range appends {
-		if err := ValidateAppend(a.Stream, a.Expected, a.Events); err != nil {
+		if len(a.Events) > 0 {
+			writes++
+		}
+		if err := validatePart(a); err != nil {
 			var inv *InvalidError
 			if errors.As(err, &inv) { // name the part at fault
 				return &InvalidError{fmt.Sprintf("appends[%d].%s", i, inv.Field), inv.Reason}
@@ -221,6 +238,25 @@ func ValidateAppendStreams(appends []StreamAppend) error {
 				keys[key] = true
 			}
 		}
+	}
+	if writes == 0 {
+		return &InvalidError{"appends", "only checks, no events: nothing to append"}
+	}
+	return nil
+}
+
+// validatePart checks one part of a multi-stream append: as ValidateAppend
+// does, or, for a check (no events), its stream and an exact expected
+// version.
+func validatePart(a StreamAppend) error {
+	if len(a.Events) > 0 {
+		return ValidateAppend(a.Stream, a.Expected, a.Events)
+	}
+	if err := ValidateStream(a.Stream); err != nil {
+		return err
+	}
+	if a.Expected < NoStream {
+		return &InvalidError{"expected version", fmt.Sprintf("%d: a check (a part without events) needs an exact version", a.Expected)}
 	}
 	return nil
 }

@@ -113,7 +113,7 @@ func (s *Store) groupWriter() {
 		case first = <-s.groups:
 		}
 		group := []*groupAppend{first}
-		streams := map[eventstore.StreamRef]bool{}
+		streams := map[eventstore.StreamRef]use{}
 		events := first.add(streams)
 	gather:
 		for len(group) < maxGroupAppends {
@@ -142,20 +142,37 @@ func (a *groupAppend) events() int {
 	return n
 }
 
-// overlaps reports whether a appends to one of streams.
-func (a *groupAppend) overlaps(streams map[eventstore.StreamRef]bool) bool {
+// use is how a group's appends use a stream: they write to it, check its
+// version (a part without events), or both.
+type use uint8
+
+const (
+	written use = 1 << iota
+	checked
+)
+
+// overlaps reports whether a cannot share a group with appends that use
+// streams so: it writes to a stream they use, or checks one they write
+// to. The group's statement sees every stream as of its start, so a check
+// beside a write to its stream would miss that write.
+func (a *groupAppend) overlaps(streams map[eventstore.StreamRef]use) bool {
 	for _, p := range a.parts {
-		if streams[p.stream] {
+		u := streams[p.stream]
+		if len(p.b.ids) > 0 && u != 0 || u&written != 0 {
 			return true
 		}
 	}
 	return false
 }
 
-// add adds a's streams to streams and returns a's events.
-func (a *groupAppend) add(streams map[eventstore.StreamRef]bool) int {
+// add records how a uses its streams in streams and returns a's events.
+func (a *groupAppend) add(streams map[eventstore.StreamRef]use) int {
 	for _, p := range a.parts {
-		streams[p.stream] = true
+		if len(p.b.ids) > 0 {
+			streams[p.stream] |= written
+		} else {
+			streams[p.stream] |= checked
+		}
 	}
 	return a.events()
 }
@@ -308,6 +325,10 @@ type landedEvent struct {
 func results(parts []part, landed map[string]landedEvent) (res []eventstore.AppendResult, ok bool) {
 	res = make([]eventstore.AppendResult, len(parts))
 	for i, p := range parts {
+		if len(p.b.ids) == 0 { // a check: it held, or nothing landed
+			res[i] = checkResult(p)
+			continue
+		}
 		rows := make([]landedEvent, 0, len(p.b.ids))
 		for _, id := range p.b.ids {
 			l, ok := landed[id]
@@ -319,6 +340,11 @@ func results(parts []part, landed map[string]landedEvent) (res []eventstore.Appe
 		res[i] = result(rows)
 	}
 	return res, true
+}
+
+// checkResult is the result of a check (a part without events) that held.
+func checkResult(p part) eventstore.AppendResult {
+	return eventstore.AppendResult{FirstVersion: int64(p.expected), LastVersion: int64(p.expected)}
 }
 
 // result orders landed events by version into an AppendResult.

@@ -263,7 +263,8 @@ func multiBadInput(t *testing.T, s eventstore.Store) {
 		{"no parts", nil},
 		{"mixed tenants", []eventstore.StreamAppend{part(a, eventstore.Any, Ev("a", 1)), part(Stream("t2"), eventstore.Any, Ev("b", 2))}},
 		{"a stream twice", []eventstore.StreamAppend{part(a, eventstore.Any, Ev("a", 1)), part(a, eventstore.Any, Ev("b", 2))}},
-		{"a part without events", []eventstore.StreamAppend{part(a, eventstore.Any, Ev("a", 1)), part(b, eventstore.Any)}},
+		{"a check of Any", []eventstore.StreamAppend{part(a, eventstore.Any, Ev("a", 1)), part(b, eventstore.Any)}},
+		{"checks alone", []eventstore.StreamAppend{part(a, eventstore.NoStream), part(b, eventstore.Exact(3))}},
 		{"a bad part", []eventstore.StreamAppend{part(a, eventstore.Any, Ev("a", 1)), part(b, eventstore.Any, eventstore.EventData{ID: "x", Type: "b"})}},
 		{"bad expected version", []eventstore.StreamAppend{part(a, eventstore.Any, Ev("a", 1)), part(b, -2, Ev("b", 2))}},
 		{"an event id in two parts", []eventstore.StreamAppend{part(a, eventstore.Any, shared), part(b, eventstore.Any, shared)}},
@@ -392,5 +393,105 @@ func multiAnyRace(t *testing.T, s eventstore.Store) {
 	c.add(all)
 	for _, e := range c.errs {
 		t.Error(e)
+	}
+}
+
+// multiCheck covers checks, parts without events: the append lands only
+// if each checked stream is at its expected version, and writes nothing
+// to it.
+func multiCheck(t *testing.T, s eventstore.Store) {
+	cfg, a := eventstore.StreamRef{TenantID: "t1", Type: "config", ID: NewID()}, Stream("t1")
+	mustAppend(t, s, cfg, eventstore.NoStream, Ev("cfg.set", 1), Ev("cfg.set", 2))
+	parts := []eventstore.StreamAppend{part(a, eventstore.NoStream, Ev("a.created", 3)), part(cfg, eventstore.Exact(2))}
+	res := mustAppendStreams(t, s, parts...)
+	if want := (eventstore.AppendResult{FirstVersion: 2, LastVersion: 2}); !cmp.Equal(res[1], want) {
+		t.Errorf("check result = %+v, want %+v", res[1], want)
+	}
+	if res[0].LastVersion != 1 || len(res[0].Positions) != 1 {
+		t.Errorf("written part's result = %+v, want a@1", res[0])
+	}
+	if n := len(readStream(t, s, cfg)); n != 2 {
+		t.Errorf("checked stream holds %d events, want its 2: a check writes nothing", n)
+	}
+
+	// A check that does not hold fails the append and names its stream.
+	for _, exp := range []eventstore.ExpectedVersion{eventstore.NoStream, eventstore.Exact(1), eventstore.Exact(3)} {
+		b := Stream("t1")
+		_, err := s.AppendStreams(context.Background(), []eventstore.StreamAppend{
+			part(b, eventstore.NoStream, Ev("b.created", 4)), part(cfg, exp)})
+		wantConflictOn(t, err, cfg, exp, 2)
+		if n := len(readStream(t, s, b)); n != 0 {
+			t.Errorf("check of %d: %d events stored, want 0", exp, n)
+		}
+	}
+	// NoStream holds for a stream without events.
+	mustAppendStreams(t, s, part(Stream("t1"), eventstore.NoStream, Ev("c.created", 5)),
+		part(eventstore.StreamRef{TenantID: "t1", Type: "config", ID: NewID()}, eventstore.NoStream))
+
+	// A retry after the checked stream moved on still answers the original.
+	mustAppend(t, s, cfg, eventstore.Exact(2), Ev("cfg.set", 6))
+	again, err := s.AppendStreams(context.Background(), parts)
+	if err != nil {
+		t.Fatalf("retry = %v, want the original results", err)
+	}
+	for i := range res {
+		want := res[i]
+		want.Duplicate = true
+		if diff := cmp.Diff(want, again[i]); diff != "" {
+			t.Errorf("retry result %d (-want +got):\n%s", i, diff)
+		}
+	}
+
+	// Under concurrency, an append checking a stream never lands in the
+	// transaction of a write to it (a group statement sees its streams as
+	// of its start, so it would miss the write), and once the write has
+	// returned, checks of the old version fail.
+	const writers = 16
+	var (
+		mu     sync.Mutex
+		landed []eventstore.Position
+		after  []error
+		w      eventstore.AppendResult
+		wrote  = make(chan struct{})
+	)
+	race(writers+1, func(i int) {
+		if i == writers {
+			var err error
+			if w, err = s.Append(context.Background(), cfg, eventstore.Exact(3), []eventstore.EventData{Ev("cfg.set", 7)}); err != nil {
+				t.Errorf("write to the checked stream = %v", err)
+			}
+			close(wrote)
+			return
+		}
+		done := false
+		for j := 0; j < 200 && !done; j++ {
+			select {
+			case <-wrote:
+				done = true
+			default:
+			}
+			r, err := s.AppendStreams(context.Background(), []eventstore.StreamAppend{
+				part(Stream("t1"), eventstore.NoStream, Ev("d.created", j)), part(cfg, eventstore.Exact(3))})
+			mu.Lock()
+			switch {
+			case err == nil && done:
+				after = append(after, fmt.Errorf("a check of version 3 landed after version 4 was written"))
+			case err == nil:
+				landed = append(landed, r[0].Last())
+			case !errors.Is(err, eventstore.ErrVersionConflict):
+				after = append(after, err)
+			default:
+				done = true // the write landed: every later check fails
+			}
+			mu.Unlock()
+		}
+	})
+	for _, err := range after {
+		t.Error(err)
+	}
+	for _, p := range landed {
+		if p.TxID == w.Last().TxID {
+			t.Errorf("a check of version 3 landed in the transaction that wrote version 4 (%v)", p)
+		}
 	}
 }

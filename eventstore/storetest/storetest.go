@@ -60,6 +60,7 @@ func Run(t *testing.T, newStore func(*testing.T) eventstore.Store) {
 		{"MultiBadInput", multiBadInput},
 		{"MultiRaceOneWinner", multiRaceOneWinner},
 		{"MultiAnyRace", multiAnyRace},
+		{"MultiCheck", multiCheck},
 	})
 }
 
