@@ -175,12 +175,14 @@ func (s *Customers) Create(ctx context.Context, tenant string, kind customer.Kin
 	if !ok {
 		return CustomerResult{}, customer.ErrInvalidField.At("kind").Withf("kind %q is not one of contact, account, lead", kind)
 	}
-	// The configuration (region, custom fields) this process holds is read
-	// again along with the identities, below: one round trip for both.
+	// The configuration (region, custom fields) this process holds is
+	// checked by the append, or read again along with the identities
+	// (below).
 	cfg, tail := s.crm.cached(tenant)
 	in := p
 	p, err := s.prepareWith(ctx, tenant, kind, in, m, cfg)
-	if err != nil {
+	refused := err != nil
+	if refused {
 		// Refused on the copy: decide again on a fresh read.
 		if cfg, _, err = s.crm.Get(ctx, tenant); err != nil {
 			return CustomerResult{}, err
@@ -196,24 +198,49 @@ func (s *Customers) Create(ctx context.Context, tenant string, kind customer.Kin
 			return CustomerResult{Customer: o.agg.Snapshot(), Position: o.pos}, err
 		}
 	}
-	along := []eventstore.StreamRead{tail.read}
-	for attempt := 0; ; attempt++ {
-		res, got, err := reserveAlong(ctx, s.store, tenant, p.Identities(), along)
-		if err != nil {
-			return CustomerResult{}, err
+	// The first attempt assumes what is true of nearly every create: its
+	// identities were never reserved, and the configuration this process
+	// holds is current. It appends at once, expecting each reservation
+	// stream unwritten and checking the configuration's stream at the
+	// copy's version (an append check). A duplicate, a released identity
+	// or a stale copy fails it, and the command then reads them along with
+	// the configuration's tail and decides again.
+	optimistic, along := true, []eventstore.StreamRead(nil)
+	if refused { // decided again on a fresh read: the copy is stale, read along
+		optimistic, along = false, []eventstore.StreamRead{tail.read}
+	}
+	codes := s.codes[kind]
+	// n is the code's number, taken and kept across attempts. It is given
+	// back if no append ran with it or the last one certainly wrote
+	// nothing; an append that did not return (a crash) or failed another
+	// way may have landed, and its number stays a gap.
+	var n int64
+	appending := false
+	defer func() {
+		if n != 0 && !appending {
+			codes.giveBack(tenant, n)
 		}
-		if along != nil {
-			along = nil
-			fresh, changed, err := s.crm.caughtUp(tail, got[0])
-			if err != nil {
+	}()
+	for attempt := 0; ; attempt++ {
+		res := unreserved(p.Identities())
+		if !optimistic {
+			var got [][]eventstore.Event
+			if res, got, err = reserveAlong(ctx, s.store, tenant, p.Identities(), along); err != nil {
 				return CustomerResult{}, err
 			}
-			if changed { // the copy was stale: prepare again, then read again
-				if p, err = s.prepareWith(ctx, tenant, kind, in, m, fresh); err != nil {
+			if along != nil {
+				along = nil
+				fresh, changed, err := s.crm.caughtUp(tail, got[0])
+				if err != nil {
 					return CustomerResult{}, err
 				}
-				attempt--
-				continue
+				if changed { // the copy was stale: prepare again, then read again
+					if p, err = s.prepareWith(ctx, tenant, kind, in, m, fresh); err != nil {
+						return CustomerResult{}, err
+					}
+					attempt--
+					continue
+				}
 			}
 		}
 		holder, matched, err := heldBy(res)
@@ -223,9 +250,10 @@ func (s *Customers) Create(ctx context.Context, tenant string, kind customer.Kin
 		if holder != "" {
 			return s.duplicate(ctx, tenant, holder, matched, p, m)
 		}
-		n, err := s.codes[kind].next(ctx, tenant)
-		if err != nil {
-			return CustomerResult{}, err
+		if n == 0 {
+			if n, err = codes.next(ctx, tenant); err != nil {
+				return CustomerResult{}, err
+			}
 		}
 		code := prefix + "-" + strconv.FormatInt(n, 10)
 		c, err := customer.New(customer.Create{By: m.By, Source: m.Source, ID: id, Kind: kind, Code: code, Profile: p}, s.now())
@@ -244,13 +272,24 @@ func (s *Customers) Create(ctx context.Context, tenant string, kind customer.Kin
 				return CustomerResult{}, err
 			}
 		}
+		if optimistic {
+			b.check(tail.stream, tail.h.version())
+		}
+		appending = true
 		out, err := b.append(ctx, s.store)
 		if errors.Is(err, eventstore.ErrVersionConflict) || err == nil && out[0].Duplicate {
-			// Someone claimed one of the identities first (or an earlier
-			// attempt of this very request created the customer): read
-			// again. The code taken is a gap.
+			appending = false
+			// Someone claimed one of the identities first, the guess was
+			// wrong, or an earlier attempt of this very request created
+			// the customer: read again. Nothing was written: the code
+			// taken serves the next attempt.
 			if o, ok, lerr := s.landed(ctx, stream, m); ok || lerr != nil {
 				return CustomerResult{Customer: o.agg.Snapshot(), Position: o.pos}, lerr
+			}
+			if optimistic {
+				optimistic, along = false, []eventstore.StreamRead{tail.read}
+				attempt--
+				continue
 			}
 			if err := backoff(ctx, attempt); err != nil {
 				return CustomerResult{}, err

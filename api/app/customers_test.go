@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -129,6 +130,28 @@ func TestCustomers_CreateRaceOneWinner(t *testing.T) {
 	if n != 19 {
 		t.Errorf("the winner's history has %d duplicate submissions, want 19", n)
 	}
+	// The losers took codes and wrote nothing: they gave them back. The
+	// winner and 19 more contacts have PID-1 .. PID-20, no gap between.
+	codes := map[string]bool{mustGet(t, s, acme.ID, winner).Code: true}
+	for i := range 19 {
+		codes[mustCreate(t, s.Customers, acme.ID, customer.Contact, person("Bea", []string{fmt.Sprintf("bea%d@example.com", i)})).Code] = true
+	}
+	for i := 1; i <= 20; i++ {
+		if !codes[fmt.Sprintf("PID-%d", i)] {
+			t.Errorf("codes after the race = %v, want PID-1 .. PID-20: the duplicates left gaps", codes)
+			break
+		}
+	}
+}
+
+// mustGet reads customer ref of tenant.
+func mustGet(t *testing.T, s *Services, tenant, ref string) customer.Snapshot {
+	t.Helper()
+	c, _, err := s.Customers.Get(context.Background(), tenant, ref)
+	if err != nil {
+		t.Fatalf("Get(%s) = %v", ref, err)
+	}
+	return c
 }
 
 func TestCustomers_DuplicateRules(t *testing.T) {

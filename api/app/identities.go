@@ -29,6 +29,16 @@ func reserve(ctx context.Context, store eventstore.Store, tenant string, ids []c
 	return res, err
 }
 
+// unreserved is what reserve would read of ids if none was ever reserved:
+// each free, its stream unwritten.
+func unreserved(ids []customer.Identity) []reservation {
+	res := make([]reservation, len(ids))
+	for i, id := range ids {
+		res[i] = reservation{id: id}
+	}
+	return res
+}
+
 // reserveAlong is reserve that also reads along, in the same round trip,
 // and returns what it read.
 func reserveAlong(ctx context.Context, store eventstore.Store, tenant string, ids []customer.Identity, along []eventstore.StreamRead) ([]reservation, [][]eventstore.Event, error) {
@@ -96,6 +106,12 @@ func (b *batch) add(stream eventstore.StreamRef, expected eventstore.ExpectedVer
 func (b *batch) claim(tenant string, r reservation, customerID string) error {
 	return b.add(identityStream(tenant, r.id), eventstore.Exact(r.version),
 		[]domain.Event{identity.Claimed{Customer: customerID}}, identity.Codec().Encode)
+}
+
+// check makes the append land only if stream is at version: a stream
+// the command decided on without writing to it.
+func (b *batch) check(stream eventstore.StreamRef, version int64) {
+	b.parts = append(b.parts, eventstore.StreamAppend{Stream: stream, Expected: eventstore.Exact(version)})
 }
 
 // release frees the reserved identity r, which customerID holds.

@@ -31,7 +31,10 @@ import (
 // tenant whose creates come one at a time never holds spares.
 //
 // On one node, numbers are handed out in increasing order and without
-// gaps: a spare is always lower than any number fetched after it. Spares
+// gaps: a spare is always lower than any number fetched after it. A
+// number a create took and then did not use (it lost a race, or turned out
+// a duplicate) is given back and handed out next, so it is no gap, but it
+// may come after a higher one. Spares
 // held when a node stops are gaps, and while several nodes create tickets
 // in one tenant each hands out its own spares, so numbers from different
 // nodes may interleave out of creation order by at most a few.
@@ -116,6 +119,29 @@ func (n *numbers) next(ctx context.Context, tenant string) (int64, error) {
 	}
 }
 
+// giveBack returns num, taken from tenant's numbers by a create that then
+// wrote nothing, to be handed out again: the next create takes it (the
+// lowest spare goes first), so a create that lost a race or turned out a
+// duplicate leaves no gap. Only a number certainly unwritten may come
+// back: a create whose append failed in a way that may have landed keeps
+// its number, a gap.
+func (n *numbers) giveBack(tenant string, num int64) {
+	v, ok := n.tenants.Load(tenant)
+	if !ok {
+		return
+	}
+	t := v.(*tenantNumbers)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.waiting) > 0 {
+		t.waiting[0] <- numberResult{n: num}
+		t.waiting = t.waiting[1:]
+		return
+	}
+	i, _ := slices.BinarySearch(t.spares, num)
+	t.spares = slices.Insert(t.spares, i, num)
+}
+
 // fetch serves t's waiting creates, a round trip per group, until none
 // is left, and tops up t's spares while creates keep coming.
 func (n *numbers) fetch(t *tenantNumbers) {
@@ -136,7 +162,7 @@ func (n *numbers) fetch(t *tenantNumbers) {
 		t.asked = 0
 		extra := 0
 		if demand > 1 && len(t.spares) < demand {
-			extra = min(2*demand, maxSpares-len(t.spares))
+			extra = max(0, min(2*demand, maxSpares-len(t.spares))) // given-back numbers may exceed maxSpares
 		}
 		if len(group) == 0 && extra == 0 {
 			t.fetching = false
