@@ -66,13 +66,3 @@ var Statements = []struct{ Name, SQL, Args string }{
 
 // ReadStreamsSQL is ReadStreams's prepared statement.
 const ReadStreamsSQL = readStreamsSQL
-
-// TenantFeed is ReadAll's query for one tenant's events after the start,
-// prepared as is, and the arguments of an EXECUTE of it.
-var TenantFeed = struct{ SQL, Args string }{
-	SQL:  func() string { q, _ := readAllSQL(eventstore.Query{TenantID: "t", Limit: 100}); return q }(),
-	Args: `('0', 0, 't', 100)`,
-}
-
-// LogPlan is the planner settings readLog runs log queries under.
-const LogPlan = logPlan

@@ -4,10 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/lib/pq"
 
 	"github.com/eventdesk/eventdesk/eventstore"
 	"github.com/eventdesk/eventdesk/eventstore/postgres"
@@ -54,17 +56,50 @@ func TestGenericPlans(t *testing.T) {
 				t.Errorf("with %d events, the generic plan of %s does not find the stream by its index:\n%s", events, st.Name, p)
 			}
 		}
-		if _, err := conn.ExecContext(ctx, `BEGIN; `+postgres.LogPlan); err != nil {
-			t.Fatal(err)
-		}
-		p := explain(postgres.TenantFeed.SQL, postgres.TenantFeed.Args)
-		if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
-			t.Fatal(err)
-		}
+		p := tenantFeedPlan(t, conn, fmt.Sprintf("feed%d", events))
 		if !strings.Contains(p, "events_tenant_log_idx") {
 			t.Errorf("with %d events, the tenant feed does not use the tenant's index:\n%s", events, p)
 		}
 	}
+}
+
+// tenantFeedPlan explains the query eventdesk_read_log runs for one
+// tenant's events (its source, from pg_proc, with its parameters
+// numbered), under the function's own settings.
+func tenantFeedPlan(t *testing.T, conn *sql.Conn, name string) string {
+	t.Helper()
+	ctx := context.Background()
+	var src string
+	var settings []string
+	if err := conn.QueryRowContext(ctx, `SELECT prosrc, proconfig FROM pg_proc WHERE proname = 'eventdesk_read_log'`).
+		Scan(&src, pq.Array(&settings)); err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?s)ELSE\s+RETURN QUERY (SELECT .*?);`).FindStringSubmatch(src)
+	if m == nil {
+		t.Fatalf("no tenant branch in eventdesk_read_log:\n%s", src)
+	}
+	query := m[1]
+	for i, param := range []string{"after_tx", "after_seq", "tenant", "stype", "types", "lim"} {
+		query = regexp.MustCompile(`\b`+param+`\b`).ReplaceAllLiteralString(query, fmt.Sprintf("$%d", i+1))
+	}
+	if _, err := conn.ExecContext(ctx, `BEGIN`); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.ExecContext(ctx, `COMMIT`) //nolint:errcheck // read only
+	for _, kv := range settings { // e.g. enable_sort=off
+		k, v, _ := strings.Cut(kv, "=")
+		if _, err := conn.ExecContext(ctx, fmt.Sprintf(`SET LOCAL %s = %s`, k, v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(settings) < 2 {
+		t.Errorf("eventdesk_read_log sets %v, want enable_bitmapscan and enable_sort off", settings)
+	}
+	if _, err := conn.ExecContext(ctx, `PREPARE `+name+`(xid8, bigint, text, text, text[], int) AS `+query); err != nil {
+		t.Fatalf("prepare: %v\n%s", err, query)
+	}
+	return explainLines(t, conn, `EXPLAIN EXECUTE `+name+`('0', 0, 't', NULL, NULL, 100)`)
 }
 
 // TestReadStreamsPlannedOnce: left to choose (plan_cache_mode auto), a

@@ -59,6 +59,8 @@ type Store struct {
 	lookup      *prepared
 	multi       *prepared
 	group       *prepared
+	readLog     *prepared
+	head        *prepared
 	// groups feeds the group writers (nil without WithGroupCommit).
 	groups       chan *groupAppend
 	groupWriters int
@@ -84,6 +86,8 @@ func New(db *sqlx.DB, log *slog.Logger, opts ...Option) *Store {
 	s.readStreams = prepare(db, log, "read streams", readStreamsSQL)
 	s.lookup = prepare(db, log, "lookup", lookupSQL)
 	s.multi = prepare(db, log, "multi-stream append", multiSQL)
+	s.readLog = prepare(db, log, "read log", readLogSQL)
+	s.head = prepare(db, log, "head", headSQL)
 	for _, o := range opts {
 		o(s)
 	}
@@ -107,7 +111,8 @@ func (s *Store) DB() *sqlx.DB { return s.db }
 func (s *Store) Close() error {
 	s.close.Do(func() { close(s.done) })
 	s.wg.Wait()
-	err := errors.Join(s.append.close(), s.readStream.close(), s.readStreams.close(), s.lookup.close(), s.multi.close())
+	err := errors.Join(s.append.close(), s.readStream.close(), s.readStreams.close(), s.lookup.close(), s.multi.close(),
+		s.readLog.close(), s.head.close())
 	if s.group != nil {
 		err = errors.Join(err, s.group.close())
 	}
@@ -569,38 +574,24 @@ func (s *Store) version(ctx context.Context, stream eventstore.StreamRef) (int64
 const selectEvent = `SELECT position, tx_id::text AS tx_text, event_id::text AS event_id, tenant_id, stream_type, stream_id,
 	version, event_type, schema_version, data, metadata, coalesce(unique_key, ''), recorded_at FROM events`
 
-// logPlan pins the plan of reads of the log to an ordered index scan. With
-// statistics that lag the table (a fresh database, a bulk import) the
-// planner believes a range holds a handful of rows and picks a bitmap scan
-// plus a sort over everything after the position: every batch of a
-// catch-up would then cost the whole remaining log, 7x slower at 200,000
-// events. An ordered index scan costs the batch alone, whatever the stats.
-const logPlan = `SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off`
+// readLogSQL reads a batch of the global log through eventdesk_read_log
+// (migration 00019), which pins its plan to an ordered index scan whatever
+// the statistics say: with lagging ones (a fresh database, a bulk import)
+// the planner would pick a bitmap scan plus a sort of the whole rest of
+// the log, and every batch of a catch-up would cost the remaining log.
+// Arguments: after (transaction id as text, sequence), tenant, stream type
+// and event types (NULL for any), limit. The rows come in the order the
+// function returned them, log order: a function scan reads its result
+// back as it was written.
+var readLogSQL = strings.TrimSuffix(selectEvent, "events") +
+	`eventdesk_read_log($1::text::xid8, $2, $3, $4, $5, $6) AS events`
 
-// readLog runs a selectEvent query over the global log with logPlan, in a
-// read-only transaction of its own (which takes no transaction id, so it
-// holds nobody back).
-func (s *Store) readLog(ctx context.Context, query string, args ...any) ([]eventstore.Event, error) {
-	var evs []eventstore.Event
-	err := s.inLogPlan(ctx, func(tx *sql.Tx) (err error) {
-		evs, err = scanEvents(tx.QueryContext(ctx, query, args...))
-		return err
-	})
-	return evs, err
-}
+// headSQL is Head's query: the last event no in-flight transaction can
+// precede, of tenant $1 (NULL: of all), through eventdesk_log_head.
+const headSQL = `SELECT head_tx::text, head_position FROM eventdesk_log_head($1)`
 
-// inLogPlan runs fn in a read-only transaction planned with logPlan.
-func (s *Store) inLogPlan(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback() //nolint:errcheck // read-only: nothing to keep
-	if _, err := tx.ExecContext(ctx, logPlan); err != nil {
-		return err
-	}
-	return fn(tx)
-}
+// nullable passes "" as NULL.
+func nullable(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
 
 // scanEvents scans selectEvent rows straight into events (no reflection:
 // this is every follower's hot path).
@@ -759,7 +750,7 @@ func (s *Store) ReadAll(ctx context.Context, q eventstore.Query) ([]eventstore.E
 		}
 		// One stream: its rows through the stream index, then sorted into
 		// log order (which a multi-stream append may make differ from
-		// version order), not logPlan's walk of the whole log.
+		// version order), not the ordered walk of the whole log.
 		query, args := readAllSQL(q)
 		evs, err := scanEvents(s.db.QueryContext(ctx, query, args...))
 		if err != nil {
@@ -767,15 +758,20 @@ func (s *Store) ReadAll(ctx context.Context, q eventstore.Query) ([]eventstore.E
 		}
 		return evs, nil
 	}
-	query, args := readAllSQL(q)
-	evs, err := s.readLog(ctx, query, args...)
+	var types any // NULL: any type
+	if len(q.Types) > 0 {
+		types = pq.Array(q.Types)
+	}
+	evs, err := scanEvents(s.readLog.run(ctx, nil, strconv.FormatUint(q.After.TxID, 10), q.After.Seq,
+		nullable(q.TenantID), nullable(q.StreamType), types, q.Limit))
 	if err != nil {
 		return nil, fmt.Errorf("read all after %s: %w", q.After, translate(err))
 	}
 	return evs, nil
 }
 
-// readAllSQL is ReadAll's query for q, and its arguments.
+// readAllSQL is ReadAll's query for q, a read of one stream, and its
+// arguments.
 func readAllSQL(q eventstore.Query) (string, []any) {
 	where, args := filter(q)
 	args = append(args, q.Limit)
@@ -798,24 +794,23 @@ func (s *Store) Count(ctx context.Context, q eventstore.Query, limit int64) (int
 
 // Head implements eventstore.Store.
 func (s *Store) Head(ctx context.Context, tenantID string) (eventstore.Position, error) {
-	query := `SELECT tx_id::text, position FROM events WHERE ` + fence
-	args := []any{}
-	if tenantID != "" {
-		query += ` AND ` + tenantKey + ` = $1`
-		args = append(args, tenantID)
-	}
-	query += ` ORDER BY events.tx_id DESC, events.position DESC LIMIT 1`
-	var tx string
-	var p eventstore.Position
-	err := s.inLogPlan(ctx, func(t *sql.Tx) error { return t.QueryRowContext(ctx, query, args...).Scan(&tx, &p.Seq) })
-	if errors.Is(err, sql.ErrNoRows) {
-		return eventstore.Position{}, nil
-	}
+	rows, err := s.head.run(ctx, nil, nullable(tenantID))
 	if err != nil {
 		return eventstore.Position{}, fmt.Errorf("head: %w", translate(err))
 	}
-	if p.TxID, err = strconv.ParseUint(tx, 10, 64); err != nil {
-		return eventstore.Position{}, err
+	defer rows.Close()
+	var p eventstore.Position
+	if rows.Next() {
+		var tx string
+		if err := rows.Scan(&tx, &p.Seq); err != nil {
+			return eventstore.Position{}, fmt.Errorf("head: %w", err)
+		}
+		if p.TxID, err = strconv.ParseUint(tx, 10, 64); err != nil {
+			return eventstore.Position{}, fmt.Errorf("head: tx id %q: %w", tx, err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return eventstore.Position{}, fmt.Errorf("head: %w", translate(err))
 	}
 	return p, nil
 }
