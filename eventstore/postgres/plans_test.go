@@ -87,7 +87,7 @@ func tenantFeedPlan(t *testing.T, conn *sql.Conn, name string) string {
 		t.Fatal(err)
 	}
 	defer conn.ExecContext(ctx, `COMMIT`) //nolint:errcheck // read only
-	for _, kv := range settings { // e.g. enable_sort=off
+	for _, kv := range settings {         // e.g. enable_sort=off
 		k, v, _ := strings.Cut(kv, "=")
 		if _, err := conn.ExecContext(ctx, fmt.Sprintf(`SET LOCAL %s = %s`, k, v)); err != nil {
 			t.Fatal(err)
