@@ -21,6 +21,19 @@
 // last position. Nothing else waits for it: the node's follower drops a
 // subscription that does not take its events and lets it catch up from
 // the store later.
+//
+// Credentials. A socket authenticates once, at the upgrade (an API key or
+// agent token, or a one-time connect ticket issued through one). What an
+// agent token may see is decided then and checked again every
+// Options.RecheckEvery (a minute by default), at a ping: a revoked token
+// or a deactivated agent closes the socket with 4401, changed rights (role,
+// groups) with 4403, and the client reconnects and resumes under its new
+// rights.
+//
+// Presence (who views or types on a ticket) lives in Redis with a TTL
+// (PresenceTTL), renewed by the node, and reaches ticket subscribers on
+// every node;
+// a node that dies takes its sockets' presence with it within the TTL.
 package realtime
 
 import (
