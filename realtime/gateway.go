@@ -32,8 +32,8 @@
 //
 // Presence (who views or types on a ticket) lives in Redis with a TTL
 // (PresenceTTL), renewed by the node, and reaches ticket subscribers on
-// every node;
-// a node that dies takes its sockets' presence with it within the TTL.
+// every node; a node that dies takes its sockets' presence with it within
+// the TTL.
 package realtime
 
 import (
