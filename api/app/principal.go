@@ -215,15 +215,24 @@ func (s *Groups) Viewer(ctx context.Context, p Principal) (domain.Viewer, error)
 	if p.Admin() {
 		return domain.Viewer{Admin: true}, nil
 	}
-	groups, err := s.List(ctx, p.Tenant.ID)
+	groups, err := s.Of(ctx, p.Tenant.ID, p.Agent.ID)
 	if err != nil {
 		return domain.Viewer{}, err
 	}
-	v := domain.Viewer{Agent: p.Agent.ID}
+	return domain.Viewer{Agent: p.Agent.ID, Groups: groups}, nil
+}
+
+// Of returns the ids of tenant's groups agentID belongs to.
+func (s *Groups) Of(ctx context.Context, tenant, agentID string) ([]string, error) {
+	groups, err := s.List(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
 	for _, g := range groups {
-		if slices.Contains(g.Members, p.Agent.ID) {
-			v.Groups = append(v.Groups, g.ID)
+		if slices.Contains(g.Members, agentID) {
+			ids = append(ids, g.ID)
 		}
 	}
-	return v, nil
+	return ids, nil
 }

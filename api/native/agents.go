@@ -66,6 +66,44 @@ func writeMember(w http.ResponseWriter, status int, v any, pos eventstore.Positi
 	web.WriteJSON(w, status, "application/json", v)
 }
 
+// meResponse is who a request acts as (GET /v1/me).
+type meResponse struct {
+	Tenant  meTenant        `json:"tenant"`
+	Kind    string          `json:"kind"` // api_key or agent_token
+	Admin   bool            `json:"admin"`
+	Agent   *agent.Snapshot `json:"agent"`
+	TokenID *string         `json:"token_id"`
+	Groups  []string        `json:"groups"`
+}
+
+type meTenant struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// me answers who the request acts as: the tenant's API key, or an agent's
+// token with the agent as it is now and the groups it belongs to — what a
+// console needs to show its user and what the permits let it see.
+func (s *Server) me(w http.ResponseWriter, r *http.Request) {
+	p := principalOf(r)
+	out := meResponse{Tenant: meTenant{ID: p.Tenant.ID, Name: p.Tenant.Name}, Kind: "api_key", Admin: p.Admin(), Groups: []string{}}
+	if p.Agent != nil {
+		a, err := s.Agents.Get(r.Context(), p.Tenant.ID, p.Agent.ID)
+		if err == nil {
+			out.Groups, err = s.Groups.Of(r.Context(), p.Tenant.ID, a.ID)
+		}
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		out.Kind, out.Agent, out.TokenID = "agent_token", &a, &p.TokenID
+		if out.Groups == nil {
+			out.Groups = []string{}
+		}
+	}
+	web.WriteJSON(w, http.StatusOK, "application/json", out)
+}
+
 type createAgentRequest struct {
 	Email string `json:"email"`
 	Name  string `json:"name"`

@@ -1,6 +1,7 @@
 package native_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -71,6 +72,24 @@ func TestAgentsGroupsAndTokens(t *testing.T) {
 	e.asToken(boToken, "POST", "/v1/groups", map[string]any{"name": "Mine"}).problem(t, http.StatusForbidden, "forbidden")
 	e.asToken(boToken, "PATCH", "/v1/agents/"+boID, map[string]any{"role": "admin"}).problem(t, http.StatusForbidden, "forbidden")
 	e.asToken(boToken, "POST", "/v1/agents/"+boID+"/tokens", nil).problem(t, http.StatusForbidden, "forbidden")
+
+	// Who am I: the API key, an admin agent in a group, a plain agent.
+	me := e.do(e.a, "GET", "/v1/me", nil).want(t, http.StatusOK).json(t)
+	if me["kind"] != "api_key" || me["admin"] != true || me["agent"] != nil || me["token_id"] != nil || len(me["groups"].([]any)) != 0 {
+		t.Errorf("GET /v1/me with the API key = %v", me)
+	}
+	me = e.asToken(anaToken, "GET", "/v1/me", nil).want(t, http.StatusOK).json(t)
+	if me["kind"] != "agent_token" || me["admin"] != true || me["agent"].(map[string]any)["id"] != anaID ||
+		me["token_id"] != tok["id"] || fmt.Sprint(me["groups"]) != fmt.Sprint([]any{gID}) {
+		t.Errorf("GET /v1/me with Ana's token = %v, want agent %s in group %s", me, anaID, gID)
+	}
+	me = e.asToken(boToken, "GET", "/v1/me", nil).want(t, http.StatusOK).json(t)
+	if me["admin"] != false || me["agent"].(map[string]any)["email"] != "bo@example.com" || len(me["groups"].([]any)) != 0 {
+		t.Errorf("GET /v1/me with Bo's token = %v, want a plain agent in no group", me)
+	}
+	if tenant := me["tenant"].(map[string]any); tenant["id"] == "" || tenant["id"] == nil {
+		t.Errorf("GET /v1/me names no tenant: %v", me)
+	}
 
 	// Groups: members, names unique per tenant.
 	e.do(e.a, "PUT", "/v1/groups/"+gID+"/members", map[string]any{"members": []string{anaID, boID}}).want(t, http.StatusOK)

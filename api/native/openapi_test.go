@@ -1621,6 +1621,9 @@ func conformMembers(t *testing.T, e *env, c *checker) {
 	c.do(t, e, nil, "GET", "/v1/agents", nil, bearer(boToken)...).want(t, http.StatusOK)
 	c.doBad(t, e, nil, "GET", "/v1/agents", nil).problem(t, http.StatusUnauthorized, "unauthenticated")
 	c.do(t, e, nil, "GET", "/v1/agents/"+anaID, nil, bearer(anaToken)...).want(t, http.StatusOK)
+	c.do(t, e, nil, "GET", "/v1/me", nil, bearer(anaToken)...).want(t, http.StatusOK)
+	c.do(t, e, e.a, "GET", "/v1/me", nil).want(t, http.StatusOK)
+	c.doBad(t, e, nil, "GET", "/v1/me", nil).problem(t, http.StatusUnauthorized, "unauthenticated")
 	c.doBad(t, e, nil, "GET", "/v1/agents/"+anaID, nil).problem(t, http.StatusUnauthorized, "unauthenticated")
 	c.do(t, e, e.b, "GET", "/v1/agents/"+anaID, nil).problem(t, http.StatusNotFound, "agent_not_found")
 	path := "/v1/agents/" + boID

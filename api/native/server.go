@@ -103,6 +103,7 @@ func (s *Server) routes() {
 	s.mux.Handle("PUT /v1/config/categories", auth(s.idempotent(s.putCategories)))
 	s.mux.Handle("PUT /v1/config/statuses", auth(s.idempotent(s.putStatuses)))
 	s.mux.Handle("PUT /v1/config/priorities", auth(s.idempotent(s.putPriorities)))
+	s.mux.Handle("GET /v1/me", auth(s.me))
 	s.mux.Handle("POST /v1/agents", auth(s.admin(s.idempotent(s.createAgent))))
 	s.mux.Handle("GET /v1/agents", auth(s.listAgents))
 	s.mux.Handle("GET /v1/agents/{id}", auth(s.getAgent))
