@@ -73,7 +73,6 @@ type outgoing struct {
 type conn struct {
 	g      *Gateway
 	ws     *websocket.Conn
-	bc     *batchConn // ws's socket
 	p      Principal
 	id     string
 	ctx    context.Context // ends when the connection does
@@ -104,9 +103,9 @@ type subscription struct {
 	done     chan struct{} // closed when its goroutine has ended
 }
 
-func newConn(g *Gateway, ws *websocket.Conn, bc *batchConn, p Principal) *conn {
+func newConn(g *Gateway, ws *websocket.Conn, p Principal) *conn {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &conn{g: g, ws: ws, bc: bc, p: p, id: newID(), ctx: ctx, cancel: cancel,
+	return &conn{g: g, ws: ws, p: p, id: newID(), ctx: ctx, cancel: cancel,
 		limit: rate.NewLimiter(rate.Limit(g.opt.MessageRate), g.opt.MessageBurst),
 		subs:  map[string]*subscription{}}
 }
@@ -520,8 +519,7 @@ var errSlow = errors.New("slow consumer")
 
 // writeLoop writes queued messages until the queue is empty or the
 // connection ends; a failed write ends the connection. An idle
-// connection has no writer: enqueue starts one. Whatever is queued when
-// the writer looks is written as one batch: one system call (batchConn).
+// connection has no writer: enqueue starts one.
 func (c *conn) writeLoop() {
 	defer c.writers.Done()
 	for {
@@ -532,42 +530,27 @@ func (c *conn) writeLoop() {
 			c.mu.Unlock()
 			return
 		}
-		batch := c.queue
-		c.queue = nil
+		m := c.queue[0]
+		c.queue[0] = outgoing{}
+		c.queue = c.queue[1:]
 		c.mu.Unlock()
-		if err := c.write(batch); err != nil {
+		_ = c.ws.SetWriteDeadline(time.Now().Add(c.g.opt.WriteTimeout))
+		if err := c.ws.WriteMessage(websocket.TextMessage, m.data); err != nil {
 			c.cancel()
 			continue
 		}
-		bytes := 0
-		for _, m := range batch {
-			bytes += len(m.data)
-			if !m.at.IsZero() {
-				c.g.metrics.deliveries.Inc()
-				c.g.metrics.latency.Observe(time.Since(m.at).Seconds())
-			}
+		if !m.at.IsZero() {
+			c.g.metrics.deliveries.Inc()
+			c.g.metrics.latency.Observe(time.Since(m.at).Seconds())
 		}
 		c.mu.Lock()
-		c.queued -= bytes
+		c.queued -= len(m.data)
 		if c.space != nil {
 			close(c.space)
 			c.space = nil
 		}
 		c.mu.Unlock()
 	}
-}
-
-// write writes batch's messages with one write to the socket.
-func (c *conn) write(batch []outgoing) error {
-	_ = c.ws.SetWriteDeadline(time.Now().Add(c.g.opt.WriteTimeout))
-	c.bc.begin()
-	var err error
-	for _, m := range batch {
-		if err = c.ws.WriteMessage(websocket.TextMessage, m.data); err != nil {
-			break
-		}
-	}
-	return errors.Join(err, c.bc.flush())
 }
 
 // writeClose sends the close frame the connection ended with, if any,

@@ -371,13 +371,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.opt.Fail(w, r, err)
 		return
 	}
-	h := &hijacker{ResponseWriter: w}
-	ws, err := g.upgrader.Upgrade(h, r, nil)
+	ws, err := g.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		return // the upgrader has answered
 	}
 	if g.opt.SendBuffer > 0 {
-		if tc, ok := h.conn.Conn.(interface{ SetWriteBuffer(int) error }); ok {
+		if tc, ok := ws.NetConn().(interface{ SetWriteBuffer(int) error }); ok {
 			_ = tc.SetWriteBuffer(g.opt.SendBuffer)
 		}
 	}
@@ -387,7 +386,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// goroutine's stack, grown to 8 KB while serving the request: 20 KB of
 	// the 37 KB an idle socket took when this handler went on serving it.
 	upgraded = true
-	go g.run(newConn(g, ws, h.conn, p))
+	go g.run(newConn(g, ws, p))
 }
 
 // run serves an upgraded socket until it closes. A panic closes it 1011
