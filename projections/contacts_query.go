@@ -88,7 +88,9 @@ func (q *ContactQueries) List(ctx context.Context, f ContactFilter) (ContactPage
 		where = append(where, "l.kind = ANY("+arg(pq.Array(f.Kind))+"::text[])")
 	}
 	if len(f.Tag) > 0 {
-		where = append(where, "l.tags && "+arg(pq.Array(f.Tag))+"::text[]")
+		// The tags index is partial (tags <> '{}'): saying so lets the
+		// planner use it.
+		where = append(where, "l.tags <> '{}' AND l.tags && "+arg(pq.Array(f.Tag))+"::text[]")
 	}
 	for col, v := range map[string]string{"owner": f.Owner, "account_id": f.Account, "channel": f.Channel} {
 		if v != "" {
