@@ -142,6 +142,8 @@ func (r *Runner) run(ctx context.Context, p Projection) {
 		q.Limit = 500
 	}
 	t := live(p)
+	// Every projection reads its next batch while it writes this one when
+	// catching up; a Preparer also prepares that batch meanwhile.
 	var ready preparedBatches
 	opt := eventstore.ConsumeOptions{Query: q, Poll: r.poll, Linger: liveLinger, OnError: func(err error) {
 		r.logger.Error("projection failed; retrying", "projection", p.Name(), "err", err)
