@@ -74,6 +74,19 @@ type FollowOptions struct {
 	// cost of up to Linger of extra delay. After a batch of one event it
 	// does not linger: a quiet log is followed event by event, at once.
 	Linger time.Duration
+	// ReadAhead, if set, lets a follower that is catching up (its last
+	// read filled q.Limit) read the next batch while fn handles this one,
+	// so that the read's work, in the database and in the client, runs
+	// beside fn's. The batch read ahead is passed to ReadAhead on the
+	// reading goroutine, before fn sees it, for work of its own that needs
+	// nothing fn does (decoding it, say); ReadAhead may thus run while fn
+	// handles the batch before, and it may see a batch that fn never gets
+	// (when fn fails or ctx ends). Follow waits for it before returning.
+	// The read is the same read Follow would make after fn returns: the
+	// fence keeps it from returning an event that a transaction still in
+	// flight could precede, fn's own included, so it neither skips nor
+	// repeats events.
+	ReadAhead func([]Event)
 }
 
 // Header is a Reader that also tells the log's head (Store.Head). Follow
@@ -120,15 +133,29 @@ func Follow(ctx context.Context, s Reader, q Query, opt FollowOptions, fn func(c
 	timer := time.NewTimer(poll)
 	defer timer.Stop()
 	full := false // the last read filled its limit: catching up, no head needed
+	var ahead *readAhead
+	defer func() {
+		if ahead != nil { // fn failed or ctx ended: the batch is not wanted
+			ahead.cancel()
+			ahead.wait()
+		}
+	}()
 	for {
 		var head Position
 		haveHead := false
-		if heads != nil && !full {
-			h, err := heads.Head(ctx, q.TenantID)
-			head, haveHead = h, err == nil
+		var evs []Event
+		var err error
+		if ahead != nil { // the read after a full batch, made while fn handled it
+			evs, err = ahead.wait()
+			ahead = nil
+		} else {
+			if heads != nil && !full {
+				h, err := heads.Head(ctx, q.TenantID)
+				head, haveHead = h, err == nil
+			}
+			evs, err = s.ReadAll(ctx, q)
 		}
 		full = false
-		evs, err := s.ReadAll(ctx, q)
 		switch {
 		case ctx.Err() != nil:
 			return ctx.Err()
@@ -138,6 +165,11 @@ func Follow(ctx context.Context, s Reader, q Query, opt FollowOptions, fn func(c
 			opt.OnError(err)
 		default:
 			if len(evs) > 0 {
+				if len(evs) == q.Limit && opt.ReadAhead != nil {
+					next := q
+					next.After = evs[len(evs)-1].Position
+					ahead = startReadAhead(ctx, s, next, opt.ReadAhead)
+				}
 				if err := fn(ctx, evs); err != nil {
 					return err
 				}
@@ -168,4 +200,32 @@ func Follow(ctx context.Context, s Reader, q Query, opt FollowOptions, fn func(c
 		case <-timer.C:
 		}
 	}
+}
+
+// readAhead is a read of the log under way beside a follower's handler.
+type readAhead struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	evs    []Event
+	err    error
+}
+
+func startReadAhead(ctx context.Context, s Reader, q Query, also func([]Event)) *readAhead {
+	ctx, cancel := context.WithCancel(ctx)
+	r := &readAhead{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		r.evs, r.err = s.ReadAll(ctx, q)
+		if r.err == nil && len(r.evs) > 0 {
+			also(r.evs)
+		}
+	}()
+	return r
+}
+
+// wait waits for the read and returns what it read.
+func (r *readAhead) wait() ([]Event, error) {
+	<-r.done
+	r.cancel()
+	return r.evs, r.err
 }

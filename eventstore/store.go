@@ -106,6 +106,10 @@ type ConsumeOptions struct {
 	// OnError is told of failures (read errors, handler errors) before the
 	// consumer retries after Poll; nil returns them instead.
 	OnError func(error)
+	// ReadAhead is FollowOptions.ReadAhead: while catching up, the next
+	// batch is read while this one is applied, and handed to ReadAhead
+	// first (outside any transaction).
+	ReadAhead func([]Event)
 }
 
 // Consumer runs durable consumers whose checkpoints live in the same

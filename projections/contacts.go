@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/lib/pq"
@@ -50,12 +51,6 @@ const (
 	EntryRestored  = "restored" // on the restored customer
 )
 
-type customerState struct {
-	tenant string
-	snap   customer.Snapshot
-	fresh  []domain.Event
-}
-
 // customerRow is one timeline row.
 type customerRow struct {
 	tenant, stream, customer, kind, item string
@@ -75,74 +70,136 @@ type move struct {
 	items            []customer.Item
 }
 
-// Apply implements Projection: one read of the customers a batch touches,
-// one evolution each, one upsert (each customer once, in its state at the
-// end of the batch) and one insert.
-func (Contacts) Apply(ctx context.Context, tx *sql.Tx, t Tables, evs []eventstore.Event) error {
-	states, err := loadCustomers(ctx, tx, t, evs)
+var _ Preparer = Contacts{}
+
+// Apply implements Projection: Prepare, then the rest.
+func (c Contacts) Apply(ctx context.Context, tx *sql.Tx, t Tables, evs []eventstore.Event) error {
+	rest, err := c.Prepare(t, evs)
 	if err != nil {
 		return err
 	}
-	var order []*customerState
-	var rows []customerRow
-	var moves []move
-	for _, e := range evs {
+	return rest(ctx, tx)
+}
+
+// customerEvent is an event of a batch, decoded, with its timeline row if
+// it has one.
+type customerEvent struct {
+	e     eventstore.Event
+	de    domain.Event
+	row   customerRow
+	onRow bool
+	at    int // its index in the batch
+}
+
+// customerEvents are a batch's events of one customer stream.
+type customerEvents struct {
+	tenant, id string
+	events     []customerEvent
+}
+
+// orderedMove is a move and the index in its batch of the un-merge that
+// made it: moves are made in log order.
+type orderedMove struct {
+	at int
+	move
+}
+
+// Prepare implements Preparer: it decodes the batch, and evolves and
+// encodes the customers whose first event in the batch is their first
+// event (created in this batch: while catching up, most of a batch),
+// which needs no read. The rest reads the other customers the batch
+// touches (one read), evolves them too, and writes each customer once, in
+// its state at the end of the batch (one upsert), then the timeline (one
+// insert) and the moves of un-merges.
+func (Contacts) Prepare(t Tables, evs []eventstore.Event) (func(context.Context, *sql.Tx) error, error) {
+	byKey := map[string]*customerEvents{}
+	var created, others []*customerEvents // in the order first seen
+	for i, e := range evs {
 		de, err := customer.Decode(e.Type, e.SchemaVersion, e.Data)
 		if err != nil {
-			return fmt.Errorf("event %s: %w", e.ID, err)
+			return nil, fmt.Errorf("event %s: %w", e.ID, err)
 		}
 		key := e.TenantID + "/" + e.StreamID
-		st := states[key]
-		if st == nil {
-			st = &customerState{tenant: e.TenantID}
-			states[key] = st
+		ce := byKey[key]
+		if ce == nil {
+			ce = &customerEvents{tenant: e.TenantID, id: e.StreamID}
+			byKey[key] = ce
+			if e.Version == 1 { // nothing to read: the customer is new
+				created = append(created, ce)
+			} else {
+				others = append(others, ce)
+			}
 		}
-		if e.Version <= st.snap.Version+int64(len(st.fresh)) {
-			continue // already applied (a replayed batch)
-		}
-		if len(st.fresh) == 0 {
-			order = append(order, st)
-		}
-		st.fresh = append(st.fresh, de)
 		row, ok, err := timelineRowOf(e, de)
+		if err != nil {
+			return nil, err
+		}
+		ce.events = append(ce.events, customerEvent{e: e, de: de, row: row, onRow: ok, at: i})
+	}
+	var list customerColumns
+	var rows []customerRow
+	var moves []orderedMove
+	for _, ce := range created {
+		if err := evolveCustomer(&list, &rows, &moves, ce, customer.Snapshot{}); err != nil {
+			return nil, err
+		}
+	}
+	return func(ctx context.Context, tx *sql.Tx) error {
+		snaps, err := loadCustomers(ctx, tx, t, others)
 		if err != nil {
 			return err
 		}
-		if ok {
-			rows = append(rows, row)
+		for _, ce := range others {
+			if err := evolveCustomer(&list, &rows, &moves, ce, snaps[ce.tenant+"/"+ce.id]); err != nil {
+				return err
+			}
 		}
-		if un, ok := de.(customer.CustomerUnmerged); ok && len(un.Items) > 0 {
-			moves = append(moves, move{tenant: e.TenantID, from: e.StreamID, to: un.Restored, items: un.Items})
-		}
-	}
-	var list customerColumns
-	for _, st := range order {
-		s := st.snap
-		for _, e := range st.fresh {
-			s = customer.Evolve(s, e)
-		}
-		if err := list.add(st.tenant, s); err != nil {
+		if err := upsertCustomers(ctx, tx, t, list); err != nil {
 			return err
 		}
-	}
-	if err := upsertCustomers(ctx, tx, t, list); err != nil {
-		return err
-	}
-	if err := insertCustomerTimeline(ctx, tx, t, rows); err != nil {
-		return err
-	}
-	for _, m := range moves {
-		kinds, ids := make([]string, len(m.items)), make([]string, len(m.items))
-		for i, it := range m.items {
-			kinds[i], ids[i] = it.Kind, it.ID
+		if err := insertCustomerTimeline(ctx, tx, t, rows); err != nil {
+			return err
 		}
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`UPDATE %s SET customer_id = $3
+		slices.SortFunc(moves, func(a, b orderedMove) int { return a.at - b.at })
+		for _, m := range moves {
+			kinds, ids := make([]string, len(m.items)), make([]string, len(m.items))
+			for i, it := range m.items {
+				kinds[i], ids[i] = it.Kind, it.ID
+			}
+			if _, err := tx.ExecContext(ctx, fmt.Sprintf(`UPDATE %s SET customer_id = $3
 			WHERE tenant_id = $1 AND customer_id = $2 AND (kind, item_id) IN (SELECT * FROM unnest($4::text[], $5::text[]))`,
-			pq.QuoteIdentifier(t.Of("customer_timeline"))), m.tenant, m.from, m.to, pq.Array(kinds), pq.Array(ids)); err != nil {
-			return fmt.Errorf("move timeline items: %w", err)
+				pq.QuoteIdentifier(t.Of("customer_timeline"))), m.tenant, m.from, m.to, pq.Array(kinds), pq.Array(ids)); err != nil {
+				return fmt.Errorf("move timeline items: %w", err)
+			}
+		}
+		return nil
+	}, nil
+}
+
+// evolveCustomer evolves snap, the customer's stored state (empty if
+// none), by ce's events that it has not seen (all but those of a replayed
+// batch), and adds its row to list, and the events' timeline rows and
+// moves to rows and moves. A customer that has seen every event gets no
+// row.
+func evolveCustomer(list *customerColumns, rows *[]customerRow, moves *[]orderedMove, ce *customerEvents, snap customer.Snapshot) error {
+	s, applied := snap, 0
+	for _, ev := range ce.events {
+		if ev.e.Version <= snap.Version+int64(applied) {
+			continue // already applied (a replayed batch)
+		}
+		applied++
+		s = customer.Evolve(s, ev.de)
+		if ev.onRow {
+			*rows = append(*rows, ev.row)
+		}
+		if un, ok := ev.de.(customer.CustomerUnmerged); ok && len(un.Items) > 0 {
+			*moves = append(*moves, orderedMove{at: ev.at, move: move{tenant: ce.tenant, from: ce.id, to: un.Restored, items: un.Items}})
 		}
 	}
-	return nil
+	if applied == 0 {
+		return nil
+	}
+	return list.add(ce.tenant, s)
 }
 
 // timelineRowOf describes a customer event as a timeline row; ok is false
@@ -192,22 +249,16 @@ type TimelineItem struct {
 	Data       json.RawMessage `json:"data"`
 }
 
-func loadCustomers(ctx context.Context, tx *sql.Tx, t Tables, evs []eventstore.Event) (map[string]*customerState, error) {
-	var tenants, ids []string
-	seen := map[string]bool{}
-	for _, e := range evs {
-		// A stream first seen at its first event is a new customer: there
-		// is nothing to load (while catching up, most of a batch).
-		if k := e.TenantID + "/" + e.StreamID; !seen[k] {
-			seen[k] = true
-			if e.Version > 1 {
-				tenants, ids = append(tenants, e.TenantID), append(ids, e.StreamID)
-			}
-		}
-	}
-	out := map[string]*customerState{}
-	if len(ids) == 0 {
+// loadCustomers reads the stored state of the customers of ces, by
+// tenant/id (none for a customer not stored yet).
+func loadCustomers(ctx context.Context, tx *sql.Tx, t Tables, ces []*customerEvents) (map[string]customer.Snapshot, error) {
+	out := map[string]customer.Snapshot{}
+	if len(ces) == 0 {
 		return out, nil
+	}
+	tenants, ids := make([]string, len(ces)), make([]string, len(ces))
+	for i, ce := range ces {
+		tenants[i], ids[i] = ce.tenant, ce.id
 	}
 	rows, err := tx.QueryContext(ctx, fmt.Sprintf(`SELECT l.tenant_id, l.doc FROM %s l
 		JOIN unnest($1::text[], $2::text[]) AS k(tenant_id, id) USING (tenant_id, id)`,
@@ -222,11 +273,11 @@ func loadCustomers(ctx context.Context, tx *sql.Tx, t Tables, evs []eventstore.E
 		if err := rows.Scan(&tenant, &doc); err != nil {
 			return nil, err
 		}
-		st := &customerState{tenant: tenant}
-		if err := json.Unmarshal(doc, &st.snap); err != nil {
+		var snap customer.Snapshot
+		if err := json.Unmarshal(doc, &snap); err != nil {
 			return nil, fmt.Errorf("customer snapshot: %w", err)
 		}
-		out[tenant+"/"+st.snap.ID] = st
+		out[tenant+"/"+snap.ID] = snap
 	}
 	return out, rows.Err()
 }

@@ -88,7 +88,9 @@ func (q *ContactQueries) List(ctx context.Context, f ContactFilter) (ContactPage
 		where = append(where, "l.kind = ANY("+arg(pq.Array(f.Kind))+"::text[])")
 	}
 	if len(f.Tag) > 0 {
-		where = append(where, "l.tags && "+arg(pq.Array(f.Tag))+"::text[]")
+		// The tags index is partial (tags <> '{}'): saying so lets the
+		// planner use it.
+		where = append(where, "l.tags <> '{}' AND l.tags && "+arg(pq.Array(f.Tag))+"::text[]")
 	}
 	for col, v := range map[string]string{"owner": f.Owner, "account_id": f.Account, "channel": f.Channel} {
 		if v != "" {
@@ -269,7 +271,7 @@ func (q *ContactQueries) Timeline(ctx context.Context, f TimelineQuery) (Timelin
 		where = append(where, fmt.Sprintf("(t.tx_id, t.seq) < ($%d, $%d)", len(args)-1, len(args)))
 	}
 	rows, err := q.db.QueryContext(ctx, `WITH RECURSIVE members(id, depth) AS (
-			SELECT $2::text, 0
+			SELECT $2::text COLLATE "C", 0 -- customer_list.id's collation (migration 00019)
 			UNION SELECT l.id, m.depth + 1 FROM customer_list l JOIN members m ON l.merged_into = m.id
 			WHERE l.tenant_id = $1 AND l.merged_into <> '' AND m.depth < 16)
 		SELECT t.kind, t.item_id, t.type, t.data, t.customer_id, t.tx_id, t.seq FROM customer_timeline t

@@ -600,6 +600,56 @@ func TestContactsCatchUpBatch(t *testing.T) {
 // TestRebuildIndexesAtSwap checks that a rebuild fills its shadow tables
 // with their primary keys only, and that after the swap the live tables
 // have every index they had before, under the same names and definitions.
+// TestContactsCatchUpReadAhead: a catch-up of several full batches, most
+// of them read and prepared ahead while the batch before is written:
+// customers created in one batch and changed in a later one (read back,
+// evolved in the transaction), customers created and changed in the same
+// batch, every row equal to its aggregate's snapshot.
+func TestContactsCatchUpReadAhead(t *testing.T) {
+	f := newCRMFixture(t, projections.Contacts{})
+	var custs []*cust
+	for i := range 2500 { // three batches of at most 1000 events
+		custs = append(custs, f.create(t, "t1", customer.Contact, customer.Profile{Name: fmt.Sprintf("Bulk %d", i)}))
+		if i%500 == 1 { // changed in its own batch, right after it was created
+			f.do(t, custs[i], func(a *customer.Customer) error {
+				return a.Update(agent, domain.SourceAPI, customer.Profile{Name: fmt.Sprintf("Early %d", i), Tags: []string{"early"}}, noon)
+			})
+		}
+	}
+	for i := 0; i < len(custs); i += 250 { // changed in a later batch
+		f.do(t, custs[i], func(a *customer.Customer) error {
+			return a.AddNote(agent, domain.SourceAPI, customer.NoteInput{NoteID: uuid.NewString(), Body: "later"}, noon.Add(time.Hour))
+		})
+	}
+	f.start(t)
+	f.waitFor(t, projections.ContactsName)
+
+	var docs []string
+	if err := f.db.Select(&docs, `SELECT doc FROM customer_list`); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]customer.Snapshot{}
+	for _, d := range docs {
+		var s customer.Snapshot
+		if err := json.Unmarshal([]byte(d), &s); err != nil {
+			t.Fatal(err)
+		}
+		got[s.ID] = s
+	}
+	if len(got) != len(custs) {
+		t.Fatalf("customer_list has %d customers, want %d", len(got), len(custs))
+	}
+	for i, c := range custs {
+		if diff := cmp.Diff(c.snap(), got[c.id()], cmpopts.EquateEmpty()); diff != "" {
+			t.Fatalf("customer %d: read model differs from the aggregate (-aggregate +read model):\n%s", i, diff)
+		}
+	}
+	var notes int
+	if err := f.db.Get(&notes, `SELECT count(*) FROM customer_timeline WHERE kind = 'note'`); err != nil || notes != 10 {
+		t.Fatalf("timeline has %d notes (%v), want 10", notes, err)
+	}
+}
+
 func TestRebuildIndexesAtSwap(t *testing.T) {
 	f := newCRMFixture(t, projections.Contacts{})
 	f.start(t)

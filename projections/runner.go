@@ -41,6 +41,23 @@ type Projection interface {
 	Apply(ctx context.Context, tx *sql.Tx, t Tables, evs []eventstore.Event) error
 }
 
+// Preparer is a Projection that can do the part of a batch's work that
+// needs no database (decoding events, evolving new rows, encoding them)
+// before the batch's transaction begins. While a projection catches up,
+// the runner reads the next batch and prepares it while the current one
+// is written: on two cores the client's share of a catch-up then runs
+// beside the server's instead of between its statements.
+type Preparer interface {
+	Projection
+	// Prepare does the database-free part of applying evs to the tables
+	// named by t and returns the rest, which the runner calls inside the
+	// batch's transaction as it would call Apply (Apply itself is Prepare
+	// then the rest). Prepare must depend on evs and t alone: it may run
+	// while the batch before is still being applied, and for a batch that
+	// is then never applied. The rest is called at most once.
+	Prepare(t Tables, evs []eventstore.Event) (rest func(ctx context.Context, tx *sql.Tx) error, err error)
+}
+
 // Tables maps a projection's table names to the physical tables to write:
 // the live tables normally, their shadows during a rebuild.
 type Tables map[string]string
@@ -125,11 +142,20 @@ func (r *Runner) run(ctx context.Context, p Projection) {
 		q.Limit = 500
 	}
 	t := live(p)
+	// Every projection reads its next batch while it writes this one when
+	// catching up; a Preparer also prepares that batch meanwhile.
+	var ready preparedBatches
 	opt := eventstore.ConsumeOptions{Query: q, Poll: r.poll, Linger: liveLinger, OnError: func(err error) {
 		r.logger.Error("projection failed; retrying", "projection", p.Name(), "err", err)
-	}}
+	}, ReadAhead: func([]eventstore.Event) {}}
+	if pp, ok := p.(Preparer); ok {
+		opt.ReadAhead = func(evs []eventstore.Event) {
+			rest, err := pp.Prepare(t, evs)
+			ready.put(evs, rest, err)
+		}
+	}
 	err := r.consumer.Consume(ctx, p.Name(), opt, func(ctx context.Context, tx *sql.Tx, evs []eventstore.Event) error {
-		if err := apply(ctx, tx, p, t, evs); err != nil {
+		if err := applyPrepared(ctx, tx, p, t, evs, ready.take(evs)); err != nil {
 			return fmt.Errorf("%s: %w", p.Name(), err)
 		}
 		// The batch commits right after this returns; report it only then.
@@ -237,8 +263,57 @@ func (r *Runner) lag(ctx context.Context, p Projection, after eventstore.Positio
 // only keep the batch's transaction id open longer, and with it the fence
 // that holds back every live reader of the log (websocket pushes).
 func apply(ctx context.Context, tx *sql.Tx, p Projection, t Tables, evs []eventstore.Event) error {
+	return applyPrepared(ctx, tx, p, t, evs, nil)
+}
+
+// applyPrepared is apply for a batch that may have been prepared ahead
+// (pre nil: it was not).
+func applyPrepared(ctx context.Context, tx *sql.Tx, p Projection, t Tables, evs []eventstore.Event, pre *preparedBatch) error {
 	if _, err := tx.ExecContext(ctx, `SET LOCAL enable_seqscan = off; SET LOCAL synchronous_commit = off`); err != nil {
 		return err
 	}
-	return p.Apply(ctx, tx, t, evs)
+	if pre == nil {
+		return p.Apply(ctx, tx, t, evs)
+	}
+	if pre.err != nil {
+		return pre.err
+	}
+	return pre.rest(ctx, tx)
+}
+
+// preparedBatch is a batch a Preparer prepared ahead of its transaction.
+type preparedBatch struct {
+	first, last eventstore.Position
+	n           int
+	rest        func(context.Context, *sql.Tx) error
+	err         error
+}
+
+// preparedBatches holds the batches prepared ahead of a projection's
+// handler: the one it is about to apply and the one read ahead of it.
+type preparedBatches struct {
+	mu    sync.Mutex
+	ready []*preparedBatch
+}
+
+func (b *preparedBatches) put(evs []eventstore.Event, rest func(context.Context, *sql.Tx) error, err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.ready) >= 2 { // left over from a batch that failed: drop the oldest
+		b.ready = b.ready[1:]
+	}
+	b.ready = append(b.ready, &preparedBatch{first: evs[0].Position, last: evs[len(evs)-1].Position, n: len(evs), rest: rest, err: err})
+}
+
+// take returns the batch prepared for evs, once, or nil.
+func (b *preparedBatches) take(evs []eventstore.Event) *preparedBatch {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for i, pb := range b.ready {
+		if pb.n == len(evs) && pb.first == evs[0].Position && pb.last == evs[len(evs)-1].Position {
+			b.ready = append(b.ready[:i:i], b.ready[i+1:]...)
+			return pb
+		}
+	}
+	return nil
 }

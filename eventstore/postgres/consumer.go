@@ -35,7 +35,8 @@ func (s *Store) Consume(ctx context.Context, name string, opt ConsumeOptions, h 
 		if err == nil {
 			q := opt.Query
 			q.After = from
-			err = eventstore.Follow(ctx, s, q, eventstore.FollowOptions{Notifier: s, Poll: opt.Poll, Linger: opt.Linger, OnError: opt.OnError},
+			err = eventstore.Follow(ctx, s, q, eventstore.FollowOptions{Notifier: s, Poll: opt.Poll, Linger: opt.Linger, OnError: opt.OnError,
+				ReadAhead: opt.ReadAhead},
 				func(ctx context.Context, evs []eventstore.Event) error {
 					return s.applyBatch(ctx, name, from, evs, h, &from)
 				})

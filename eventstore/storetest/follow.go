@@ -48,6 +48,7 @@ func RunFollow(t *testing.T, newHarness func(*testing.T) Harness) {
 		{"GapFree", followGapFree},
 		{"Linger", followLinger},
 		{"SkipsUnmatched", followSkipsUnmatched},
+		{"ReadAhead", followReadAhead},
 	})
 }
 
@@ -254,6 +255,53 @@ func followGapFree(t *testing.T, h Harness) {
 	committed := writeLoad(t, h, "t1", 32, 300, 50)
 	check(committed)
 	t.Logf("%d committed events delivered exactly once, in order", len(committed))
+}
+
+// followReadAhead: a follower that reads ahead (small batches, a slow
+// handler: most reads are made beside it) still gets every committed event
+// once, in order, while writers append; each batch read ahead goes to
+// ReadAhead before the handler, and the handler never runs before the
+// ReadAhead of its batch has returned.
+func followReadAhead(t *testing.T, h Harness) {
+	c := newCollector()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var mu sync.Mutex
+	aheadOf := map[eventstore.Position]bool{} // first positions of the batches read ahead
+	handled, early := 0, 0
+	done := make(chan error, 1)
+	go func() {
+		done <- eventstore.Follow(ctx, h.Store, eventstore.Query{TenantID: "t1", Limit: 20},
+			eventstore.FollowOptions{Notifier: h.Notifier, Poll: 50 * time.Millisecond, ReadAhead: func(evs []eventstore.Event) {
+				mu.Lock()
+				aheadOf[evs[0].Position] = true
+				mu.Unlock()
+			}},
+			func(_ context.Context, evs []eventstore.Event) error {
+				mu.Lock()
+				handled++
+				if aheadOf[evs[0].Position] {
+					early++
+				}
+				mu.Unlock()
+				c.add(evs)
+				time.Sleep(2 * time.Millisecond)
+				return nil
+			})
+	}()
+	committed := writeLoad(t, h, "t1", 16, 150, 30)
+	WaitFor(t, fmt.Sprintf("%d committed events", len(committed)), func() bool { return c.count() >= len(committed) },
+		func() string { return fmt.Sprintf("received %d", c.count()) })
+	time.Sleep(200 * time.Millisecond)
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Follow = %v, want context.Canceled", err)
+	}
+	c.check(t, committed)
+	if early == 0 {
+		t.Errorf("got no batch read ahead out of %d, want some", handled)
+	}
+	t.Logf("%d committed events delivered exactly once, in order; %d of %d batches read ahead", len(committed), early, handled)
 }
 
 // followLinger: after a batch of several events a live follower with a
