@@ -271,7 +271,7 @@ func (q *ContactQueries) Timeline(ctx context.Context, f TimelineQuery) (Timelin
 		where = append(where, fmt.Sprintf("(t.tx_id, t.seq) < ($%d, $%d)", len(args)-1, len(args)))
 	}
 	rows, err := q.db.QueryContext(ctx, `WITH RECURSIVE members(id, depth) AS (
-			SELECT $2::text COLLATE "C", 0 -- customer_list.id's collation (migration 00019)
+			SELECT $2::text COLLATE "C", 0 -- customer_list.id's collation (migration 00020)
 			UNION SELECT l.id, m.depth + 1 FROM customer_list l JOIN members m ON l.merged_into = m.id
 			WHERE l.tenant_id = $1 AND l.merged_into <> '' AND m.depth < 16)
 		SELECT t.kind, t.item_id, t.type, t.data, t.customer_id, t.tx_id, t.seq FROM customer_timeline t
