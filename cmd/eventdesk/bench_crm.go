@@ -11,8 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/eventdesk/eventdesk/api/app"
 	"github.com/eventdesk/eventdesk/domain"
 	"github.com/eventdesk/eventdesk/domain/catalog"
@@ -148,10 +146,20 @@ func bulkName(k int) string  { return fmt.Sprintf("Bulk %d", k) }
 // loadCustomers appends n contacts straight to the store, as app.Customers
 // would: each one's stream and the reservations of its e-mail address and
 // code, 100 customers per atomic append, from 8 writers. It returns the
-// position of the last customer event appended.
+// position of the last customer event appended. As in a real tenant, the
+// customers arrive over time — each created a millisecond after the one
+// before — and their ids are what Customers.Create gives a create without
+// an Idempotency-Key (app.NewID, time-ordered UUIDv7): the read model's
+// indexes on id and creation time grow at one end, as they do in
+// production. (An earlier loader gave every customer one instant and a
+// random UUIDv4, which scattered those inserts over the whole index.)
 func loadCustomers(ctx context.Context, store *postgres.Store, tenant string, n int) (eventstore.Position, error) {
 	const per = 100
-	ch := domain.Change{By: domain.Actor{Kind: domain.ActorSystem, ID: "bench"}, Source: domain.SourceAPI, At: time.Now().UTC()}
+	start := time.Now().UTC().Add(-time.Duration(n) * time.Millisecond)
+	change := func(k int) domain.Change {
+		return domain.Change{By: domain.Actor{Kind: domain.ActorSystem, ID: "bench"}, Source: domain.SourceAPI,
+			At: start.Add(time.Duration(k) * time.Millisecond)}
+	}
 	event := func(e domain.Event, enc func(domain.Event) ([]byte, error)) (eventstore.EventData, error) {
 		b, err := enc(e)
 		v, _ := catalog.Version(e.EventType())
@@ -173,9 +181,9 @@ func loadCustomers(ctx context.Context, store *postgres.Store, tenant string, n 
 				}
 				var parts []eventstore.StreamAppend
 				for k := from; k < min(from+per, n); k++ {
-					id := uuid.NewString()
+					id := app.NewID()
 					code := fmt.Sprintf("PID-%d", 1_000_000_000+k)
-					created, err := event(customer.CustomerCreated{Change: ch, ID: id, Kind: customer.Contact, Code: code,
+					created, err := event(customer.CustomerCreated{Change: change(k), ID: id, Kind: customer.Contact, Code: code,
 						Profile: customer.Profile{Name: bulkName(k), Emails: []customer.Email{{Type: "Work", Value: bulkEmail(k)}},
 							Permit: domain.Permit{Kind: domain.PermitEverybody}}}, customer.Encode)
 					created.Key = code // as Customers.Create claims it
