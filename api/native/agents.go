@@ -82,24 +82,22 @@ type meTenant struct {
 }
 
 // me answers who the request acts as: the tenant's API key, or an agent's
-// token with the agent as it is now and the groups it belongs to — what a
-// console needs to show its user and what the permits let it see.
+// token with its agent (as authenticating this request read it) and the
+// groups it belongs to — what a console needs to show its user and what
+// the permits let it see.
 func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 	p := principalOf(r)
-	out := meResponse{Tenant: meTenant{ID: p.Tenant.ID, Name: p.Tenant.Name}, Kind: "api_key", Admin: p.Admin(), Groups: []string{}}
+	out := meResponse{Tenant: meTenant{ID: p.Tenant.ID, Name: p.Tenant.Name}, Kind: "api_key", Admin: p.Admin()}
 	if p.Agent != nil {
-		a, err := s.Agents.Get(r.Context(), p.Tenant.ID, p.Agent.ID)
-		if err == nil {
-			out.Groups, err = s.Groups.Of(r.Context(), p.Tenant.ID, a.ID)
-		}
+		groups, err := s.Groups.Of(r.Context(), p.Tenant.ID, p.Agent.ID)
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		out.Kind, out.Agent, out.TokenID = "agent_token", &a, &p.TokenID
-		if out.Groups == nil {
-			out.Groups = []string{}
-		}
+		out.Kind, out.Agent, out.TokenID, out.Groups = "agent_token", p.Agent, &p.TokenID, groups
+	}
+	if out.Groups == nil {
+		out.Groups = []string{}
 	}
 	web.WriteJSON(w, http.StatusOK, "application/json", out)
 }
