@@ -3,13 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"os"
 	"os/exec"
+	"reflect"
 	"testing"
 	"time"
 
+	"github.com/eventdesk/eventdesk/eventstore"
+	"github.com/eventdesk/eventdesk/eventstore/feed"
 	"github.com/eventdesk/eventdesk/eventstore/postgres/pgtest"
 )
 
@@ -78,5 +82,49 @@ func TestBench_Realtime(t *testing.T) {
 	}
 	if storm.Ops != 20*30 {
 		t.Errorf("storm: %d deliveries, want %d", storm.Ops, 20*30)
+	}
+}
+
+// TestParseServerMessage: the generator's look-up of an event message
+// reads what json.Unmarshal reads, for a message laid out as the gateway
+// lays it out (an item of feed.Item after type, topic and position), and
+// anything else — other messages, escapes, another order — is decoded in
+// full with the same result.
+func TestParseServerMessage(t *testing.T) {
+	at := time.Date(2026, 12, 5, 1, 2, 3, 456789000, time.UTC)
+	item, err := json.Marshal(feed.Item{ID: "0193a0b2-0000-7000-8000-000000000001", Position: eventstore.Position{TxID: 812, Seq: 3},
+		StreamType: "ticket", StreamID: "t1", Version: 4, Type: "ticket.history_logged", SchemaVersion: 1, RecordedAt: at,
+		Metadata: eventstore.Metadata{Actor: "agent:x", Extra: map[string]string{"type": "not this", "recorded_at": "nor this"}},
+		Data:     json.RawMessage(`{"type":"comment","id":"nested","value":{"text":"a \"quoted\" text"}}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gateway := `{"type":"event","topic":"ticket:t1","position":"812-3","event":` + string(item) + `}`
+	others := []string{
+		`{"type":"subscribed","topic":"ticket:t1","position":"812-2"}`,
+		`{"type":"error","topic":"ticket:t1","code":"internal","message":"read failed"}`,
+		`{"topic":"ticket:t1","type":"event","position":"812-3","event":` + string(item) + `}`,
+		`{"type":"event","topic":"ticket:t\"1","position":"812-3","event":` + string(item) + `}`,
+		`{"type":"pong"}`,
+	}
+	for i, msg := range append([]string{gateway}, others...) {
+		var want, got serverMessage
+		if err := json.Unmarshal([]byte(msg), &want); err != nil {
+			t.Fatal(err)
+		}
+		got.Code = "left over from the previous message"
+		if err := parseServerMessage([]byte(msg), &got); err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("message %d: got %+v, want %+v", i, got, want)
+		}
+		var m serverMessage
+		if fast := fastEvent([]byte(msg), &m); fast != (i == 0) {
+			t.Errorf("message %d: looked up without decoding = %v, want %v", i, fast, i == 0)
+		}
+	}
+	if got := (serverMessage{}); parseServerMessage([]byte(`{"type":`), &got) == nil {
+		t.Error("a truncated message parsed without an error")
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -122,8 +125,24 @@ type benchSocket struct {
 	only  string
 }
 
+// socketsCPUProfileEnv names a file prefix: each generator writes a CPU
+// profile of its whole life to <prefix>.<pid> (bench's own --cpuprofile
+// covers only the server's process).
+const socketsCPUProfileEnv = "EVENTDESK_BENCH_SOCKETS_CPUPROFILE"
+
 func benchSockets(ctx context.Context, in io.Reader, out io.Writer) error {
 	raiseFDLimit()
+	if prefix := os.Getenv(socketsCPUProfileEnv); prefix != "" {
+		f, err := os.Create(fmt.Sprintf("%s.%d", prefix, os.Getpid()))
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	rd := bufio.NewReader(in)
 	enc := json.NewEncoder(out)
 	var spec socketsSpec
@@ -184,7 +203,7 @@ func readJSONLine(rd *bufio.Reader, v any) error {
 // Outside a storm it returns once every subscription is confirmed.
 func openSockets(ctx context.Context, spec socketsSpec, socks []*benchSocket, mode string) error {
 	dialer := websocket.Dialer{HandshakeTimeout: 30 * time.Second, Subprotocols: []string{realtime.Subprotocol},
-		ReadBufferSize: 1024, WriteBufferSize: 1024}
+		ReadBufferSize: 4096, WriteBufferSize: 1024} // 4 KB: a burst of messages in one read
 	hdr := http.Header{"Authorization": {"Bearer " + spec.Key}}
 	var (
 		next atomic.Int64
@@ -266,16 +285,96 @@ type serverMessage struct {
 	} `json:"event"`
 }
 
+// parseServerMessage reads what the generator needs of a gateway
+// message into m. An event message, as the gateway encodes it
+// (realtime/encode.go: type, topic, position, then the item, whose id,
+// type and recorded_at precede its metadata and data), is read by looking
+// up those members in order, without decoding the rest: json.Unmarshal of
+// the whole message cost the generator as much CPU as the gateway spent
+// delivering it. Anything else, or an event message laid out otherwise,
+// is decoded in full.
+func parseServerMessage(b []byte, m *serverMessage) error {
+	if fastEvent(b, m) {
+		return nil
+	}
+	*m = serverMessage{}
+	return json.Unmarshal(b, m)
+}
+
+// fastEvent is parseServerMessage's look-up of an event message; it
+// reports false if b is not one laid out as the gateway lays it out.
+func fastEvent(b []byte, m *serverMessage) bool {
+	const head = `{"type":"event","topic":"`
+	if !bytes.HasPrefix(b, []byte(head)) {
+		return false
+	}
+	rest := b[len(head):]
+	topic, rest, ok := stringAt(rest, nil) // the topic's value
+	if !ok {
+		return false
+	}
+	pos, rest, ok := stringAt(rest, []byte(`,"position":"`))
+	if !ok || !bytes.HasPrefix(rest, []byte(`,"event":{"id":"`)) {
+		return false
+	}
+	id, rest, ok := stringAt(rest[len(`,"event":{"id":"`):], nil)
+	if !ok {
+		return false
+	}
+	// The item's own members up to its metadata hold no object, so the
+	// first "type" and "recorded_at" after its id are its own.
+	typ, rest, ok := stringAfter(rest, []byte(`,"type":"`))
+	if !ok {
+		return false
+	}
+	at, _, ok := stringAfter(rest, []byte(`,"recorded_at":"`))
+	if !ok {
+		return false
+	}
+	t, err := time.Parse(time.RFC3339Nano, string(at))
+	if err != nil {
+		return false
+	}
+	m.Type, m.Topic, m.Position, m.Code, m.Message = "event", string(topic), string(pos), "", ""
+	m.Event.ID, m.Event.Type, m.Event.RecordedAt = string(id), string(typ), t
+	return true
+}
+
+// stringAt reads a JSON string's contents without escapes: b starts with
+// prefix (nil: b starts inside the string) and the string ends at the
+// next quote. It returns the contents and what follows the quote.
+func stringAt(b, prefix []byte) (s, rest []byte, ok bool) {
+	if !bytes.HasPrefix(b, prefix) {
+		return nil, nil, false
+	}
+	b = b[len(prefix):]
+	i := bytes.IndexByte(b, '"')
+	if i < 0 || bytes.IndexByte(b[:i], '\\') >= 0 {
+		return nil, nil, false
+	}
+	return b[:i], b[i+1:], true
+}
+
+// stringAfter is stringAt at the first occurrence of key in b.
+func stringAfter(b, key []byte) (s, rest []byte, ok bool) {
+	i := bytes.Index(b, key)
+	if i < 0 {
+		return nil, nil, false
+	}
+	return stringAt(b[i:], key)
+}
+
 func (s *benchSocket) read() {
 	defer close(s.done)
+	var m serverMessage
 	for {
-		var m serverMessage
-		// ReadMessage and Unmarshal rather than ReadJSON, whose decoder
-		// and its buffer are made anew for every message: the generator
-		// must cost less than the gateway it measures.
+		// ReadMessage and a look-up of the members needed rather than
+		// ReadJSON, whose decoder and its buffer are made anew for every
+		// message: the generator must cost less than the gateway it
+		// measures.
 		_, b, err := s.ws.ReadMessage()
 		if err == nil {
-			err = json.Unmarshal(b, &m)
+			err = parseServerMessage(b, &m)
 		}
 		if err != nil {
 			s.mu.Lock()
