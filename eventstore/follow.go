@@ -87,7 +87,21 @@ type FollowOptions struct {
 	// flight could precede, fn's own included, so it neither skips nor
 	// repeats events.
 	ReadAhead func([]Event)
+	// Budget, if positive, is how long fn should take with one batch.
+	// After a batch fn took longer with, the next read's limit shrinks in
+	// proportion (budget/took, down to MinBudgetBatch events); after a
+	// full batch handled in under three quarters of it, the limit grows
+	// by a quarter, up to q.Limit. A consumer's batch is a
+	// write transaction, and every write transaction in flight holds back
+	// every reader of the log (the fence): the budget bounds how long one
+	// batch holds back live pushes, at the cost of more, smaller batches
+	// when a batch's work grows.
+	Budget time.Duration
 }
+
+// MinBudgetBatch is the smallest limit FollowOptions.Budget shrinks a
+// follower's reads to.
+const MinBudgetBatch = 100
 
 // Header is a Reader that also tells the log's head (Store.Head). Follow
 // uses it, when the reader has it, to keep a filtered follower from
@@ -132,6 +146,7 @@ func Follow(ctx context.Context, s Reader, q Query, opt FollowOptions, fn func(c
 	}
 	timer := time.NewTimer(poll)
 	defer timer.Stop()
+	maxLimit := q.Limit
 	full := false // the last read filled its limit: catching up, no head needed
 	var ahead *readAhead
 	defer func() {
@@ -170,11 +185,16 @@ func Follow(ctx context.Context, s Reader, q Query, opt FollowOptions, fn func(c
 					next.After = evs[len(evs)-1].Position
 					ahead = startReadAhead(ctx, s, next, opt.ReadAhead)
 				}
+				began := time.Now()
 				if err := fn(ctx, evs); err != nil {
 					return err
 				}
+				wasFull := len(evs) == q.Limit
+				if opt.Budget > 0 {
+					q.Limit = budgetLimit(q.Limit, maxLimit, wasFull, time.Since(began), opt.Budget)
+				}
 				q.After = evs[len(evs)-1].Position
-				if len(evs) == q.Limit {
+				if wasFull {
 					full = true
 					continue // more to catch up on
 				}
@@ -200,6 +220,19 @@ func Follow(ctx context.Context, s Reader, q Query, opt FollowOptions, fn func(c
 		case <-timer.C:
 		}
 	}
+}
+
+// budgetLimit is the limit of the read after a batch handled in took,
+// given the current limit and whether the batch filled it
+// (FollowOptions.Budget).
+func budgetLimit(limit, maxLimit int, full bool, took, budget time.Duration) int {
+	switch {
+	case took > budget:
+		return max(int(float64(limit)*float64(budget)/float64(took)), min(MinBudgetBatch, maxLimit))
+	case full && took < budget*3/4:
+		return min(limit+limit/4+1, maxLimit)
+	}
+	return limit
 }
 
 // readAhead is a read of the log under way beside a follower's handler.

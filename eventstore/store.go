@@ -110,6 +110,9 @@ type ConsumeOptions struct {
 	// batch is read while this one is applied, and handed to ReadAhead
 	// first (outside any transaction).
 	ReadAhead func([]Event)
+	// Budget is FollowOptions.Budget: how long one batch (its
+	// transaction) should take; longer batches shrink the next reads.
+	Budget time.Duration
 }
 
 // Consumer runs durable consumers whose checkpoints live in the same

@@ -152,11 +152,13 @@ func (p Tickets) Apply(ctx context.Context, tx *sql.Tx, t Tables, evs []eventsto
 			return err
 		}
 	}
-	if err := upsertTickets(ctx, tx, t, list); err != nil {
+	tl, err := timelineColumnsOf(timeline)
+	if err != nil {
 		return err
 	}
-	return insertTimeline(ctx, tx, t, timeline)
+	return writeTickets(ctx, tx, t, list, tl)
 }
+
 
 func loadTickets(ctx context.Context, tx *sql.Tx, t Tables, evs []eventstore.Event) (map[string]*ticketState, error) {
 	var tenants, ids []string
@@ -193,11 +195,41 @@ func loadTickets(ctx context.Context, tx *sql.Tx, t Tables, evs []eventstore.Eve
 	return out, rows.Err()
 }
 
-func upsertTickets(ctx context.Context, tx *sql.Tx, t Tables, c ticketColumns) error {
-	if len(c.id) == 0 {
+// timelineColumns is a batch of ticket_timeline rows, column by column,
+// the way writeTickets sends them.
+type timelineColumns struct {
+	tenant, id, entry, kind, typ, vis, value, by, source, at textArray
+	version                                                  []int64
+}
+
+func timelineColumnsOf(rows []timelineRow) (timelineColumns, error) {
+	n := len(rows)
+	text := func() textArray { return make(textArray, n) }
+	c := timelineColumns{tenant: text(), id: text(), entry: text(), kind: text(), typ: text(), vis: text(), value: text(),
+		by: text(), source: text(), at: text(), version: make([]int64, n)}
+	for i, r := range rows {
+		b, err := json.Marshal(r.CreatedBy)
+		if err != nil {
+			return c, err
+		}
+		c.tenant[i], c.id[i], c.version[i], c.entry[i], c.kind[i], c.typ[i] = r.TenantID, r.TicketID, r.Version, r.EntryID, r.Kind, r.Type
+		c.vis[i], c.value[i], c.by[i], c.source[i], c.at[i] = r.Visibility, string(r.Value), string(b), r.Source, timestamp(r.CreatedAt)
+	}
+	return c, nil
+}
+
+// writeTickets upserts a batch's ticket_list rows and inserts its
+// timeline rows in one statement. It is the batch's first write, so the
+// batch's transaction takes its id here: everything else (reading the
+// tickets, evolving them, encoding the rows) is done before, and the
+// transaction holds back the log's readers (the fence) only for this
+// statement and its commit.
+func writeTickets(ctx context.Context, tx *sql.Tx, t Tables, c ticketColumns, tl timelineColumns) error {
+	if len(c.id) == 0 && len(tl.id) == 0 {
 		return nil
 	}
-	_, err := tx.ExecContext(ctx, fmt.Sprintf(`INSERT INTO %[1]s AS l (tenant_id, ticket_id, number, title, description, status,
+	_, err := tx.ExecContext(ctx, fmt.Sprintf(`WITH list AS (
+	INSERT INTO %[1]s AS l (tenant_id, ticket_id, number, title, description, status,
 		status_kind, priority, category, sub_category, source, channel, assignee, tags, comments, doc, created_at, updated_at, version)
 	SELECT tenant_id, ticket_id, number, title, description, status, status_kind, priority, category, sub_category, source,
 		channel, assignee, tags::text[], comments, doc, created_at, updated_at, version
@@ -211,40 +243,21 @@ func upsertTickets(ctx context.Context, tx *sql.Tx, t Tables, c ticketColumns) e
 		category = EXCLUDED.category, sub_category = EXCLUDED.sub_category, channel = EXCLUDED.channel,
 		assignee = EXCLUDED.assignee, tags = EXCLUDED.tags, comments = EXCLUDED.comments, doc = EXCLUDED.doc,
 		updated_at = EXCLUDED.updated_at, version = EXCLUDED.version
-	WHERE l.version < EXCLUDED.version`, pq.QuoteIdentifier(t.Of("ticket_list"))),
+	WHERE l.version < EXCLUDED.version
+	RETURNING 1
+), timeline AS (
+	INSERT INTO %[2]s (tenant_id, ticket_id, version, entry_id, kind, type, visibility, value, created_by, source, created_at)
+	SELECT * FROM unnest($20::text[], $21::text[], $22::bigint[], $23::text[], $24::text[], $25::text[], $26::text[],
+		$27::jsonb[], $28::jsonb[], $29::text[], $30::timestamptz[])
+	ON CONFLICT DO NOTHING
+	RETURNING 1
+)
+SELECT 1`, pq.QuoteIdentifier(t.Of("ticket_list")), pq.QuoteIdentifier(t.Of("ticket_timeline"))),
 		c.tenant, c.id, pq.Array(c.number), c.title, c.desc, c.status, c.kind, c.prio, c.cat, c.sub, c.source, c.channel,
-		c.asg, c.tags, c.comments, c.doc, c.created, c.updated, pq.Array(c.version))
+		c.asg, c.tags, c.comments, c.doc, c.created, c.updated, pq.Array(c.version),
+		tl.tenant, tl.id, pq.Array(tl.version), tl.entry, tl.kind, tl.typ, tl.vis, tl.value, tl.by, tl.source, tl.at)
 	if err != nil {
-		return fmt.Errorf("upsert tickets: %w", err)
-	}
-	return nil
-}
-
-func insertTimeline(ctx context.Context, tx *sql.Tx, t Tables, rows []timelineRow) error {
-	if len(rows) == 0 {
-		return nil
-	}
-	n := len(rows)
-	text := func() textArray { return make(textArray, n) }
-	tenant, id, entry, kind, typ := text(), text(), text(), text(), text()
-	vis, value, by, source, at := text(), text(), text(), text(), text()
-	version := make([]int64, n)
-	for i, r := range rows {
-		b, err := json.Marshal(r.CreatedBy)
-		if err != nil {
-			return err
-		}
-		tenant[i], id[i], version[i], entry[i], kind[i], typ[i] = r.TenantID, r.TicketID, r.Version, r.EntryID, r.Kind, r.Type
-		vis[i], value[i], by[i], source[i], at[i] = r.Visibility, string(r.Value), string(b), r.Source, timestamp(r.CreatedAt)
-	}
-	_, err := tx.ExecContext(ctx, fmt.Sprintf(`INSERT INTO %s (tenant_id, ticket_id, version, entry_id, kind, type, visibility,
-		value, created_by, source, created_at)
-	SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[],
-		$9::jsonb[], $10::text[], $11::timestamptz[])
-	ON CONFLICT DO NOTHING`, pq.QuoteIdentifier(t.Of("ticket_timeline"))),
-		tenant, id, pq.Array(version), entry, kind, typ, vis, value, by, source, at)
-	if err != nil {
-		return fmt.Errorf("insert timeline: %w", err)
+		return fmt.Errorf("write tickets and timeline: %w", err)
 	}
 	return nil
 }

@@ -37,6 +37,9 @@ type realtimeOptions struct {
 	burst        int    // comments a ticket in the fan-out burst
 	idleOnly     bool   // only the idle socket memory
 	memProfile   string // a heap profile with the idle sockets open, if set
+	// pacedShare, if positive, adds the commit → delivery figure with the
+	// comments paced to this share of the rate the saturated run reached.
+	pacedShare float64
 }
 
 // benchSocketsProcess is the command that runs the load generator (this
@@ -270,54 +273,22 @@ func realtimeBench(ctx context.Context, c *cli, o benchOptions, say func(string)
 	for i, id := range ids {
 		topics[i] = "ticket:" + id
 	}
-	say(fmt.Sprintf("realtime: %d sockets subscribed over %d tickets, HTTP comments from %d clients for %s",
-		ro.sockets, ro.tickets, o.clients, o.duration))
-	p, _, err = startSockets(ctx, socketsSpec{URL: url, Key: key, Sockets: ro.sockets, Topics: topics,
-		Type: ticket.HistoryLogged{}.EventType()})
-	if err != nil {
-		return nil, err
+	sat, err := deliveryUnderWrites(ctx, client, ro, o, url, key, ids, topics, 0, say)
+	if sat.Name != "" {
+		figs = append(figs, sat)
 	}
-	cpu0 := processCPU()
-	written := make([]atomic.Int64, len(ids))
-	comment := []byte(`{"type":"comment","value":{"text":"delivered?"}}`)
-	start := time.Now()
-	end := start.Add(o.duration)
-	if err := workers(ctx, o.clients, func(ctx context.Context, w int) error {
-		for i := w; time.Now().Before(end); i += o.clients {
-			t := (i * 7919) % len(ids)
-			status, rb, err := client.post(ctx, w, "/v1/tickets/"+ids[t]+"/history", comment)
-			if err != nil {
-				return err
-			}
-			if status != http.StatusCreated {
-				return fmt.Errorf("POST history: %d %s", status, rb)
-			}
-			written[t].Add(1)
+	if err != nil {
+		return figs, err
+	}
+	if ro.pacedShare > 0 {
+		rate := ro.pacedShare * sat.Extra["writes_per_s"]
+		paced, err := deliveryUnderWrites(ctx, client, ro, o, url, key, ids, topics, rate, say)
+		if paced.Name != "" {
+			figs = append(figs, paced)
 		}
-		return nil
-	}); err != nil {
-		p.kill()
-		return nil, err
-	}
-	writeSecs := time.Since(start).Seconds()
-	expect := make(map[string]int, len(ids))
-	var writes int64
-	for i := range written {
-		expect[topics[i]] = int(written[i].Load())
-		writes += written[i].Load()
-	}
-	res, err := p.finish(socketsGo{Expect: expect, Timeout: time.Minute})
-	if err != nil {
-		return nil, err
-	}
-	serverCPU := processCPU() - cpu0
-	figs = append(figs, storebench.Figure{Name: "realtime_commit_to_delivery", Ops: res.Deliveries, Seconds: res.Seconds,
-		Rate: float64(res.Deliveries) / res.Seconds, Unit: "deliveries/s", P50ms: res.P50ms, P99ms: res.P99ms,
-		Extra: map[string]float64{"sockets": n, "tickets": float64(ro.tickets), "writes": float64(writes),
-			"writes_per_s": float64(writes) / writeSecs, "missing": float64(res.Missing), "duplicates": float64(res.Duplicates),
-			"extra": float64(res.Extra), "server_cpu_s": serverCPU, "generator_cpu_s": p.cpu}})
-	if err := exactlyOnce(res, ro.sockets); err != nil {
-		return figs, fmt.Errorf("realtime_commit_to_delivery: %w", err)
+		if err != nil {
+			return figs, err
+		}
 	}
 
 	// 2b. The same sockets, fed as fast as the store takes appends.
@@ -335,6 +306,77 @@ func realtimeBench(ctx context.Context, c *cli, o benchOptions, say func(string)
 		figs = append(figs, storm)
 	}
 	return figs, err
+}
+
+// deliveryUnderWrites measures commit → delivery on ro.sockets sockets
+// subscribed over the tickets of ids (topics[i] naming ids[i]) while
+// o.clients HTTP clients comment on those tickets for o.duration: as fast
+// as they go (rate 0: the machine saturated), or paced to rate comments/s
+// in all (each client posts at its slots of a fixed schedule, at once
+// when it is behind). It checks every socket received every comment on
+// its ticket exactly once.
+func deliveryUnderWrites(ctx context.Context, client *benchClient, ro realtimeOptions, o benchOptions, url, key string,
+	ids, topics []string, rate float64, say func(string)) (storebench.Figure, error) {
+	name, pace := "realtime_commit_to_delivery", "as fast as they go"
+	if rate > 0 {
+		name, pace = "realtime_commit_to_delivery_paced", fmt.Sprintf("paced to %.0f/s", rate)
+	}
+	say(fmt.Sprintf("realtime: %d sockets subscribed over %d tickets, HTTP comments from %d clients %s for %s",
+		ro.sockets, ro.tickets, o.clients, pace, o.duration))
+	p, _, err := startSockets(ctx, socketsSpec{URL: url, Key: key, Sockets: ro.sockets, Topics: topics,
+		Type: ticket.HistoryLogged{}.EventType()})
+	if err != nil {
+		return storebench.Figure{}, err
+	}
+	cpu0 := processCPU()
+	written := make([]atomic.Int64, len(ids))
+	comment := []byte(`{"type":"comment","value":{"text":"delivered?"}}`)
+	start := time.Now()
+	end := start.Add(o.duration)
+	if err := workers(ctx, o.clients, func(ctx context.Context, w int) error {
+		for i := w; time.Now().Before(end); i += o.clients {
+			if rate > 0 { // slot i of the schedule
+				if wait := time.Until(start.Add(time.Duration(float64(i) / rate * float64(time.Second)))); wait > 0 {
+					time.Sleep(wait)
+				}
+			}
+			t := (i * 7919) % len(ids)
+			status, rb, err := client.post(ctx, w, "/v1/tickets/"+ids[t]+"/history", comment)
+			if err != nil {
+				return err
+			}
+			if status != http.StatusCreated {
+				return fmt.Errorf("POST history: %d %s", status, rb)
+			}
+			written[t].Add(1)
+		}
+		return nil
+	}); err != nil {
+		p.kill()
+		return storebench.Figure{}, err
+	}
+	writeSecs := time.Since(start).Seconds()
+	expect := make(map[string]int, len(ids))
+	var writes int64
+	for i := range written {
+		expect[topics[i]] = int(written[i].Load())
+		writes += written[i].Load()
+	}
+	res, err := p.finish(socketsGo{Expect: expect, Timeout: time.Minute})
+	if err != nil {
+		return storebench.Figure{}, err
+	}
+	n := float64(ro.sockets)
+	f := storebench.Figure{Name: name, Ops: res.Deliveries, Seconds: res.Seconds,
+		Rate: float64(res.Deliveries) / res.Seconds, Unit: "deliveries/s", P50ms: res.P50ms, P99ms: res.P99ms,
+		Extra: map[string]float64{"sockets": n, "tickets": float64(ro.tickets), "writes": float64(writes),
+			"writes_per_s": float64(writes) / writeSecs, "paced_per_s": rate, "missing": float64(res.Missing),
+			"duplicates": float64(res.Duplicates), "extra": float64(res.Extra), "server_cpu_s": processCPU() - cpu0,
+			"generator_cpu_s": p.cpu}}
+	if err := exactlyOnce(res, ro.sockets); err != nil {
+		return f, fmt.Errorf("%s: %w", name, err)
+	}
+	return f, nil
 }
 
 // exactlyOnce checks every socket received every expected event once.

@@ -15,6 +15,7 @@ import (
 	"github.com/eventdesk/eventdesk/eventstore"
 	"github.com/eventdesk/eventdesk/eventstore/feed"
 	"github.com/eventdesk/eventdesk/eventstore/postgres/pgtest"
+	"github.com/eventdesk/eventdesk/eventstore/postgres/storebench"
 )
 
 // benchSocketsChild is set in the environment of the load generator the
@@ -52,14 +53,15 @@ func TestBench_Realtime(t *testing.T) {
 	var stderr bytes.Buffer
 	c := &cli{Cfg: cfg, Log: slog.New(slog.DiscardHandler), Stdout: io.Discard, Stderr: &stderr}
 	o := benchOptions{duration: time.Second, clients: 4,
-		realtime: realtimeOptions{sockets: 40, tickets: 8, stormClients: 20, stormBehind: 30, burst: 3}}
+		realtime: realtimeOptions{sockets: 40, tickets: 8, stormClients: 20, stormBehind: 30, burst: 3, pacedShare: 0.5}}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	figs, err := realtimeBench(ctx, c, o, func(string) {})
 	if err != nil { // realtimeBench fails when a delivery is missing, repeated or extra
 		t.Fatalf("realtimeBench: %v\n%s", err, stderr.String())
 	}
-	want := []string{"realtime_idle_socket_memory", "realtime_commit_to_delivery", "realtime_fan_out_burst", "realtime_resume_storm"}
+	want := []string{"realtime_idle_socket_memory", "realtime_commit_to_delivery", "realtime_commit_to_delivery_paced",
+		"realtime_fan_out_burst", "realtime_resume_storm"}
 	if len(figs) != len(want) {
 		t.Fatalf("figures %v, want %v", figs, want)
 	}
@@ -68,13 +70,20 @@ func TestBench_Realtime(t *testing.T) {
 			t.Errorf("figure %d = %+v, want %s with ops", i, f, want[i])
 		}
 	}
-	live, burst, storm := figs[1], figs[2], figs[3]
-	// Each comment reaches the 5 sockets of its ticket (40 over 8), once.
-	if live.Ops != 5*int64(live.Extra["writes"]) || live.Extra["writes"] == 0 {
-		t.Errorf("live: %d deliveries of %v writes, want 5 per write", live.Ops, live.Extra["writes"])
+	live, paced, burst, storm := figs[1], figs[2], figs[3], figs[4]
+	for _, f := range []storebench.Figure{live, paced} {
+		// Each comment reaches the 5 sockets of its ticket (40 over 8), once.
+		if f.Ops != 5*int64(f.Extra["writes"]) || f.Extra["writes"] == 0 {
+			t.Errorf("%s: %d deliveries of %v writes, want 5 per write", f.Name, f.Ops, f.Extra["writes"])
+		}
+		if f.P99ms <= 0 || f.P50ms > f.P99ms {
+			t.Errorf("%s: latency p50 %v p99 %v", f.Name, f.P50ms, f.P99ms)
+		}
 	}
-	if live.P99ms <= 0 || live.P50ms > live.P99ms {
-		t.Errorf("live latency p50 %v p99 %v", live.P50ms, live.P99ms)
+	// Paced to half the rate reached as fast as they went: well below it.
+	if r, sat := paced.Extra["writes_per_s"], live.Extra["writes_per_s"]; paced.Extra["paced_per_s"] != sat/2 || r > 0.75*sat {
+		t.Errorf("paced: %.0f comments/s, paced to %.0f, after %.0f/s as fast as they went; want about half",
+			r, paced.Extra["paced_per_s"], sat)
 	}
 	// The burst: 3 comments on each of the 8 tickets, to its 5 sockets.
 	if burst.Ops != 3*8*5 {

@@ -36,7 +36,7 @@ func (s *Store) Consume(ctx context.Context, name string, opt ConsumeOptions, h 
 			q := opt.Query
 			q.After = from
 			err = eventstore.Follow(ctx, s, q, eventstore.FollowOptions{Notifier: s, Poll: opt.Poll, Linger: opt.Linger, OnError: opt.OnError,
-				ReadAhead: opt.ReadAhead},
+				ReadAhead: opt.ReadAhead, Budget: opt.Budget},
 				func(ctx context.Context, evs []eventstore.Event) error {
 					return s.applyBatch(ctx, name, from, evs, h, &from)
 				})
