@@ -75,6 +75,7 @@ func benchCmd(c *cli) *cobra.Command {
 	cmd.Flags().IntVar(&o.realtime.stormBehind, "storm-behind", 1000, "realtime: events each storm client is behind")
 	cmd.Flags().IntVar(&o.realtime.burst, "burst", 5, "realtime: comments a ticket appended at once in the fan-out burst")
 	cmd.Flags().Float64Var(&o.realtime.pacedShare, "paced-share", 0.5, "realtime: after the saturated commit → delivery figure, measure it again with the comments paced to this share of the rate reached (0: skip)")
+	cmd.Flags().IntVar(&o.realtime.watch, "socket-watch", 1, "realtime: tickets each subscribed socket watches (sockets × watch / socket-tickets sockets a ticket)")
 	cmd.Flags().BoolVar(&o.realtime.idleOnly, "idle-only", false, "realtime: measure only the idle socket memory (skips the delivery and resume-storm figures, about 2 minutes)")
 	cmd.Flags().StringVar(&o.realtime.memProfile, "socket-memprofile", "", "realtime: write a heap profile of the server holding its idle sockets to this file (every allocation sampled)")
 	cmd.Flags().StringSliceVar(&o.only, "only", nil, "run only these figure groups: store, http, projections, crm, listener, realtime (default all)")

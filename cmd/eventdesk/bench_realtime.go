@@ -40,6 +40,7 @@ type realtimeOptions struct {
 	// pacedShare, if positive, adds the commit → delivery figure with the
 	// comments paced to this share of the rate the saturated run reached.
 	pacedShare float64
+	watch      int // tickets each subscribed socket watches (0 means 1)
 }
 
 // benchSocketsProcess is the command that runs the load generator (this
@@ -321,9 +322,9 @@ func deliveryUnderWrites(ctx context.Context, client *benchClient, ro realtimeOp
 	if rate > 0 {
 		name, pace = "realtime_commit_to_delivery_paced", fmt.Sprintf("paced to %.0f/s", rate)
 	}
-	say(fmt.Sprintf("realtime: %d sockets subscribed over %d tickets, HTTP comments from %d clients %s for %s",
-		ro.sockets, ro.tickets, o.clients, pace, o.duration))
-	p, _, err := startSockets(ctx, socketsSpec{URL: url, Key: key, Sockets: ro.sockets, Topics: topics,
+	say(fmt.Sprintf("realtime: %d sockets subscribed over %d tickets (%d each), HTTP comments from %d clients %s for %s",
+		ro.sockets, ro.tickets, max(ro.watch, 1), o.clients, pace, o.duration))
+	p, _, err := startSockets(ctx, socketsSpec{URL: url, Key: key, Sockets: ro.sockets, Topics: topics, Watch: ro.watch,
 		Type: ticket.HistoryLogged{}.EventType()})
 	if err != nil {
 		return storebench.Figure{}, err
@@ -369,7 +370,7 @@ func deliveryUnderWrites(ctx context.Context, client *benchClient, ro realtimeOp
 	n := float64(ro.sockets)
 	f := storebench.Figure{Name: name, Ops: res.Deliveries, Seconds: res.Seconds,
 		Rate: float64(res.Deliveries) / res.Seconds, Unit: "deliveries/s", P50ms: res.P50ms, P99ms: res.P99ms,
-		Extra: map[string]float64{"sockets": n, "tickets": float64(ro.tickets), "writes": float64(writes),
+		Extra: map[string]float64{"sockets": n, "tickets": float64(ro.tickets), "watch": float64(max(ro.watch, 1)), "writes": float64(writes),
 			"writes_per_s": float64(writes) / writeSecs, "paced_per_s": rate, "missing": float64(res.Missing),
 			"duplicates": float64(res.Duplicates), "extra": float64(res.Extra), "server_cpu_s": processCPU() - cpu0,
 			"generator_cpu_s": p.cpu}}

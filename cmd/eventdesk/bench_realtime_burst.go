@@ -54,7 +54,7 @@ func fanOutBurst(ctx context.Context, db *database, b *benchServer, ro realtimeO
 		parts = append(parts, eventstore.StreamAppend{Stream: eventstore.StreamRef{TenantID: b.tenant.ID, Type: ticket.StreamType, ID: id},
 			Expected: eventstore.Exact(tk.Version()), Events: data})
 	}
-	p, _, err := startSockets(ctx, socketsSpec{URL: url, Key: b.creds.APIKey, Sockets: ro.sockets, Topics: topics,
+	p, _, err := startSockets(ctx, socketsSpec{URL: url, Key: b.creds.APIKey, Sockets: ro.sockets, Topics: topics, Watch: ro.watch,
 		Type: ticket.HistoryLogged{}.EventType()})
 	if err != nil {
 		return storebench.Figure{}, err
@@ -93,7 +93,7 @@ func fanOutBurst(ctx context.Context, db *database, b *benchServer, ro realtimeO
 	}
 	f := storebench.Figure{Name: "realtime_fan_out_burst", Ops: res.Deliveries, Seconds: res.Seconds,
 		Rate: float64(res.Deliveries) / res.Seconds, Unit: "deliveries/s", P50ms: res.P50ms, P99ms: res.P99ms,
-		Extra: map[string]float64{"sockets": float64(ro.sockets), "tickets": float64(len(ids)), "comments": float64(ro.burst * len(ids)),
+		Extra: map[string]float64{"sockets": float64(ro.sockets), "tickets": float64(len(ids)), "watch": float64(max(ro.watch, 1)), "comments": float64(ro.burst * len(ids)),
 			"append_s": appendSecs, "missing": float64(res.Missing), "duplicates": float64(res.Duplicates),
 			"extra": float64(res.Extra), "server_cpu_s": processCPU() - cpu0, "generator_cpu_s": p.cpu}}
 	if err := exactlyOnce(res, ro.sockets); err != nil {

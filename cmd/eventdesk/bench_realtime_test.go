@@ -53,7 +53,7 @@ func TestBench_Realtime(t *testing.T) {
 	var stderr bytes.Buffer
 	c := &cli{Cfg: cfg, Log: slog.New(slog.DiscardHandler), Stdout: io.Discard, Stderr: &stderr}
 	o := benchOptions{duration: time.Second, clients: 4,
-		realtime: realtimeOptions{sockets: 40, tickets: 8, stormClients: 20, stormBehind: 30, burst: 3, pacedShare: 0.5}}
+		realtime: realtimeOptions{sockets: 40, tickets: 8, stormClients: 20, stormBehind: 30, burst: 3, pacedShare: 0.5, watch: 2}}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	figs, err := realtimeBench(ctx, c, o, func(string) {})
@@ -72,9 +72,10 @@ func TestBench_Realtime(t *testing.T) {
 	}
 	live, paced, burst, storm := figs[1], figs[2], figs[3], figs[4]
 	for _, f := range []storebench.Figure{live, paced} {
-		// Each comment reaches the 5 sockets of its ticket (40 over 8), once.
-		if f.Ops != 5*int64(f.Extra["writes"]) || f.Extra["writes"] == 0 {
-			t.Errorf("%s: %d deliveries of %v writes, want 5 per write", f.Name, f.Ops, f.Extra["writes"])
+		// Each comment reaches the 10 sockets of its ticket (40 sockets
+		// watching 2 of the 8 tickets each), once.
+		if f.Ops != 10*int64(f.Extra["writes"]) || f.Extra["writes"] == 0 {
+			t.Errorf("%s: %d deliveries of %v writes, want 10 per write", f.Name, f.Ops, f.Extra["writes"])
 		}
 		if f.P99ms <= 0 || f.P50ms > f.P99ms {
 			t.Errorf("%s: latency p50 %v p99 %v", f.Name, f.P50ms, f.P99ms)
@@ -85,9 +86,9 @@ func TestBench_Realtime(t *testing.T) {
 		t.Errorf("paced: %.0f comments/s, paced to %.0f, after %.0f/s as fast as they went; want about half",
 			r, paced.Extra["paced_per_s"], sat)
 	}
-	// The burst: 3 comments on each of the 8 tickets, to its 5 sockets.
-	if burst.Ops != 3*8*5 {
-		t.Errorf("burst: %d deliveries, want %d", burst.Ops, 3*8*5)
+	// The burst: 3 comments on each of the 8 tickets, to its 10 sockets.
+	if burst.Ops != 3*8*10 {
+		t.Errorf("burst: %d deliveries, want %d", burst.Ops, 3*8*10)
 	}
 	if storm.Ops != 20*30 {
 		t.Errorf("storm: %d deliveries, want %d", storm.Ops, 20*30)

@@ -36,7 +36,8 @@ type socketsSpec struct {
 	URL     string   `json:"url"` // ws://host:port/v1/stream
 	Key     string   `json:"key"` // bearer credential
 	Sockets int      `json:"sockets"`
-	Topics  []string `json:"topics"` // socket i subscribes to Topics[i%len]; none: idle sockets
+	Topics  []string `json:"topics"`          // socket i subscribes to Topics[(i*Watch+j)%len], j < Watch; none: idle sockets
+	Watch   int      `json:"watch,omitempty"` // topics a socket subscribes to; 0 means 1
 	// After, per topic, makes the sockets connect and subscribe with
 	// after only on go (a resume storm); without it they subscribe live
 	// before ready.
@@ -109,20 +110,20 @@ func raiseFDLimit() uint64 {
 
 // benchSocket is one socket of the generator and what it received.
 type benchSocket struct {
-	ws    *websocket.Conn
-	topic string
-	mu    sync.Mutex
-	seen  map[string]struct{}
-	dups  int64
-	errs  int64
-	err   string
-	after string // the subscription's after, then the last position received
-	resub int64
-	lat   []time.Duration
-	first time.Time
-	last  time.Time
-	done  chan struct{} // closed when the read loop ends
-	only  string
+	ws     *websocket.Conn
+	topics []string
+	mu     sync.Mutex
+	seen   map[string]struct{}
+	dups   int64
+	errs   int64
+	err    string
+	after  map[string]string // by topic: the subscription's after, then the last position received
+	resub  int64
+	lat    []time.Duration
+	first  time.Time
+	last   time.Time
+	done   chan struct{} // closed when the read loop ends
+	only   string
 }
 
 // socketsCPUProfileEnv names a file prefix: each generator writes a CPU
@@ -151,9 +152,11 @@ func benchSockets(ctx context.Context, in io.Reader, out io.Writer) error {
 	}
 	socks := make([]*benchSocket, spec.Sockets)
 	for i := range socks {
-		s := &benchSocket{seen: map[string]struct{}{}, done: make(chan struct{}), only: spec.Type}
-		if len(spec.Topics) > 0 {
-			s.topic = spec.Topics[i%len(spec.Topics)]
+		s := &benchSocket{seen: map[string]struct{}{}, after: map[string]string{}, done: make(chan struct{}), only: spec.Type}
+		for j := range max(spec.Watch, 1) {
+			if len(spec.Topics) > 0 {
+				s.topics = append(s.topics, spec.Topics[(i*max(spec.Watch, 1)+j)%len(spec.Topics)])
+			}
 		}
 		socks[i] = s
 	}
@@ -233,27 +236,35 @@ func openSockets(ctx context.Context, spec socketsSpec, socks []*benchSocket, mo
 					return
 				}
 				s.ws = ws
-				if s.topic == "" {
+				if len(s.topics) == 0 {
 					continue
 				}
-				sub := map[string]string{"type": "subscribe", "topic": s.topic}
-				if a, ok := spec.After[s.topic]; ok {
-					sub["after"] = a
-					s.after = a
-				}
-				if err := ws.WriteJSON(sub); err != nil {
-					errs <- err
-					return
-				}
-				if mode != "storm" { // wait for the subscription before counting the socket ready
-					var m serverMessage
-					if err := ws.ReadJSON(&m); err != nil {
+				for _, topic := range s.topics {
+					sub := map[string]string{"type": "subscribe", "topic": topic}
+					if a, ok := spec.After[topic]; ok {
+						sub["after"] = a
+						s.after[topic] = a
+					}
+					if err := ws.WriteJSON(sub); err != nil {
 						errs <- err
 						return
 					}
-					if m.Type != "subscribed" {
-						errs <- fmt.Errorf("socket %d: %s %s %s", i, m.Type, m.Code, m.Message)
-						return
+					// Outside a storm, wait for the subscription before
+					// counting the socket ready (past the presence of the
+					// topics subscribed before).
+					for mode != "storm" {
+						var m serverMessage
+						if err := ws.ReadJSON(&m); err != nil {
+							errs <- err
+							return
+						}
+						if m.Type == "subscribed" && m.Topic == topic {
+							break
+						}
+						if m.Type != "presence" {
+							errs <- fmt.Errorf("socket %d: %s %s %s", i, m.Type, m.Code, m.Message)
+							return
+						}
 					}
 				}
 				go s.read()
@@ -389,10 +400,10 @@ func (s *benchSocket) read() {
 			s.mu.Lock()
 			s.errs++
 			s.err = m.Code + ": " + m.Message
-			after := s.after
+			after := s.after[m.Topic]
 			s.mu.Unlock()
 			if m.Code == "internal" || m.Code == "unavailable" { // the subscription ended: resume it
-				sub := map[string]string{"type": "subscribe", "topic": s.topic}
+				sub := map[string]string{"type": "subscribe", "topic": m.Topic}
 				if after != "" {
 					sub["after"] = after
 				}
@@ -408,7 +419,7 @@ func (s *benchSocket) read() {
 		}
 		now := time.Now()
 		s.mu.Lock()
-		s.after = m.Position
+		s.after[m.Topic] = m.Position
 		if s.only != "" && m.Event.Type != s.only {
 			s.mu.Unlock()
 			continue
@@ -427,6 +438,15 @@ func (s *benchSocket) read() {
 	}
 }
 
+// expected is how many events s is owed: those of all its topics.
+func (s *benchSocket) expected(g socketsGo) int {
+	n := 0
+	for _, t := range s.topics {
+		n += g.Expect[t]
+	}
+	return n
+}
+
 // collect waits until every socket has its expected deliveries (or the
 // timeout), then sums up.
 func collect(ctx context.Context, socks []*benchSocket, g socketsGo, goAt time.Time, storm bool) socketsResult {
@@ -436,7 +456,7 @@ func collect(ctx context.Context, socks []*benchSocket, g socketsGo, goAt time.T
 			s.mu.Lock()
 			n := len(s.seen)
 			s.mu.Unlock()
-			if n >= g.Expect[s.topic] || time.Now().After(deadline) || ctx.Err() != nil {
+			if n >= s.expected(g) || time.Now().After(deadline) || ctx.Err() != nil {
 				break
 			}
 			time.Sleep(5 * time.Millisecond)
@@ -450,7 +470,7 @@ func collect(ctx context.Context, socks []*benchSocket, g socketsGo, goAt time.T
 	)
 	for _, s := range socks {
 		s.mu.Lock()
-		n, want := len(s.seen), g.Expect[s.topic]
+		n, want := len(s.seen), s.expected(g)
 		res.Deliveries += int64(n) + s.dups
 		res.Duplicates += s.dups
 		res.Errors += s.errs
