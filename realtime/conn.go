@@ -97,6 +97,7 @@ type conn struct {
 
 type subscription struct {
 	topic    string
+	topicJS  []byte // topic as a JSON string, for its event messages
 	streamID string // ticket id for presence; empty for the tenant topic
 	kind     string
 	cancel   context.CancelFunc
@@ -386,7 +387,8 @@ func (c *conn) subscribe(m clientMessage) error {
 		c.unsubscribe(old)
 	}
 	ctx, cancel := context.WithCancel(c.ctx)
-	s := &subscription{topic: m.Topic, kind: kind, streamID: id, cancel: cancel, done: make(chan struct{})}
+	topicJS, _ := json.Marshal(m.Topic) // a string always marshals
+	s := &subscription{topic: m.Topic, topicJS: topicJS, kind: kind, streamID: id, cancel: cancel, done: make(chan struct{})}
 	c.subs[m.Topic] = s
 	c.g.metrics.subscriptions.Inc()
 	if resumed {
@@ -433,8 +435,9 @@ func (c *conn) follow(ctx context.Context, s *subscription, fs *feed.Subscriptio
 			c.failSubscription(s, err)
 			return
 		}
-		for _, e := range evs {
-			ok, err := c.g.access.Visible(ctx, c.p, e)
+		for i := range evs {
+			e := &evs[i]
+			ok, err := c.g.access.Visible(ctx, c.p, *e)
 			if ctx.Err() != nil {
 				return
 			}
@@ -445,7 +448,7 @@ func (c *conn) follow(ctx context.Context, s *subscription, fs *feed.Subscriptio
 			if !ok {
 				continue
 			}
-			b, err := c.g.encoder.message(s.topic, e)
+			b, err := c.g.encoder.message(s.topicJS, e)
 			if err != nil {
 				c.failSubscription(s, err)
 				return

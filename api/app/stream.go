@@ -124,13 +124,22 @@ type guarded struct {
 // an identity's claims only to viewers who may see its holder;
 // listeners and the outbox only to admins. It reads the record's current
 // permit, so a record hidden since is hidden in its older events too.
-func (s *Services) Visible(ctx context.Context, viewer domain.Viewer, staff bool, e eventstore.Event) (bool, error) {
+func (s *Services) Visible(ctx context.Context, viewer domain.Viewer, staff bool, e *eventstore.Event) (bool, error) {
 	switch {
 	case staff && viewer.Admin: // the most common reader decodes nothing
 		return true, nil
 	case staff && adminStreams[e.StreamType]:
 		return false, nil
 	}
+	return s.visibleByPermit(ctx, viewer, staff, e)
+}
+
+// visibleByPermit is Visible for a reader who is not an admin. It is a
+// function of its own because its frame is large (the data decoded, a
+// customer or deal read): a websocket subscription's goroutine calls
+// Visible for every event it pushes, and the admin's answer above must
+// not grow that goroutine's stack.
+func (s *Services) visibleByPermit(ctx context.Context, viewer domain.Viewer, staff bool, e *eventstore.Event) (bool, error) {
 	var g guarded
 	switch e.StreamType {
 	case ticket.StreamType, customer.StreamType, deal.StreamType, identity.StreamType:

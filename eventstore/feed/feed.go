@@ -407,7 +407,9 @@ type Subscription struct {
 	// Owned by the goroutine calling Next.
 	at      eventstore.Position // every match at or before it is returned or pending
 	pending []eventstore.Event
-	live    bool // registered with the hub when Next last looked
+	live    bool               // registered with the hub when Next last looked
+	lent    []eventstore.Event // what Next returned last, the caller's until its next call
+	spare   []eventstore.Event // a small lent slice back, for the hub's next buffer
 
 	mu         sync.Mutex // guards the fields below; taken after hub.mu
 	buf        []eventstore.Event
@@ -442,6 +444,12 @@ func (s *Subscription) offer(e eventstore.Event, limit int) bool {
 	return !s.overflowed
 }
 
+// spareCap is the largest slice a subscription keeps for its next live
+// events: live events arrive a few at a time, and each hand-off would
+// otherwise allocate their buffer anew; a larger one (a burst) is let go,
+// so an idle subscription holds little.
+const spareCap = 16
+
 // Next returns the next events that match, at least one, in log order,
 // waiting for them as long as ctx allows (and, before anything else,
 // until Run has found the log's head). Each event is returned once:
@@ -450,16 +458,24 @@ func (s *Subscription) offer(e eventstore.Event, limit int) bool {
 // call Next again), ErrClosed once the subscription or its hub is closed,
 // and a store read error (wrapped) when catching up fails; the events not
 // yet returned then stay with the caller's last position, from which a
-// new subscription resumes.
+// new subscription resumes. The slice returned is the caller's only until
+// it calls Next again, which may reuse it: copy what must outlive that.
 func (s *Subscription) Next(ctx context.Context) ([]eventstore.Event, error) {
 	h := s.hub
+	if s.lent != nil { // the caller is done with it
+		if cap(s.lent) <= spareCap {
+			clear(s.lent) // let its events' data go
+			s.spare = s.lent[:0]
+		}
+		s.lent = nil
+	}
 	for {
 		if s.ctx.Err() != nil {
 			return nil, ErrClosed
 		}
 		if len(s.pending) > 0 {
 			out := s.pending
-			s.pending = nil
+			s.pending, s.lent = nil, out
 			return out, nil
 		}
 		if s.live {
@@ -493,7 +509,7 @@ func (s *Subscription) takeLive(ctx context.Context) error {
 	s.mu.Lock()
 	switch {
 	case len(s.buf) > 0:
-		s.pending, s.buf = s.buf, nil
+		s.pending, s.buf, s.spare = s.buf, s.spare, nil
 		s.at = s.last
 		s.mu.Unlock()
 		return nil
