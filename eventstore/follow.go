@@ -1,6 +1,7 @@
 package eventstore
 
 import (
+	"cmp"
 	"context"
 	"sync"
 	"time"
@@ -95,8 +96,14 @@ type FollowOptions struct {
 	// write transaction, and every write transaction in flight holds back
 	// every reader of the log (the fence): the budget bounds how long one
 	// batch holds back live pushes, at the cost of more, smaller batches
-	// when a batch's work grows.
+	// when a batch's work grows. It applies to a follower that is live:
+	// a batch whose first event is older than BudgetLag sets the limit
+	// back to q.Limit, so that a follower far behind (a new projection, a
+	// node back after a while) catches up at full speed.
 	Budget time.Duration
+	// BudgetLag is how old (by its RecordedAt) the first event of a batch
+	// may be for Budget to apply; zero means DefaultBudgetLag.
+	BudgetLag time.Duration
 }
 
 // MinBudgetBatch is the smallest limit FollowOptions.Budget shrinks a
@@ -191,7 +198,8 @@ func Follow(ctx context.Context, s Reader, q Query, opt FollowOptions, fn func(c
 				}
 				wasFull := len(evs) == q.Limit
 				if opt.Budget > 0 {
-					q.Limit = budgetLimit(q.Limit, maxLimit, wasFull, time.Since(began), opt.Budget)
+					q.Limit = budgetLimit(q.Limit, maxLimit, wasFull, time.Since(began), opt.Budget,
+						time.Since(evs[0].RecordedAt), cmp.Or(opt.BudgetLag, DefaultBudgetLag))
 				}
 				q.After = evs[len(evs)-1].Position
 				if wasFull {
@@ -222,11 +230,17 @@ func Follow(ctx context.Context, s Reader, q Query, opt FollowOptions, fn func(c
 	}
 }
 
-// budgetLimit is the limit of the read after a batch handled in took,
-// given the current limit and whether the batch filled it
-// (FollowOptions.Budget).
-func budgetLimit(limit, maxLimit int, full bool, took, budget time.Duration) int {
+// DefaultBudgetLag is FollowOptions.BudgetLag's default: a follower more
+// than 2 s behind is catching up.
+const DefaultBudgetLag = 2 * time.Second
+
+// budgetLimit is the limit of the read after a batch that filled the
+// current limit or not (full), that fn handled in took, and whose first
+// event was recorded age ago (FollowOptions.Budget and BudgetLag).
+func budgetLimit(limit, maxLimit int, full bool, took, budget, age, lag time.Duration) int {
 	switch {
+	case age > lag: // catching up: as fast as whole batches go
+		return maxLimit
 	case took > budget:
 		return max(int(float64(limit)*float64(budget)/float64(took)), min(MinBudgetBatch, maxLimit))
 	case full && took < budget*3/4:

@@ -93,14 +93,18 @@ type Log interface {
 // longer. A quiet log is still applied event by event, at once.
 const liveLinger = 50 * time.Millisecond
 
-// batchBudget is how long a projection's batch should take
+// batchBudget is how long a live projection's batch should take
 // (eventstore.FollowOptions.Budget): its transaction holds back every live
 // reader of the log (websocket pushes, the NDJSON follow stream) from its
 // first write to its commit, so a batch that takes longer makes the next
 // ones smaller. Under write load on the 2-core bench machine a tickets.v1
 // batch of 300–400 comments held the log for 60–100 ms (p99 about
-// 150 ms); bounded, about 100 events and 20 ms.
-const batchBudget = 25 * time.Millisecond
+// 150 ms), and commit → push p99 was 98–155 ms; with this budget, 66–91
+// ms. A smaller one (25 ms) measured no better for pushes and cost
+// contacts.v1 about a tenth of the contact creates it keeps up with (more,
+// smaller batches). A projection more than eventstore.DefaultBudgetLag
+// behind catches up in whole batches.
+const batchBudget = 50 * time.Millisecond
 
 // Runner runs projections against the log and keeps their status.
 type Runner struct {
@@ -326,3 +330,4 @@ func (b *preparedBatches) take(evs []eventstore.Event) *preparedBatch {
 	}
 	return nil
 }
+

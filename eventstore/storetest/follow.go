@@ -305,49 +305,62 @@ func followReadAhead(t *testing.T, h Harness) {
 	t.Logf("%d committed events delivered exactly once, in order; %d of %d batches read ahead", len(committed), early, handled)
 }
 
-// followBudget: a follower with a Budget reads smaller batches after a
-// batch its handler took longer than the budget with (in proportion, down
-// to eventstore.MinBudgetBatch), and larger ones again, a quarter at a
-// time up to the query's limit, once full batches are handled well
-// within it; every event still arrives once, in order.
+// followBudget: a live follower with a Budget reads smaller batches
+// after a batch its handler took longer than the budget with (in
+// proportion, down to eventstore.MinBudgetBatch), and larger ones again,
+// a quarter at a time up to the query's limit, once full batches are
+// handled well within it; one whose batches are older than its BudgetLag
+// (catching up) keeps reading whole batches. Every event still arrives
+// once, in order.
 func followBudget(t *testing.T, h Harness) {
 	committed := writeLoad(t, h, "t1", 8, 200, 20) // a backlog of 1,600 events
-	c := newCollector()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var sizes []int
-	done := make(chan error, 1)
-	go func() {
-		done <- eventstore.Follow(ctx, h.Store, eventstore.Query{TenantID: "t1", Limit: 400},
-			eventstore.FollowOptions{Notifier: h.Notifier, Poll: 50 * time.Millisecond, Budget: 20 * time.Millisecond},
-			func(_ context.Context, evs []eventstore.Event) error {
-				c.add(evs)
-				sizes = append(sizes, len(evs))
-				if len(sizes) <= 2 { // the first two batches are slow: 0.25 ms an event
-					time.Sleep(time.Duration(len(evs)) * 250 * time.Microsecond)
-				}
-				return nil
-			})
-	}()
-	WaitFor(t, fmt.Sprintf("%d committed events", len(committed)), func() bool { return c.count() >= len(committed) },
-		func() string { return fmt.Sprintf("received %d", c.count()) })
-	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Errorf("Follow = %v, want context.Canceled", err)
+	follow := func(lag time.Duration) []int {
+		c := newCollector()
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		var sizes []int
+		done := make(chan error, 1)
+		go func() {
+			done <- eventstore.Follow(ctx, h.Store, eventstore.Query{TenantID: "t1", Limit: 400},
+				eventstore.FollowOptions{Notifier: h.Notifier, Poll: 50 * time.Millisecond, Budget: 20 * time.Millisecond,
+					BudgetLag: lag},
+				func(_ context.Context, evs []eventstore.Event) error {
+					c.add(evs)
+					sizes = append(sizes, len(evs))
+					if len(sizes) <= 2 { // the first two batches are slow: 0.25 ms an event
+						time.Sleep(time.Duration(len(evs)) * 250 * time.Microsecond)
+					}
+					return nil
+				})
+		}()
+		WaitFor(t, fmt.Sprintf("%d committed events", len(committed)), func() bool { return c.count() >= len(committed) },
+			func() string { return fmt.Sprintf("received %d", c.count()) })
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Errorf("Follow = %v, want context.Canceled", err)
+		}
+		c.check(t, committed)
+		return sizes
 	}
-	c.check(t, committed)
-	// 400 in 100 ms: 400 × 20/100 = 80, at least 100; 100 in 25 ms: 80,
-	// at least 100; then fast: 100 + 25 + 1, 126 + 31 + 1, …
+	// Live (the backlog is younger than an hour): 400 in 100 ms: 400 ×
+	// 20/100 = 80, at least 100; 100 in 25 ms: 80, at least 100; then
+	// fast: 100 + 25 + 1, 126 + 31 + 1, …
+	sizes := follow(time.Hour)
 	want := []int{400, 100, 100, 126, 158}
 	if len(sizes) < len(want) || !slices.Equal(sizes[:len(want)], want) {
-		t.Errorf("batch sizes %v, want them to begin %v", sizes, want)
+		t.Errorf("live: batch sizes %v, want them to begin %v", sizes, want)
 	}
 	for _, n := range sizes {
 		if n > 400 {
-			t.Errorf("a batch of %d events, over the query's limit of 400", n)
+			t.Errorf("live: a batch of %d events, over the query's limit of 400", n)
 		}
 	}
-	t.Logf("%d events in batches of %v", len(committed), sizes)
+	t.Logf("live: %d events in batches of %v", len(committed), sizes)
+	// Catching up (the backlog is older than a nanosecond): whole batches.
+	sizes = follow(time.Nanosecond)
+	if want := []int{400, 400, 400, 400}; len(sizes) < len(want) || !slices.Equal(sizes[:len(want)], want) {
+		t.Errorf("catching up: batch sizes %v, want them to begin %v", sizes, want)
+	}
 }
 
 // followLinger: after a batch of several events a live follower with a
