@@ -330,4 +330,3 @@ func (b *preparedBatches) take(evs []eventstore.Event) *preparedBatch {
 	}
 	return nil
 }
-

@@ -159,7 +159,6 @@ func (p Tickets) Apply(ctx context.Context, tx *sql.Tx, t Tables, evs []eventsto
 	return writeTickets(ctx, tx, t, list, tl)
 }
 
-
 func loadTickets(ctx context.Context, tx *sql.Tx, t Tables, evs []eventstore.Event) (map[string]*ticketState, error) {
 	var tenants, ids []string
 	seen := map[string]bool{}
