@@ -116,18 +116,28 @@ func scratch(ctx context.Context, c *cli, purpose string) (db *database, drop fu
 	return &database{DB: sdb, URL: dsn}, func() { sdb.Close(); dropDB() }, nil
 }
 
+// startCPUProfile profiles this process's CPU to the file path until
+// stop.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
 func bench(ctx context.Context, c *cli, o benchOptions) error {
 	say := func(s string) { fmt.Fprintln(c.Stderr, "bench:", s) }
 	if o.cpuProfile != "" {
-		f, err := os.Create(o.cpuProfile)
+		stop, err := startCPUProfile(o.cpuProfile)
 		if err != nil {
 			return err
 		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+		defer stop()
 	}
 	for _, g := range o.only {
 		if !slices.Contains([]string{"store", "http", "projections", "crm", "listener", "realtime"}, g) {

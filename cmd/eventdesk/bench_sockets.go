@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"runtime/pprof"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -134,15 +133,11 @@ const socketsCPUProfileEnv = "EVENTDESK_BENCH_SOCKETS_CPUPROFILE"
 func benchSockets(ctx context.Context, in io.Reader, out io.Writer) error {
 	raiseFDLimit()
 	if prefix := os.Getenv(socketsCPUProfileEnv); prefix != "" {
-		f, err := os.Create(fmt.Sprintf("%s.%d", prefix, os.Getpid()))
+		stop, err := startCPUProfile(fmt.Sprintf("%s.%d", prefix, os.Getpid()))
 		if err != nil {
 			return err
 		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+		defer stop()
 	}
 	rd := bufio.NewReader(in)
 	enc := json.NewEncoder(out)
