@@ -247,27 +247,8 @@ func realtimeBench(ctx context.Context, c *cli, o benchOptions, say func(string)
 	client := b.client(o.clients)
 	defer client.close()
 	say(fmt.Sprintf("realtime: creating %d tickets", ro.tickets))
-	ids := make([]string, ro.tickets)
-	var next atomic.Int64
-	if err := workers(ctx, o.clients, func(ctx context.Context, w int) error {
-		for i := int(next.Add(1)) - 1; i < len(ids); i = int(next.Add(1)) - 1 {
-			status, rb, err := client.post(ctx, w, "/v1/tickets", []byte(`{"title":"Realtime bench","description":"watched"}`))
-			if err != nil {
-				return err
-			}
-			if status != http.StatusCreated {
-				return fmt.Errorf("POST /v1/tickets: %d %s", status, rb)
-			}
-			var created struct {
-				ID string `json:"id"`
-			}
-			if err := json.Unmarshal(rb, &created); err != nil {
-				return err
-			}
-			ids[i] = created.ID
-		}
-		return nil
-	}); err != nil {
+	ids, err := createTickets(ctx, client, o.clients, ro.tickets)
+	if err != nil {
 		return nil, err
 	}
 	topics := make([]string, len(ids))
@@ -292,13 +273,30 @@ func realtimeBench(ctx context.Context, c *cli, o benchOptions, say func(string)
 		}
 	}
 
-	// 2b. The same sockets, fed as fast as the store takes appends.
-	burst, err := fanOutBurst(ctx, db, b, ro, url, ids, topics, say)
+	// 2b. The same sockets, fed as fast as the store takes appends; then
+	// again while HTTP comments on other tickets keep the API, the store
+	// and the projections busy.
+	burst, err := fanOutBurst(ctx, db, b, ro, url, ids, topics, nil, say)
 	if burst.Name != "" {
 		figs = append(figs, burst)
 	}
 	if err != nil {
 		return figs, err
+	}
+	if ro.pacedShare > 0 {
+		say(fmt.Sprintf("realtime: creating %d unwatched tickets", o.clients))
+		others, err := createTickets(ctx, client, o.clients, o.clients)
+		if err != nil {
+			return figs, err
+		}
+		bg := &burstWrites{client: client, clients: o.clients, ids: others, rate: ro.pacedShare * sat.Extra["writes_per_s"]}
+		burst, err := fanOutBurst(ctx, db, b, ro, url, ids, topics, bg, say)
+		if burst.Name != "" {
+			figs = append(figs, burst)
+		}
+		if err != nil {
+			return figs, err
+		}
 	}
 
 	// 3. Resume storm.
@@ -331,28 +329,8 @@ func deliveryUnderWrites(ctx context.Context, client *benchClient, ro realtimeOp
 	}
 	cpu0 := processCPU()
 	written := make([]atomic.Int64, len(ids))
-	comment := []byte(`{"type":"comment","value":{"text":"delivered?"}}`)
 	start := time.Now()
-	end := start.Add(o.duration)
-	if err := workers(ctx, o.clients, func(ctx context.Context, w int) error {
-		for i := w; time.Now().Before(end); i += o.clients {
-			if rate > 0 { // slot i of the schedule
-				if wait := time.Until(start.Add(time.Duration(float64(i) / rate * float64(time.Second)))); wait > 0 {
-					time.Sleep(wait)
-				}
-			}
-			t := (i * 7919) % len(ids)
-			status, rb, err := client.post(ctx, w, "/v1/tickets/"+ids[t]+"/history", comment)
-			if err != nil {
-				return err
-			}
-			if status != http.StatusCreated {
-				return fmt.Errorf("POST history: %d %s", status, rb)
-			}
-			written[t].Add(1)
-		}
-		return nil
-	}); err != nil {
+	if err := postComments(ctx, client, o.clients, ids, rate, start.Add(o.duration), written); err != nil {
 		p.kill()
 		return storebench.Figure{}, err
 	}
@@ -378,6 +356,74 @@ func deliveryUnderWrites(ctx context.Context, client *benchClient, ro realtimeOp
 		return f, fmt.Errorf("%s: %w", name, err)
 	}
 	return f, nil
+}
+
+// createTickets creates n tickets through the API from clients workers
+// and returns their ids.
+func createTickets(ctx context.Context, client *benchClient, clients, n int) ([]string, error) {
+	ids := make([]string, n)
+	var next atomic.Int64
+	err := workers(ctx, clients, func(ctx context.Context, w int) error {
+		for i := int(next.Add(1)) - 1; i < len(ids); i = int(next.Add(1)) - 1 {
+			status, rb, err := client.post(ctx, w, "/v1/tickets", []byte(`{"title":"Realtime bench","description":"watched"}`))
+			if err != nil {
+				return err
+			}
+			if status != http.StatusCreated {
+				return fmt.Errorf("POST /v1/tickets: %d %s", status, rb)
+			}
+			var created struct {
+				ID string `json:"id"`
+			}
+			if err := json.Unmarshal(rb, &created); err != nil {
+				return err
+			}
+			ids[i] = created.ID
+		}
+		return nil
+	})
+	return ids, err
+}
+
+// postComments has clients workers comment on the tickets of ids until
+// end or until ctx ends (which is no failure): as fast as they go (rate
+// 0), or paced to rate comments/s in all, each client posting at its
+// slots of a fixed schedule (at once when it is behind). written[i]
+// counts the comments on ids[i].
+func postComments(ctx context.Context, client *benchClient, clients int, ids []string, rate float64, end time.Time,
+	written []atomic.Int64) error {
+	comment := []byte(`{"type":"comment","value":{"text":"delivered?"}}`)
+	start := time.Now()
+	err := workers(ctx, clients, func(ctx context.Context, w int) error {
+		for i := w; time.Now().Before(end) && ctx.Err() == nil; i += clients {
+			if rate > 0 { // slot i of the schedule
+				if wait := time.Until(start.Add(time.Duration(float64(i) / rate * float64(time.Second)))); wait > 0 {
+					select {
+					case <-ctx.Done():
+						return nil
+					case <-time.After(wait):
+					}
+				}
+			}
+			t := (i * 7919) % len(ids)
+			status, rb, err := client.post(ctx, w, "/v1/tickets/"+ids[t]+"/history", comment)
+			if ctx.Err() != nil {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if status != http.StatusCreated {
+				return fmt.Errorf("POST history: %d %s", status, rb)
+			}
+			written[t].Add(1)
+		}
+		return nil
+	})
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
 }
 
 // exactlyOnce checks every socket received every expected event once.

@@ -61,7 +61,7 @@ func TestBench_Realtime(t *testing.T) {
 		t.Fatalf("realtimeBench: %v\n%s", err, stderr.String())
 	}
 	want := []string{"realtime_idle_socket_memory", "realtime_commit_to_delivery", "realtime_commit_to_delivery_paced",
-		"realtime_fan_out_burst", "realtime_resume_storm"}
+		"realtime_fan_out_burst", "realtime_fan_out_burst_under_writes", "realtime_resume_storm"}
 	if len(figs) != len(want) {
 		t.Fatalf("figures %v, want %v", figs, want)
 	}
@@ -70,7 +70,7 @@ func TestBench_Realtime(t *testing.T) {
 			t.Errorf("figure %d = %+v, want %s with ops", i, f, want[i])
 		}
 	}
-	live, paced, burst, storm := figs[1], figs[2], figs[3], figs[4]
+	live, paced, burst, busy, storm := figs[1], figs[2], figs[3], figs[4], figs[5]
 	for _, f := range []storebench.Figure{live, paced} {
 		// Each comment reaches the 10 sockets of its ticket (40 sockets
 		// watching 2 of the 8 tickets each), once.
@@ -86,9 +86,16 @@ func TestBench_Realtime(t *testing.T) {
 		t.Errorf("paced: %.0f comments/s, paced to %.0f, after %.0f/s as fast as they went; want about half",
 			r, paced.Extra["paced_per_s"], sat)
 	}
-	// The burst: 3 comments on each of the 8 tickets, to its 10 sockets.
-	if burst.Ops != 3*8*10 {
-		t.Errorf("burst: %d deliveries, want %d", burst.Ops, 3*8*10)
+	// The burst: 3 comments on each of the 8 tickets, to its 10 sockets,
+	// the second time with comments on other tickets made beside it.
+	for _, f := range []storebench.Figure{burst, busy} {
+		if f.Ops != 3*8*10 {
+			t.Errorf("%s: %d deliveries, want %d", f.Name, f.Ops, 3*8*10)
+		}
+	}
+	if busy.Extra["writes_beside"] == 0 || burst.Extra["writes_beside"] != 0 {
+		t.Errorf("comments beside the bursts: %v and %v, want none beside the first and some beside the second",
+			burst.Extra["writes_beside"], busy.Extra["writes_beside"])
 	}
 	if storm.Ops != 20*30 {
 		t.Errorf("storm: %d deliveries, want %d", storm.Ops, 20*30)
