@@ -99,11 +99,11 @@ const liveLinger = 50 * time.Millisecond
 // first write to its commit, so a batch that takes longer makes the next
 // ones smaller. Under write load on the 2-core bench machine a tickets.v1
 // batch of 300–400 comments held the log for 60–100 ms (p99 about
-// 150 ms), and commit → push p99 was 98–155 ms; with this budget, 66–91
-// ms. A smaller one (25 ms) measured no better for pushes and cost
-// contacts.v1 about a tenth of the contact creates it keeps up with (more,
-// smaller batches). A projection more than eventstore.DefaultBudgetLag
-// behind catches up in whole batches.
+// 150 ms), and commit → push p99 was 98–155 ms; with this budget, 79 ms
+// at the median of six runs. A smaller one (25 ms) measured no better for
+// pushes and cost about a tenth of the contact creates (more, smaller
+// contacts.v1 batches). A projection more than
+// eventstore.DefaultBudgetLag behind catches up in whole batches.
 const batchBudget = 50 * time.Millisecond
 
 // Runner runs projections against the log and keeps their status.

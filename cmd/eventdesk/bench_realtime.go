@@ -181,7 +181,9 @@ func writeHeapProfile(path string) error {
 // process against a load generator in another: the memory of idle
 // sockets; commit → delivery latency and deliveries/s of sockets
 // subscribed to tickets while comments are written over HTTP with the
-// projections running; and a resume storm.
+// projections running, as fast as the writers go and paced to a share of
+// that rate; the fan-out of a burst, alone and beside paced HTTP writes;
+// and a resume storm.
 func realtimeBench(ctx context.Context, c *cli, o benchOptions, say func(string)) ([]storebench.Figure, error) {
 	ro := o.realtime
 	fds := raiseFDLimit()
