@@ -187,7 +187,7 @@ func Follow(ctx context.Context, s Reader, q Query, opt FollowOptions, fn func(c
 			opt.OnError(err)
 		default:
 			if len(evs) > 0 {
-				if len(evs) == q.Limit && opt.ReadAhead != nil {
+				if len(evs) >= q.Limit && opt.ReadAhead != nil {
 					next := q
 					next.After = evs[len(evs)-1].Position
 					ahead = startReadAhead(ctx, s, next, opt.ReadAhead)
@@ -196,7 +196,9 @@ func Follow(ctx context.Context, s Reader, q Query, opt FollowOptions, fn func(c
 				if err := fn(ctx, evs); err != nil {
 					return err
 				}
-				wasFull := len(evs) == q.Limit
+				// At least the limit: a batch read ahead was read at the
+				// limit before a budget lowered it.
+				wasFull := len(evs) >= q.Limit
 				if opt.Budget > 0 {
 					q.Limit = budgetLimit(q.Limit, maxLimit, wasFull, time.Since(began), opt.Budget,
 						time.Since(evs[0].RecordedAt), cmp.Or(opt.BudgetLag, DefaultBudgetLag))

@@ -113,8 +113,16 @@ func TestTicketCustomer_EverySurface(t *testing.T) {
 	if lead["code"] != "LID-1" {
 		t.Errorf("lead code = %v, want LID-1", lead["code"])
 	}
-	if st := e.Linker.Stats(); st.Created != 1 || st.Linked != 4 {
-		t.Errorf("linker stats = %+v, want 1 lead created and 4 tickets linked", st)
+	// The linker counts a link after its append, which the reads above
+	// may have seen first.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		st := e.Linker.Stats()
+		if st.Created == 1 && st.Linked == 4 {
+			break
+		}
+		if time.Now().After(deadline) || st.Created > 1 || st.Linked > 4 {
+			t.Fatalf("linker stats = %+v, want 1 lead created and 4 tickets linked", st)
+		}
 	}
 	c := e.do(a, "GET", "/v1/contacts/LID-1", nil).want(t, http.StatusOK).json(t)
 	if c["id"] != lead["id"] || c["kind"] != "lead" {

@@ -145,3 +145,28 @@ func TestParseServerMessage(t *testing.T) {
 		t.Error("a truncated message parsed without an error")
 	}
 }
+
+// FuzzParseServerMessage: whatever the gateway sends, the generator's
+// parser never panics, and where it looks an event message's members up
+// rather than decoding it, it reads what json.Unmarshal reads.
+func FuzzParseServerMessage(f *testing.F) {
+	f.Add([]byte(`{"type":"event","topic":"ticket:t1","position":"812-3","event":{"id":"e1","position":"812-3","stream_type":"ticket","stream_id":"t1","version":4,"type":"ticket.history_logged","schema_version":1,"recorded_at":"2026-12-05T01:02:03.456789Z","metadata":{},"data":{}}}`))
+	f.Add([]byte(`{"type":"event","topic":"ticket:\"t1","position":"812-3","event":{"id":"e1","type":"x","recorded_at":"2026-12-05T01:02:03Z"}}`))
+	f.Add([]byte(`{"type":"subscribed","topic":"tenant","position":"0"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var fast serverMessage
+		if !fastEvent(b, &fast) {
+			var m serverMessage
+			_ = parseServerMessage(b, &m) // must not panic
+			return
+		}
+		var want serverMessage
+		if err := json.Unmarshal(b, &want); err != nil {
+			return // not JSON past the members looked up: the socket's read fails either way
+		}
+		if fast.Type != want.Type || fast.Topic != want.Topic || fast.Position != want.Position ||
+			fast.Event.ID != want.Event.ID || fast.Event.Type != want.Event.Type || !fast.Event.RecordedAt.Equal(want.Event.RecordedAt) {
+			t.Errorf("looked up %+v, json.Unmarshal reads %+v", fast, want)
+		}
+	})
+}

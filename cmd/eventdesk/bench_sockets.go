@@ -346,19 +346,26 @@ func fastEvent(b []byte, m *serverMessage) bool {
 	return true
 }
 
-// stringAt reads a JSON string's contents without escapes: b starts with
-// prefix (nil: b starts inside the string) and the string ends at the
-// next quote. It returns the contents and what follows the quote.
+// stringAt reads a JSON string's contents when they are printable ASCII
+// without escapes (ids, positions, types, times, most topics: anything
+// else is left to json.Unmarshal, which unescapes, refuses control
+// characters and replaces invalid UTF-8): b starts with prefix (nil: b
+// starts inside the string) and the string ends at the next quote. It
+// returns the contents and what follows the quote.
 func stringAt(b, prefix []byte) (s, rest []byte, ok bool) {
 	if !bytes.HasPrefix(b, prefix) {
 		return nil, nil, false
 	}
 	b = b[len(prefix):]
-	i := bytes.IndexByte(b, '"')
-	if i < 0 || bytes.IndexByte(b[:i], '\\') >= 0 {
-		return nil, nil, false
+	for i, c := range b {
+		switch {
+		case c == '"':
+			return b[:i], b[i+1:], true
+		case c < 0x20 || c >= 0x80 || c == '\\':
+			return nil, nil, false
+		}
 	}
-	return b[:i], b[i+1:], true
+	return nil, nil, false
 }
 
 // stringAfter is stringAt at the first occurrence of key in b.
