@@ -3,7 +3,8 @@
 // e.g. "tickets.v1", is the persisted checkpoint: renaming it replays
 // everything); the Runner applies events to its tables in the same
 // transaction as its checkpoint, in batches while catching up and as they
-// come when live; Rebuild replays the whole log into shadow tables while the
+// come when live (a live batch kept to a time budget, since its
+// transaction holds back every live reader of the log); Rebuild replays the whole log into shadow tables while the
 // live ones keep serving, then swaps them in atomically.
 //
 // The projections: tickets.v1 (ticket list, history and the vendor

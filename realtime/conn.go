@@ -437,7 +437,7 @@ func (c *conn) follow(ctx context.Context, s *subscription, fs *feed.Subscriptio
 		}
 		for i := range evs {
 			e := &evs[i]
-			ok, err := c.g.access.Visible(ctx, c.p, *e)
+			ok, err := c.g.access.Visible(ctx, c.p, e)
 			if ctx.Err() != nil {
 				return
 			}

@@ -37,7 +37,7 @@ func (keyAccess) Resolve(context.Context, realtime.Principal, string, string) (s
 	return "", "", &domain.Error{Kind: domain.NotFound, Msg: "no such topic"}
 }
 
-func (keyAccess) Visible(context.Context, realtime.Principal, eventstore.Event) (bool, error) {
+func (keyAccess) Visible(context.Context, realtime.Principal, *eventstore.Event) (bool, error) {
 	return false, nil
 }
 

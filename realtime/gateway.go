@@ -132,7 +132,7 @@ type Access interface {
 	// Visible reports whether p may see e (permits, internal entries).
 	// It is called once per event and connection, so it should be cheap
 	// for the events most connections see (tickets).
-	Visible(ctx context.Context, p Principal, e eventstore.Event) (bool, error)
+	Visible(ctx context.Context, p Principal, e *eventstore.Event) (bool, error)
 }
 
 // Log is what the gateway reads of the log besides the feed: a tenant's

@@ -207,6 +207,13 @@ func realtimeBench(ctx context.Context, c *cli, o benchOptions, say func(string)
 	url := "ws://" + b.addr + "/v1/stream"
 	key := b.creds.APIKey
 	var figs []storebench.Figure
+	// keep adds a measured figure (one that failed its check included).
+	keep := func(f storebench.Figure, err error) error {
+		if f.Name != "" {
+			figs = append(figs, f)
+		}
+		return err
+	}
 
 	// 1. Idle sockets.
 	say(fmt.Sprintf("realtime: %d idle sockets (descriptor limit %d)", ro.sockets, fds))
@@ -258,19 +265,12 @@ func realtimeBench(ctx context.Context, c *cli, o benchOptions, say func(string)
 		topics[i] = "ticket:" + id
 	}
 	sat, err := deliveryUnderWrites(ctx, client, ro, o, url, key, ids, topics, 0, say)
-	if sat.Name != "" {
-		figs = append(figs, sat)
-	}
-	if err != nil {
+	if err := keep(sat, err); err != nil {
 		return figs, err
 	}
-	if ro.pacedShare > 0 {
-		rate := ro.pacedShare * sat.Extra["writes_per_s"]
-		paced, err := deliveryUnderWrites(ctx, client, ro, o, url, key, ids, topics, rate, say)
-		if paced.Name != "" {
-			figs = append(figs, paced)
-		}
-		if err != nil {
+	pacedRate := ro.pacedShare * sat.Extra["writes_per_s"] // 0: no paced figures
+	if pacedRate > 0 {
+		if err := keep(deliveryUnderWrites(ctx, client, ro, o, url, key, ids, topics, pacedRate, say)); err != nil {
 			return figs, err
 		}
 	}
@@ -278,35 +278,23 @@ func realtimeBench(ctx context.Context, c *cli, o benchOptions, say func(string)
 	// 2b. The same sockets, fed as fast as the store takes appends; then
 	// again while HTTP comments on other tickets keep the API, the store
 	// and the projections busy.
-	burst, err := fanOutBurst(ctx, db, b, ro, url, ids, topics, nil, say)
-	if burst.Name != "" {
-		figs = append(figs, burst)
-	}
-	if err != nil {
+	if err := keep(fanOutBurst(ctx, db, b, ro, url, ids, topics, nil, say)); err != nil {
 		return figs, err
 	}
-	if ro.pacedShare > 0 {
+	if pacedRate > 0 {
 		say(fmt.Sprintf("realtime: creating %d unwatched tickets", o.clients))
 		others, err := createTickets(ctx, client, o.clients, o.clients)
 		if err != nil {
 			return figs, err
 		}
-		bg := &burstWrites{client: client, clients: o.clients, ids: others, rate: ro.pacedShare * sat.Extra["writes_per_s"]}
-		burst, err := fanOutBurst(ctx, db, b, ro, url, ids, topics, bg, say)
-		if burst.Name != "" {
-			figs = append(figs, burst)
-		}
-		if err != nil {
+		bg := &burstWrites{client: client, clients: o.clients, ids: others, rate: pacedRate}
+		if err := keep(fanOutBurst(ctx, db, b, ro, url, ids, topics, bg, say)); err != nil {
 			return figs, err
 		}
 	}
 
 	// 3. Resume storm.
-	storm, err := resumeStorm(ctx, b, ro, url, say)
-	if storm.Name != "" {
-		figs = append(figs, storm)
-	}
-	return figs, err
+	return figs, keep(resumeStorm(ctx, b, ro, url, say))
 }
 
 // deliveryUnderWrites measures commit → delivery on ro.sockets sockets
@@ -338,23 +326,30 @@ func deliveryUnderWrites(ctx context.Context, client *benchClient, ro realtimeOp
 	}
 	writeSecs := time.Since(start).Seconds()
 	expect := make(map[string]int, len(ids))
-	var writes int64
 	for i := range written {
 		expect[topics[i]] = int(written[i].Load())
-		writes += written[i].Load()
 	}
 	res, err := p.finish(socketsGo{Expect: expect, Timeout: time.Minute})
 	if err != nil {
 		return storebench.Figure{}, err
 	}
-	n := float64(ro.sockets)
-	f := storebench.Figure{Name: name, Ops: res.Deliveries, Seconds: res.Seconds,
-		Rate: float64(res.Deliveries) / res.Seconds, Unit: "deliveries/s", P50ms: res.P50ms, P99ms: res.P99ms,
-		Extra: map[string]float64{"sockets": n, "tickets": float64(ro.tickets), "watch": float64(max(ro.watch, 1)), "writes": float64(writes),
-			"writes_per_s": float64(writes) / writeSecs, "paced_per_s": rate, "missing": float64(res.Missing),
-			"duplicates": float64(res.Duplicates), "extra": float64(res.Extra), "server_cpu_s": processCPU() - cpu0,
-			"generator_cpu_s": p.cpu}}
-	if err := exactlyOnce(res, ro.sockets); err != nil {
+	writes := float64(sumWritten(written))
+	return deliveredFigure(name, "deliveries/s", res, ro.sockets, processCPU()-cpu0, p.cpu, map[string]float64{
+		"sockets": float64(ro.sockets), "tickets": float64(ro.tickets), "watch": float64(max(ro.watch, 1)),
+		"writes": writes, "writes_per_s": writes / writeSecs, "paced_per_s": rate})
+}
+
+// deliveredFigure is figure name of what the generator's sockets received
+// (res, sockets of them) and the CPU seconds the server and the generator
+// spent on it, with extra; its error says if a delivery did not arrive
+// exactly once.
+func deliveredFigure(name, unit string, res socketsResult, sockets int, serverCPU, generatorCPU float64,
+	extra map[string]float64) (storebench.Figure, error) {
+	extra["missing"], extra["duplicates"], extra["extra"] = float64(res.Missing), float64(res.Duplicates), float64(res.Extra)
+	extra["server_cpu_s"], extra["generator_cpu_s"] = serverCPU, generatorCPU
+	f := storebench.Figure{Name: name, Ops: res.Deliveries, Seconds: res.Seconds, Rate: float64(res.Deliveries) / res.Seconds,
+		Unit: unit, P50ms: res.P50ms, P99ms: res.P99ms, Extra: extra}
+	if err := exactlyOnce(res, sockets); err != nil {
 		return f, fmt.Errorf("%s: %w", name, err)
 	}
 	return f, nil
@@ -428,6 +423,15 @@ func postComments(ctx context.Context, client *benchClient, clients int, ids []s
 	return err
 }
 
+// sumWritten is the comments counted in written.
+func sumWritten(written []atomic.Int64) int64 {
+	var n int64
+	for i := range written {
+		n += written[i].Load()
+	}
+	return n
+}
+
 // exactlyOnce checks every socket received every expected event once.
 func exactlyOnce(res socketsResult, sockets int) error {
 	if res.Missing != 0 || res.Duplicates != 0 || res.Extra != 0 || res.Complete != sockets {
@@ -489,14 +493,9 @@ func resumeStorm(ctx context.Context, b *benchServer, ro realtimeOptions, url st
 					return err
 				}
 			}
-			var data []eventstore.EventData
-			for _, ev := range tk.Pending() {
-				raw, err := ticket.Encode(ev)
-				if err != nil {
-					return err
-				}
-				data = append(data, eventstore.EventData{ID: uuid.NewString(), Type: ev.EventType(),
-					SchemaVersion: ticket.Codec().Version(ev.EventType()), Data: raw})
+			data, err := pendingTicketEvents(tk)
+			if err != nil {
+				return err
 			}
 			// At most 1,000 events an append: the creation first.
 			var creation eventstore.Position
@@ -562,14 +561,7 @@ func resumeStorm(ctx context.Context, b *benchServer, ro realtimeOptions, url st
 	idle := time.Since(at1).Seconds() / at1.Sub(at0).Seconds()
 	xacts := float64(x2-x1) - float64(x1-x0)*idle
 	tuples := float64(t2-t1) - float64(t1-t0)*idle
-	f := storebench.Figure{Name: "realtime_resume_storm", Ops: res.Deliveries, Seconds: res.Seconds,
-		Rate: float64(res.Deliveries) / res.Seconds, Unit: "events/s", P50ms: res.P50ms, P99ms: res.P99ms,
-		Extra: map[string]float64{"clients": float64(ro.stormClients), "behind": float64(ro.stormBehind),
-			"caught_up_s": res.Seconds, "pg_xacts": max(0, xacts), "pg_tuples_read": max(0, tuples),
-			"missing": float64(res.Missing), "duplicates": float64(res.Duplicates), "extra": float64(res.Extra),
-			"server_cpu_s": serverCPU, "generator_cpu_s": p.cpu, "resubscribes": float64(res.Resubs)}}
-	if err := exactlyOnce(res, ro.stormClients); err != nil {
-		return f, fmt.Errorf("realtime_resume_storm: %w", err)
-	}
-	return f, nil
+	return deliveredFigure("realtime_resume_storm", "events/s", res, ro.stormClients, serverCPU, p.cpu, map[string]float64{
+		"clients": float64(ro.stormClients), "behind": float64(ro.stormBehind), "caught_up_s": res.Seconds,
+		"pg_xacts": max(0, xacts), "pg_tuples_read": max(0, tuples), "resubscribes": float64(res.Resubs)})
 }

@@ -27,6 +27,30 @@ type burstWrites struct {
 	rate    float64  // comments/s in all
 }
 
+// start starts the comments (none for a nil w); stop ends them and
+// returns how many were made. A burst shorter than one comment's round
+// trip still has one made beside it (counted, not timed): stop waits up
+// to 10 s for the first.
+func (w *burstWrites) start(ctx context.Context) (stop func() (int64, error)) {
+	if w == nil {
+		return func() (int64, error) { return 0, nil }
+	}
+	written := make([]atomic.Int64, len(w.ids))
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- postComments(ctx, w.client, w.clients, w.ids, w.rate, time.Now().Add(time.Hour), written)
+	}()
+	return func() (int64, error) {
+		for wait := time.Now().Add(10 * time.Second); sumWritten(written) == 0 && time.Now().Before(wait); {
+			time.Sleep(5 * time.Millisecond)
+		}
+		cancel()
+		err := <-done
+		return sumWritten(written), err
+	}
+}
+
 // fanOutBurst measures the gateway's fan-out capacity, which the HTTP
 // figure cannot show: there every delivery waits for its comment to be
 // written through the API, so deliveries/s is the write rate times the
@@ -97,25 +121,12 @@ func fanOutBurst(ctx context.Context, db *database, b *benchServer, ro realtimeO
 		parts = parts[k:]
 	}
 	appendSecs := time.Since(start).Seconds()
-	var (
-		bgWritten []atomic.Int64
-		bgErr     = make(chan error, 1)
-		stopBG    = func() {}
-		released  time.Time
-	)
-	if bg != nil {
-		bgWritten = make([]atomic.Int64, len(bg.ids))
-		bctx, cancel := context.WithCancel(ctx)
-		stopBG = cancel
-		go func() {
-			bgErr <- postComments(bctx, bg.client, bg.clients, bg.ids, bg.rate, time.Now().Add(time.Hour), bgWritten)
-		}()
-		defer cancel()
-	}
+	stopBeside := bg.start(ctx)
 	cpu0 := processCPU()
-	released = time.Now()
+	released := time.Now()
 	if err := hold.Commit(); err != nil { // the burst becomes readable at once
 		p.kill()
+		_, _ = stopBeside()
 		return storebench.Figure{}, fmt.Errorf("burst: release the log: %w", err)
 	}
 	expect := make(map[string]int, len(topics))
@@ -123,41 +134,16 @@ func fanOutBurst(ctx context.Context, db *database, b *benchServer, ro realtimeO
 		expect[t] = ro.burst
 	}
 	res, err := p.finish(socketsGo{Expect: expect, Timeout: 2 * time.Minute})
-	bgSecs := time.Since(released).Seconds()
-	// A burst shorter than one comment's round trip still has one made
-	// beside it (counted, not timed), so the figure always had the API busy.
-	for wait := time.Now().Add(10 * time.Second); bg != nil && time.Now().Before(wait); time.Sleep(5 * time.Millisecond) {
-		if sumWritten(bgWritten) > 0 {
-			break
-		}
-	}
-	stopBG()
-	if bg != nil {
-		if berr := <-bgErr; err == nil && berr != nil {
-			err = fmt.Errorf("burst: comments beside it: %w", berr)
-		}
+	besideSecs := time.Since(released).Seconds()
+	wroteBeside, berr := stopBeside()
+	if err == nil && berr != nil {
+		err = fmt.Errorf("burst: comments beside it: %w", berr)
 	}
 	if err != nil {
 		return storebench.Figure{}, err
 	}
-	bgWrites := sumWritten(bgWritten)
-	f := storebench.Figure{Name: name, Ops: res.Deliveries, Seconds: res.Seconds,
-		Rate: float64(res.Deliveries) / res.Seconds, Unit: "deliveries/s", P50ms: res.P50ms, P99ms: res.P99ms,
-		Extra: map[string]float64{"sockets": float64(ro.sockets), "tickets": float64(len(ids)), "watch": float64(max(ro.watch, 1)), "comments": float64(ro.burst * len(ids)),
-			"append_s": appendSecs, "missing": float64(res.Missing), "duplicates": float64(res.Duplicates),
-			"extra": float64(res.Extra), "server_cpu_s": processCPU() - cpu0, "generator_cpu_s": p.cpu,
-			"writes_beside": float64(bgWrites), "writes_beside_per_s": float64(bgWrites) / bgSecs}}
-	if err := exactlyOnce(res, ro.sockets); err != nil {
-		return f, fmt.Errorf("%s: %w", name, err)
-	}
-	return f, nil
-}
-
-// sumWritten is the comments counted in written.
-func sumWritten(written []atomic.Int64) int64 {
-	var n int64
-	for i := range written {
-		n += written[i].Load()
-	}
-	return n
+	return deliveredFigure(name, "deliveries/s", res, ro.sockets, processCPU()-cpu0, p.cpu, map[string]float64{
+		"sockets": float64(ro.sockets), "tickets": float64(len(ids)), "watch": float64(max(ro.watch, 1)),
+		"comments": float64(ro.burst * len(ids)), "append_s": appendSecs,
+		"writes_beside": float64(wroteBeside), "writes_beside_per_s": float64(wroteBeside) / besideSecs})
 }

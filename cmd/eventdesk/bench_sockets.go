@@ -146,11 +146,12 @@ func benchSockets(ctx context.Context, in io.Reader, out io.Writer) error {
 		return fmt.Errorf("bench-sockets: spec: %w", err)
 	}
 	socks := make([]*benchSocket, spec.Sockets)
+	watch := max(spec.Watch, 1)
 	for i := range socks {
 		s := &benchSocket{seen: map[string]struct{}{}, after: map[string]string{}, done: make(chan struct{}), only: spec.Type}
-		for j := range max(spec.Watch, 1) {
+		for j := range watch {
 			if len(spec.Topics) > 0 {
-				s.topics = append(s.topics, spec.Topics[(i*max(spec.Watch, 1)+j)%len(spec.Topics)])
+				s.topics = append(s.topics, spec.Topics[(i*watch+j)%len(spec.Topics)])
 			}
 		}
 		socks[i] = s
@@ -320,10 +321,10 @@ func fastEvent(b []byte, m *serverMessage) bool {
 		return false
 	}
 	pos, rest, ok := stringAt(rest, []byte(`,"position":"`))
-	if !ok || !bytes.HasPrefix(rest, []byte(`,"event":{"id":"`)) {
+	if !ok {
 		return false
 	}
-	id, rest, ok := stringAt(rest[len(`,"event":{"id":"`):], nil)
+	id, rest, ok := stringAt(rest, []byte(`,"event":{"id":"`))
 	if !ok {
 		return false
 	}

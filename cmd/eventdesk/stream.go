@@ -110,6 +110,6 @@ func (a streamAccess) Resolve(ctx context.Context, p realtime.Principal, kind, r
 }
 
 // Visible implements realtime.Access.
-func (a streamAccess) Visible(ctx context.Context, p realtime.Principal, e eventstore.Event) (bool, error) {
-	return a.s.Visible(ctx, p.Viewer, p.Staff, &e)
+func (a streamAccess) Visible(ctx context.Context, p realtime.Principal, e *eventstore.Event) (bool, error) {
+	return a.s.Visible(ctx, p.Viewer, p.Staff, e)
 }

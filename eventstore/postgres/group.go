@@ -158,7 +158,7 @@ const (
 func (a *groupAppend) overlaps(streams map[eventstore.StreamRef]use) bool {
 	for _, p := range a.parts {
 		u := streams[p.stream]
-		if len(p.b.ids) > 0 && u != 0 || u&written != 0 {
+		if !p.isCheck() && u != 0 || u&written != 0 {
 			return true
 		}
 	}
@@ -168,10 +168,10 @@ func (a *groupAppend) overlaps(streams map[eventstore.StreamRef]use) bool {
 // add records how a uses its streams in streams and returns a's events.
 func (a *groupAppend) add(streams map[eventstore.StreamRef]use) int {
 	for _, p := range a.parts {
-		if len(p.b.ids) > 0 {
-			streams[p.stream] |= written
-		} else {
+		if p.isCheck() {
 			streams[p.stream] |= checked
+		} else {
+			streams[p.stream] |= written
 		}
 	}
 	return a.events()
@@ -325,7 +325,7 @@ type landedEvent struct {
 func results(parts []part, landed map[string]landedEvent) (res []eventstore.AppendResult, ok bool) {
 	res = make([]eventstore.AppendResult, len(parts))
 	for i, p := range parts {
-		if len(p.b.ids) == 0 { // a check: it held, or nothing landed
+		if p.isCheck() { // it held, or nothing landed
 			res[i] = checkResult(p)
 			continue
 		}

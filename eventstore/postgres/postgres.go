@@ -294,6 +294,10 @@ type part struct {
 	b        batch
 }
 
+// isCheck reports whether p is a check: a part without events, which only
+// states its stream's version.
+func (p part) isCheck() bool { return len(p.b.ids) == 0 }
+
 // target names the streams of parts in errors.
 func target(parts []part) string {
 	names := make([]string, len(parts))
@@ -535,7 +539,7 @@ func (s *Store) original(ctx context.Context, parts []part) ([]eventstore.Append
 	}
 	res := make([]eventstore.AppendResult, len(parts))
 	for i, p := range parts {
-		if len(p.b.ids) == 0 { // a check: it held when the original landed
+		if p.isCheck() { // it held when the original landed
 			res[i] = checkResult(p)
 			res[i].Duplicate = true
 			continue
